@@ -1,0 +1,510 @@
+//! The three consumers' decisions and the pure mappers that make them from a
+//! prediction (SPEC section 3).
+//!
+//! Every formula uses only IEEE-754 `+ - * /`, comparisons, `abs`, `min` and
+//! `max`, in the order SPEC writes them, so native code, wasm and Python give
+//! the same bits. Reorder nothing here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::{Json, Object};
+use crate::lax;
+use crate::prediction::{CrowdPrediction, SourceType};
+use crate::validate::{self, any, required, Errors, Path};
+
+/// Below this confidence every mapper holds back.
+pub const MIN_CONFIDENCE: f64 = 0.5;
+/// The FOMO2 score a buy or sell needs.
+pub const FOMO2_THRESHOLD: f64 = 0.2;
+/// The smallest edge over the market that Polymarket bets on.
+pub const POLYMARKET_MIN_EDGE: f64 = 0.05;
+/// The largest Polymarket stake, as a fraction of the bankroll.
+pub const POLYMARKET_MAX_STAKE: f64 = 0.25;
+/// The largest OddsOddy stake multiplier.
+pub const ODDSODDY_MAX_MULTIPLIER: f64 = 2.0;
+
+/// A FOMO2 trading action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Fomo2Action {
+    /// Go long.
+    Buy,
+    /// Go short.
+    Sell,
+    /// Do nothing.
+    Hold,
+}
+
+/// The decision for a `fomo2_report` (`decision_kind` `fomo2_signal`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Fomo2Signal {
+    /// What to do.
+    pub action: Fomo2Action,
+    /// `|score|`, in [0, 1].
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 1.0)))]
+    pub strength: f64,
+    /// Why, e.g. `crowd_bullish`.
+    pub reason: String,
+}
+
+/// Which side of a Polymarket market to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Side {
+    /// Buy YES.
+    Yes,
+    /// Buy NO.
+    No,
+    /// Stay out.
+    Abstain,
+}
+
+/// The decision for a `polymarket_bet` (`decision_kind` `polymarket_side`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PolymarketSide {
+    /// The side to take.
+    pub side: Side,
+    /// `p - m`; null only when there is no market price.
+    pub edge: Option<f64>,
+    /// The price paid for the chosen side, in [0, 1]; null when abstaining.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 1.0)))]
+    pub price: Option<f64>,
+    /// Half-Kelly stake, capped, in [0, 0.25].
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 0.25)))]
+    pub stake_fraction: f64,
+    /// Why, e.g. `crowd_above_market`.
+    pub reason: String,
+}
+
+/// The decision for an `oddsoddy_strategy` (`decision_kind` `oddsoddy_multiplier`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OddsoddyMultiplier {
+    /// Stake multiplier, in [0, 2].
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 2.0)))]
+    pub multiplier: f64,
+    /// Why, e.g. `value_bet`.
+    pub reason: String,
+}
+
+/// Names which decision an envelope carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum DecisionKind {
+    /// A [`Fomo2Signal`].
+    Fomo2Signal,
+    /// A [`PolymarketSide`].
+    PolymarketSide,
+    /// An [`OddsoddyMultiplier`].
+    OddsoddyMultiplier,
+}
+
+impl DecisionKind {
+    /// Every kind, in SPEC order.
+    pub const ALL: [DecisionKind; 3] = [
+        DecisionKind::Fomo2Signal,
+        DecisionKind::PolymarketSide,
+        DecisionKind::OddsoddyMultiplier,
+    ];
+
+    /// The wire name, e.g. `"fomo2_signal"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Fomo2Signal => "fomo2_signal",
+            DecisionKind::PolymarketSide => "polymarket_side",
+            DecisionKind::OddsoddyMultiplier => "oddsoddy_multiplier",
+        }
+    }
+
+    /// The kind SPEC section 3 pairs with a source type.
+    pub fn for_source(source_type: SourceType) -> DecisionKind {
+        match source_type {
+            SourceType::Fomo2Report => DecisionKind::Fomo2Signal,
+            SourceType::PolymarketBet => DecisionKind::PolymarketSide,
+            SourceType::OddsoddyStrategy => DecisionKind::OddsoddyMultiplier,
+        }
+    }
+
+    pub(crate) fn from_json(value: &Json<'_>) -> lax::Coerced<DecisionKind> {
+        let name = lax::string(value).ok();
+        Self::ALL
+            .into_iter()
+            .find(|kind| Some(kind.as_str()) == name)
+            .ok_or_else(|| {
+                format!(
+                    "expected one of fomo2_signal, polymarket_side, oddsoddy_multiplier, found {}",
+                    value.describe()
+                )
+            })
+    }
+}
+
+/// One of the three decisions; its variant is the envelope's `decision_kind`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// For `fomo2_report` predictions.
+    Fomo2Signal(Fomo2Signal),
+    /// For `polymarket_bet` predictions.
+    PolymarketSide(PolymarketSide),
+    /// For `oddsoddy_strategy` predictions.
+    OddsoddyMultiplier(OddsoddyMultiplier),
+}
+
+impl Decision {
+    /// Which decision this is.
+    pub fn kind(&self) -> DecisionKind {
+        match self {
+            Decision::Fomo2Signal(_) => DecisionKind::Fomo2Signal,
+            Decision::PolymarketSide(_) => DecisionKind::PolymarketSide,
+            Decision::OddsoddyMultiplier(_) => DecisionKind::OddsoddyMultiplier,
+        }
+    }
+
+    /// The decision's reason string.
+    pub fn reason(&self) -> &str {
+        match self {
+            Decision::Fomo2Signal(d) => &d.reason,
+            Decision::PolymarketSide(d) => &d.reason,
+            Decision::OddsoddyMultiplier(d) => &d.reason,
+        }
+    }
+
+    /// Equal field by field, floats compared bit for bit (so `-0.0` and
+    /// `0.0` differ, as they do on the wire).
+    pub fn bit_identical(&self, other: &Decision) -> bool {
+        fn same(a: f64, b: f64) -> bool {
+            a.to_bits() == b.to_bits()
+        }
+        fn same_opt(a: Option<f64>, b: Option<f64>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => same(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        match (self, other) {
+            (Decision::Fomo2Signal(a), Decision::Fomo2Signal(b)) => {
+                a.action == b.action && same(a.strength, b.strength) && a.reason == b.reason
+            }
+            (Decision::PolymarketSide(a), Decision::PolymarketSide(b)) => {
+                a.side == b.side
+                    && same_opt(a.edge, b.edge)
+                    && same_opt(a.price, b.price)
+                    && same(a.stake_fraction, b.stake_fraction)
+                    && a.reason == b.reason
+            }
+            (Decision::OddsoddyMultiplier(a), Decision::OddsoddyMultiplier(b)) => {
+                same(a.multiplier, b.multiplier) && a.reason == b.reason
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks the ranges of SPEC section 4 on a decision built in Rust.
+    pub(crate) fn check(&self, path: &Path<'_>, errors: &mut Errors) {
+        match self {
+            Decision::Fomo2Signal(d) => strength_rule(&d.strength, &path.key("strength"), errors),
+            Decision::PolymarketSide(d) => {
+                price_rule(&d.price, &path.key("price"), errors);
+                stake_rule(&d.stake_fraction, &path.key("stake_fraction"), errors);
+            }
+            Decision::OddsoddyMultiplier(d) => {
+                multiplier_rule(&d.multiplier, &path.key("multiplier"), errors)
+            }
+        }
+    }
+
+    /// Reads the `decision` object for `kind`, leniently, and checks it.
+    pub(crate) fn from_json(
+        kind: DecisionKind,
+        value: &Json<'_>,
+        path: &Path<'_>,
+        errors: &mut Errors,
+    ) -> Option<Decision> {
+        let o = match validate::object(value) {
+            Ok(object) => object,
+            Err(message) => {
+                errors.push(path, message);
+                return None;
+            }
+        };
+        match kind {
+            DecisionKind::Fomo2Signal => {
+                fomo2_from_json(o, path, errors).map(Decision::Fomo2Signal)
+            }
+            DecisionKind::PolymarketSide => {
+                polymarket_from_json(o, path, errors).map(Decision::PolymarketSide)
+            }
+            DecisionKind::OddsoddyMultiplier => {
+                oddsoddy_from_json(o, path, errors).map(Decision::OddsoddyMultiplier)
+            }
+        }
+    }
+}
+
+impl Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Decision::Fomo2Signal(d) => d.serialize(serializer),
+            Decision::PolymarketSide(d) => d.serialize(serializer),
+            Decision::OddsoddyMultiplier(d) => d.serialize(serializer),
+        }
+    }
+}
+
+fn fomo2_from_json(o: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Fomo2Signal> {
+    let action = required(o, "action", path, errors, action_from_json, any);
+    let strength = required(
+        o,
+        "strength",
+        path,
+        errors,
+        lax::finite_float,
+        strength_rule,
+    );
+    let reason = required(o, "reason", path, errors, owned_string, any);
+    Some(Fomo2Signal {
+        action: action?,
+        strength: strength?,
+        reason: reason?,
+    })
+}
+
+fn polymarket_from_json(
+    o: &Object<'_>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<PolymarketSide> {
+    let side = required(o, "side", path, errors, side_from_json, any);
+    let edge = required(o, "edge", path, errors, lax::optional_finite_float, any);
+    let price = required(
+        o,
+        "price",
+        path,
+        errors,
+        lax::optional_finite_float,
+        price_rule,
+    );
+    let stake_fraction = required(
+        o,
+        "stake_fraction",
+        path,
+        errors,
+        lax::finite_float,
+        stake_rule,
+    );
+    let reason = required(o, "reason", path, errors, owned_string, any);
+    Some(PolymarketSide {
+        side: side?,
+        edge: edge?,
+        price: price?,
+        stake_fraction: stake_fraction?,
+        reason: reason?,
+    })
+}
+
+fn oddsoddy_from_json(
+    o: &Object<'_>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<OddsoddyMultiplier> {
+    let multiplier = required(
+        o,
+        "multiplier",
+        path,
+        errors,
+        lax::finite_float,
+        multiplier_rule,
+    );
+    let reason = required(o, "reason", path, errors, owned_string, any);
+    Some(OddsoddyMultiplier {
+        multiplier: multiplier?,
+        reason: reason?,
+    })
+}
+
+fn owned_string(value: &Json<'_>) -> lax::Coerced<String> {
+    lax::string(value).map(str::to_owned)
+}
+
+fn action_from_json(value: &Json<'_>) -> lax::Coerced<Fomo2Action> {
+    match lax::string(value) {
+        Ok("buy") => Ok(Fomo2Action::Buy),
+        Ok("sell") => Ok(Fomo2Action::Sell),
+        Ok("hold") => Ok(Fomo2Action::Hold),
+        _ => Err(format!(
+            "expected one of buy, sell, hold, found {}",
+            value.describe()
+        )),
+    }
+}
+
+fn side_from_json(value: &Json<'_>) -> lax::Coerced<Side> {
+    match lax::string(value) {
+        Ok("yes") => Ok(Side::Yes),
+        Ok("no") => Ok(Side::No),
+        Ok("abstain") => Ok(Side::Abstain),
+        _ => Err(format!(
+            "expected one of yes, no, abstain, found {}",
+            value.describe()
+        )),
+    }
+}
+
+fn strength_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {
+    validate::in_closed_range(*x, 0.0, 1.0, path, errors);
+}
+
+fn price_rule(x: &Option<f64>, path: &Path<'_>, errors: &mut Errors) {
+    if let Some(x) = *x {
+        validate::in_closed_range(x, 0.0, 1.0, path, errors);
+    }
+}
+
+fn stake_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {
+    validate::in_closed_range(*x, 0.0, POLYMARKET_MAX_STAKE, path, errors);
+}
+
+fn multiplier_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {
+    validate::in_closed_range(*x, 0.0, ODDSODDY_MAX_MULTIPLIER, path, errors);
+}
+
+/// SPEC 3.1: a trading signal from the crowd's lean and confidence.
+///
+/// ```
+/// # use crowd_envelope::*;
+/// # let mut p: CrowdPrediction = serde_json::from_str(r#"{"source_type":"fomo2_report","source_id":"r-1","question":"Up?","probability":0.8,"confidence":0.9,"crowd":{"agents":10,"bullish":7,"bearish":2,"neutral":1},"generated_at":"2026-01-01T00:00:00Z"}"#).unwrap();
+/// let signal = crowd_to_fomo2_signal(&p);
+/// assert_eq!(signal.action, Fomo2Action::Buy);
+/// assert_eq!(signal.reason, "crowd_bullish");
+/// ```
+pub fn crowd_to_fomo2_signal(prediction: &CrowdPrediction) -> Fomo2Signal {
+    let p = prediction.probability;
+    let c = prediction.confidence;
+    let crowd = &prediction.crowd;
+    let score = (2.0 * p - 1.0) * c;
+    let strength = score.abs();
+    let (action, reason) = if c < MIN_CONFIDENCE {
+        (Fomo2Action::Hold, "low_confidence")
+    } else if score >= FOMO2_THRESHOLD {
+        if crowd.bullish >= crowd.bearish {
+            (Fomo2Action::Buy, "crowd_bullish")
+        } else {
+            (Fomo2Action::Hold, "crowd_split")
+        }
+    } else if score <= -FOMO2_THRESHOLD {
+        if crowd.bearish >= crowd.bullish {
+            (Fomo2Action::Sell, "crowd_bearish")
+        } else {
+            (Fomo2Action::Hold, "crowd_split")
+        }
+    } else {
+        (Fomo2Action::Hold, "no_clear_direction")
+    };
+    Fomo2Signal {
+        action,
+        strength,
+        reason: reason.to_owned(),
+    }
+}
+
+/// SPEC 3.2: which side of the market to take, and a capped half-Kelly stake.
+pub fn crowd_to_polymarket_side(prediction: &CrowdPrediction) -> PolymarketSide {
+    let p = prediction.probability;
+    let c = prediction.confidence;
+    let abstain = |edge: Option<f64>, reason: &str| PolymarketSide {
+        side: Side::Abstain,
+        edge,
+        price: None,
+        stake_fraction: 0.0,
+        reason: reason.to_owned(),
+    };
+    let Some(m) = prediction.market_probability else {
+        return abstain(None, "no_market_price");
+    };
+    let edge = p - m;
+    if c < MIN_CONFIDENCE {
+        return abstain(Some(edge), "low_confidence");
+    }
+    if edge.abs() < POLYMARKET_MIN_EDGE {
+        return abstain(Some(edge), "edge_below_threshold");
+    }
+    let (side, reason, price, kelly) = if edge > 0.0 {
+        (Side::Yes, "crowd_above_market", m, (p - m) / (1.0 - m))
+    } else {
+        (Side::No, "crowd_below_market", 1.0 - m, (m - p) / m)
+    };
+    PolymarketSide {
+        side,
+        edge: Some(edge),
+        price: Some(price),
+        stake_fraction: py_min(POLYMARKET_MAX_STAKE, 0.5 * c * kelly),
+        reason: reason.to_owned(),
+    }
+}
+
+/// SPEC 3.3: a stake multiplier from the crowd's value over the odds.
+pub fn crowd_to_oddsoddy_multiplier(prediction: &CrowdPrediction) -> OddsoddyMultiplier {
+    let p = prediction.probability;
+    let c = prediction.confidence;
+    if c < MIN_CONFIDENCE {
+        return OddsoddyMultiplier {
+            multiplier: 1.0,
+            reason: "low_confidence".to_owned(),
+        };
+    }
+    let value = match prediction.market_probability {
+        Some(m) => p / m,
+        None => 2.0 * p,
+    };
+    let multiplier = py_min(
+        ODDSODDY_MAX_MULTIPLIER,
+        py_max(0.0, 1.0 + c * (value - 1.0)),
+    );
+    let reason = if multiplier > 1.0 {
+        "value_bet"
+    } else if multiplier < 1.0 {
+        "negative_value"
+    } else {
+        "neutral"
+    };
+    OddsoddyMultiplier {
+        multiplier,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Python's `min(a, b)`: `a` unless `b` is smaller. Spelled out because
+/// IEEE `minNum` may pick either zero of `min(0.0, -0.0)`.
+fn py_min(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Python's `max(a, b)`: `a` unless `b` is larger.
+fn py_max(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Runs the mapper that SPEC section 3 pairs with the prediction's source type.
+pub fn decide(prediction: &CrowdPrediction) -> Decision {
+    match prediction.source_type {
+        SourceType::Fomo2Report => Decision::Fomo2Signal(crowd_to_fomo2_signal(prediction)),
+        SourceType::PolymarketBet => Decision::PolymarketSide(crowd_to_polymarket_side(prediction)),
+        SourceType::OddsoddyStrategy => {
+            Decision::OddsoddyMultiplier(crowd_to_oddsoddy_multiplier(prediction))
+        }
+    }
+}

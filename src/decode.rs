@@ -1,0 +1,132 @@
+//! Decoding payloads: every rejection has a reason (SPEC section 4).
+
+use crate::envelope::{CrowdPredictionEnvelope, SCHEMA_VERSION};
+use crate::error::{DecodeError, DecodeReason};
+use crate::json::{self, Json};
+
+/// Payloads larger than this many bytes are rejected as `too_large` unless
+/// the limit is changed with [`Decoder::max_payload_bytes`].
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1 << 20;
+
+/// A decoder with settings; [`try_decode_envelope`] uses the defaults.
+///
+/// ```
+/// use crowd_envelope::{Decoder, DecodeReason};
+/// let small = Decoder::new().max_payload_bytes(16);
+/// let err = small.decode(br#"{"schema_version": "1", "arena": "crowd_simulation"}"#).unwrap_err();
+/// assert_eq!(err.reason, DecodeReason::TooLarge);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoder {
+    max_payload_bytes: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder {
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+        }
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default limits.
+    pub fn new() -> Decoder {
+        Decoder::default()
+    }
+
+    /// Sets the size limit, in bytes of UTF-8.
+    pub fn max_payload_bytes(self, max_payload_bytes: usize) -> Decoder {
+        Decoder { max_payload_bytes }
+    }
+
+    /// The size limit, in bytes.
+    pub fn payload_limit(&self) -> usize {
+        self.max_payload_bytes
+    }
+
+    /// Decodes a payload given as bytes, which must be UTF-8.
+    pub fn decode(&self, payload: &[u8]) -> Result<CrowdPredictionEnvelope, DecodeError> {
+        self.check_size(payload.len())?;
+        let text = std::str::from_utf8(payload).map_err(|e| {
+            DecodeError::whole(
+                DecodeReason::InvalidUtf8,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        decode_text(text)
+    }
+
+    /// Decodes a payload given as text.
+    pub fn decode_str(&self, payload: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
+        self.check_size(payload.len())?;
+        decode_text(payload)
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), DecodeError> {
+        if len > self.max_payload_bytes {
+            return Err(DecodeError::whole(
+                DecodeReason::TooLarge,
+                format!(
+                    "payload is {len} bytes, over the limit of {} bytes",
+                    self.max_payload_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn decode_text(text: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
+    let json = parse_json(text)?;
+    check_version(&json)?;
+    Ok(CrowdPredictionEnvelope::from_json_value(&json)?)
+}
+
+/// Parses JSON text strictly, or rejects it as `invalid_json`.
+pub(crate) fn parse_json(text: &str) -> Result<Json<'_>, DecodeError> {
+    json::parse(text)
+        .map_err(|e| DecodeError::whole(DecodeReason::InvalidJson, format!("invalid JSON: {e}")))
+}
+
+/// A future version must never crash today's consumer: anything but `"1"`
+/// (or absent, or null, which validation handles) is `unsupported_version`.
+fn check_version(json: &Json<'_>) -> Result<(), DecodeError> {
+    let Json::Object(object) = json else {
+        return Ok(());
+    };
+    match object.get("schema_version") {
+        None | Some(Json::Null) => Ok(()),
+        Some(Json::String(v)) if v == SCHEMA_VERSION => Ok(()),
+        Some(other) => Err(DecodeError {
+            reason: DecodeReason::UnsupportedVersion,
+            errors: vec![crate::FieldError {
+                path: "schema_version".to_owned(),
+                message: format!(
+                    "unsupported schema_version {} (this decoder reads \"{SCHEMA_VERSION}\")",
+                    other.describe()
+                ),
+            }],
+        }),
+    }
+}
+
+/// Decodes a payload (`&str`, `String`, `&[u8]`, `Vec<u8>`) with the default
+/// limits, giving the reason for any rejection.
+pub fn try_decode_envelope(
+    payload: impl AsRef<[u8]>,
+) -> Result<CrowdPredictionEnvelope, DecodeError> {
+    Decoder::default().decode(payload.as_ref())
+}
+
+/// Decodes a payload as the seed did: `None` on any rejection, after logging
+/// it with `tracing` at WARN.
+pub fn decode_envelope(payload: impl AsRef<[u8]>) -> Option<CrowdPredictionEnvelope> {
+    match try_decode_envelope(payload) {
+        Ok(envelope) => Some(envelope),
+        Err(error) => {
+            tracing::warn!(reason = %error.reason, "decode_envelope: skipping payload: {error}");
+            None
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! A strict RFC 8259 reader that keeps what the decoder needs and nothing else.
+//!
+//! `serde_json` would accept duplicate keys (the last wins) and would not tell
+//! a decoder where an object started and ended. SPEC section 4 wants
+//! duplicates rejected at any depth, nesting capped at [`MAX_DEPTH`], lone
+//! surrogate escapes rejected, and `meta` kept as the producer wrote it, so
+//! the reader builds a small borrowed tree: strings without escapes and
+//! number lexemes point into the payload, and every object remembers its raw
+//! text.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+/// Arrays and objects nested deeper than this are rejected (SPEC section 4).
+pub const MAX_DEPTH: usize = 128;
+
+/// Above this many members an object checks duplicates with a hash set;
+/// below it a linear scan is cheaper.
+const LINEAR_DUPLICATE_SCAN: usize = 16;
+
+/// A parsed JSON value borrowing from the payload.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Json<'a> {
+    Null,
+    Bool(bool),
+    /// The number's lexeme, exactly as written (RFC 8259 grammar checked).
+    Number(&'a str),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Object<'a>),
+}
+
+/// A JSON object: its members in order, and its raw text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Object<'a> {
+    pub members: Vec<(Cow<'a, str>, Json<'a>)>,
+    pub raw: &'a str,
+}
+
+impl<'a> Object<'a> {
+    /// The value of `key`; keys are unique, so the first match is the only one.
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        self.members
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value)
+    }
+}
+
+impl Json<'_> {
+    /// What the value is, for "expected X, found Y" messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Json::Null => "null".to_owned(),
+            Json::Bool(b) => b.to_string(),
+            Json::Number(lexeme) => truncate(lexeme, 40),
+            Json::String(s) => format!("the string {:?}", truncate(s, 40)),
+            Json::Array(_) => "an array".to_owned(),
+            Json::Object(_) => "an object".to_owned(),
+        }
+    }
+}
+
+/// Shortens `s` to at most `max` characters for error messages.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", s.get(..cut).unwrap_or_default()),
+        None => s.to_owned(),
+    }
+}
+
+/// Why a payload is not acceptable JSON, with the byte offset where it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JsonError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.offset)
+    }
+}
+
+/// Parses one JSON text (surrounding whitespace allowed, nothing else).
+pub(crate) fn parse(text: &str) -> Result<Json<'_>, JsonError> {
+    let mut reader = Reader {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    reader.skip_whitespace();
+    let value = reader.value()?;
+    reader.skip_whitespace();
+    if reader.pos != reader.bytes.len() {
+        return Err(reader.error("unexpected data after the JSON value"));
+    }
+    Ok(value)
+}
+
+/// Rewrites valid JSON text without insignificant whitespace, byte for byte
+/// otherwise (escapes, number lexemes and key order kept).
+pub(crate) fn minify(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn error(&self, message: impl Into<String>) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            message: message.into(),
+        }
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_literal(&mut self, literal: &str, value: Json<'a>) -> Result<Json<'a>, JsonError> {
+        if self.rest().starts_with(literal.as_bytes()) {
+            self.pos += literal.len();
+            Ok(value)
+        } else {
+            Err(self.error("invalid literal (expected true, false or null)"))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json<'a>, JsonError> {
+        match self.peek() {
+            None => Err(self.error("unexpected end of input")),
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => self.string().map(Json::String),
+            Some(b't') => self.expect_literal("true", Json::Bool(true)),
+            Some(b'f') => self.expect_literal("false", Json::Bool(false)),
+            Some(b'n') => self.expect_literal("null", Json::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error("expected a JSON value")),
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), JsonError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!("nesting deeper than {MAX_DEPTH}")));
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        Ok(())
+    }
+
+    fn array(&mut self) -> Result<Json<'a>, JsonError> {
+        self.enter()?;
+        let mut items = Vec::new();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(Json::Array(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(Json::Array(items));
+                }
+                _ => return Err(self.error("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn object(&mut self) -> Result<Json<'a>, JsonError> {
+        let start = self.pos;
+        self.enter()?;
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
+        let mut index: Option<HashSet<Cow<'a, str>>> = None;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(self.finish_object(start, members));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a string key"));
+            }
+            let key_at = self.pos;
+            let key = self.string()?;
+            if is_duplicate(&members, &mut index, &key) {
+                return Err(JsonError {
+                    offset: key_at,
+                    message: format!("duplicate key {:?}", truncate(&key, 40)),
+                });
+            }
+            self.skip_whitespace();
+            if self.peek() != Some(b':') {
+                return Err(self.error("expected ':'"));
+            }
+            self.pos += 1;
+            self.skip_whitespace();
+            let value = self.value()?;
+            members.push((key, value));
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b'}') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(self.finish_object(start, members));
+                }
+                _ => return Err(self.error("expected ',' or '}'")),
+            }
+        }
+    }
+
+    fn finish_object(&self, start: usize, members: Vec<(Cow<'a, str>, Json<'a>)>) -> Json<'a> {
+        Json::Object(Object {
+            members,
+            raw: self.text.get(start..self.pos).unwrap_or_default(),
+        })
+    }
+
+    fn number(&mut self) -> Result<Json<'a>, JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.error("expected a digit")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            self.require_digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            self.require_digits()?;
+        }
+        Ok(Json::Number(
+            self.text.get(start..self.pos).unwrap_or_default(),
+        ))
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+    }
+
+    fn require_digits(&mut self) -> Result<(), JsonError> {
+        if !matches!(self.peek(), Some(b'0'..=b'9')) {
+            return Err(self.error("expected a digit"));
+        }
+        self.digits();
+        Ok(())
+    }
+
+    /// Reads a string starting at its opening quote.
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escapes, borrow the payload.
+        loop {
+            match self.peek() {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    let s = self.text.get(start..self.pos).unwrap_or_default();
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(0x00..=0x1f) => return Err(self.error("control character in string")),
+                Some(_) => self.pos += 1,
+            }
+        }
+        let mut out = String::from(self.text.get(start..self.pos).unwrap_or_default());
+        loop {
+            match self.peek() {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(0x00..=0x1f) => return Err(self.error("control character in string")),
+                Some(_) => {
+                    let run = self.pos;
+                    while !matches!(self.peek(), None | Some(b'"' | b'\\' | 0x00..=0x1f)) {
+                        self.pos += 1;
+                    }
+                    out.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                }
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.pos += 1;
+                let c = self.unicode_escape()?;
+                out.push(c);
+                return Ok(());
+            }
+            _ => return Err(self.error("invalid escape")),
+        };
+        self.pos += 1;
+        out.push(c);
+        Ok(())
+    }
+
+    /// Reads the hex digits after `\u`, joining a surrogate pair.
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let first = self.hex4()?;
+        match first {
+            0xD800..=0xDBFF => {
+                if !self.rest().starts_with(b"\\u") {
+                    return Err(self.error("lone leading surrogate in \\u escape"));
+                }
+                self.pos += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return Err(self.error("lone leading surrogate in \\u escape"));
+                }
+                let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                char::from_u32(code).ok_or_else(|| self.error("invalid \\u escape"))
+            }
+            0xDC00..=0xDFFF => Err(self.error("lone trailing surrogate in \\u escape")),
+            _ => char::from_u32(first).ok_or_else(|| self.error("invalid \\u escape")),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let hex = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("truncated \\u escape"))?;
+        let mut value = 0u32;
+        for &b in hex {
+            let digit = (b as char)
+                .to_digit(16)
+                .ok_or_else(|| self.error("invalid hex digit in \\u escape"))?;
+            value = value * 16 + digit;
+        }
+        self.pos += 4;
+        Ok(value)
+    }
+}
+
+/// Whether `key` is already a member; builds a hash index once the object is
+/// large enough that linear scans would make decoding quadratic.
+fn is_duplicate<'a>(
+    members: &[(Cow<'a, str>, Json<'a>)],
+    index: &mut Option<HashSet<Cow<'a, str>>>,
+    key: &Cow<'a, str>,
+) -> bool {
+    if let Some(set) = index {
+        return !set.insert(key.clone());
+    }
+    if members.iter().any(|(k, _)| k == key) {
+        return true;
+    }
+    if members.len() + 1 >= LINEAR_DUPLICATE_SCAN {
+        let mut set: HashSet<Cow<'a, str>> = members.iter().map(|(k, _)| k.clone()).collect();
+        set.insert(key.clone());
+        *index = Some(set);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejects(text: &str) -> String {
+        parse(text).expect_err(text).message
+    }
+
+    #[test]
+    fn parses_scalars_and_containers() {
+        assert_eq!(parse(" null ").unwrap(), Json::Null);
+        assert_eq!(parse("-0.5e+3").unwrap(), Json::Number("-0.5e+3"));
+        assert_eq!(
+            parse(r#""a\u00e9\ud83d\ude00""#).unwrap(),
+            Json::String("aé😀".into())
+        );
+        let Json::Object(obj) = parse(r#"{"a": [1, {"b": true}]}"#).unwrap() else {
+            panic!("object expected");
+        };
+        assert_eq!(obj.raw, r#"{"a": [1, {"b": true}]}"#);
+        assert!(matches!(obj.get("a"), Some(Json::Array(items)) if items.len() == 2));
+    }
+
+    #[test]
+    fn rejects_what_rfc_8259_rejects() {
+        for bad in [
+            "",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "'a'",
+            "[1] x",
+            "{a:1}",
+            "\"\t\"",
+            "tru",
+            "\u{feff}{}",
+            "1e",
+            "-",
+        ] {
+            parse(bad).expect_err(bad);
+        }
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_at_any_depth_even_when_escaped() {
+        assert!(rejects(r#"{"a":1,"a":2}"#).contains("duplicate"));
+        assert!(rejects(r#"{"x":{"a":1,"\u0061":2}}"#).contains("duplicate"));
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let ok = format!("{{{}}}", many.join(","));
+        assert!(parse(&ok).is_ok());
+        let dup = format!("{{{},\"k3\":0}}", many.join(","));
+        assert!(rejects(&dup).contains("duplicate"));
+    }
+
+    #[test]
+    fn nesting_limit_is_inclusive_at_128() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(rejects(&deep).contains("nesting"));
+        // Far deeper than the stack could take if the limit were not enforced.
+        assert!(parse(&"[".repeat(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn rejects_lone_surrogates() {
+        assert!(rejects(r#""\ud800""#).contains("surrogate"));
+        assert!(rejects(r#""\udc00""#).contains("surrogate"));
+        assert!(rejects(r#""\ud800\u0041""#).contains("surrogate"));
+    }
+
+    #[test]
+    fn minify_keeps_strings_and_drops_whitespace() {
+        assert_eq!(
+            minify("{ \"a b\" : [ 1 , \"x \\\" y\" ] }"),
+            "{\"a b\":[1,\"x \\\" y\"]}"
+        );
+    }
+}

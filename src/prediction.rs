@@ -1,0 +1,395 @@
+//! `CrowdPrediction`: what a crowd simulation concluded about one source item
+//! (SPEC section 2).
+
+use serde::{Deserialize, Serialize};
+
+use crate::datetime::Timestamp;
+use crate::error::{DecodeError, ValidationError};
+use crate::json::{Json, Object};
+use crate::lax;
+use crate::validate::{self, any, optional, required, Errors, Path};
+
+/// Most agents a crowd may have.
+pub const MAX_AGENTS: u32 = 1_000_000;
+/// Longest `source_id`, in code points.
+pub const MAX_SOURCE_ID_CHARS: usize = 256;
+/// Longest `question`, in code points.
+pub const MAX_QUESTION_CHARS: usize = 2000;
+/// Longest `rationale`, in code points.
+pub const MAX_RATIONALE_CHARS: usize = 4000;
+/// Most `drivers`.
+pub const MAX_DRIVERS: usize = 16;
+/// Longest driver, in code points.
+pub const MAX_DRIVER_CHARS: usize = 280;
+
+/// The kind of item a prediction is about; it picks the decision mapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum SourceType {
+    /// A FOMO2 report; decided by [`crate::crowd_to_fomo2_signal`].
+    Fomo2Report,
+    /// A Polymarket market; decided by [`crate::crowd_to_polymarket_side`].
+    PolymarketBet,
+    /// An OddsOddy betting strategy; decided by [`crate::crowd_to_oddsoddy_multiplier`].
+    OddsoddyStrategy,
+}
+
+impl SourceType {
+    /// Every source type, in SPEC order.
+    pub const ALL: [SourceType; 3] = [
+        SourceType::Fomo2Report,
+        SourceType::PolymarketBet,
+        SourceType::OddsoddyStrategy,
+    ];
+
+    /// The wire name, e.g. `"fomo2_report"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceType::Fomo2Report => "fomo2_report",
+            SourceType::PolymarketBet => "polymarket_bet",
+            SourceType::OddsoddyStrategy => "oddsoddy_strategy",
+        }
+    }
+
+    fn from_json(value: &Json<'_>) -> lax::Coerced<SourceType> {
+        let name = lax::string(value).ok();
+        Self::ALL
+            .into_iter()
+            .find(|kind| Some(kind.as_str()) == name)
+            .ok_or_else(|| {
+                format!(
+                    "expected one of fomo2_report, polymarket_bet, oddsoddy_strategy, found {}",
+                    value.describe()
+                )
+            })
+    }
+}
+
+/// How the simulated agents split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Crowd {
+    /// Agents in the simulation, 1 to 1,000,000.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1_000_000)))]
+    pub agents: u32,
+    /// Agents leaning YES.
+    pub bullish: u32,
+    /// Agents leaning NO.
+    pub bearish: u32,
+    /// Agents leaning neither way.
+    pub neutral: u32,
+}
+
+/// The synthesis of one crowd simulation (SPEC section 2).
+///
+/// The serde implementations read and write the canonical wire form without
+/// validating; [`CrowdPrediction::from_json`] reads the lax form Pydantic
+/// accepts and validates it, and [`CrowdPrediction::validate`] checks a
+/// value built in Rust.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CrowdPrediction {
+    /// What kind of item this is about.
+    pub source_type: SourceType,
+    /// The item's id in its source system: 1 to 256 code points, not blank.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 256), extend("pattern" = "\\S")))]
+    pub source_id: String,
+    /// The question the crowd answered: 1 to 2000 code points, not blank.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 2000), extend("pattern" = "\\S")))]
+    pub question: String,
+    /// The crowd's probability of YES (the bullish case), in [0, 1].
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 1.0)))]
+    pub probability: f64,
+    /// How sure the crowd is, in [0, 1].
+    #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 1.0)))]
+    pub confidence: f64,
+    /// The market's price of YES, in (0, 1), if there is a market.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))
+    )]
+    pub market_probability: Option<f64>,
+    /// How the agents split.
+    pub crowd: Crowd,
+    /// Why, in at most 4000 code points.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = 4000)))]
+    pub rationale: String,
+    /// The main reasons, at most 16 of 1 to 280 code points each.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = 16), inner(length(min = 1, max = 280)))
+    )]
+    pub drivers: Vec<String>,
+    /// When the question resolves, if known.
+    #[serde(default)]
+    pub resolves_at: Option<Timestamp>,
+    /// When the simulation produced this prediction.
+    pub generated_at: Timestamp,
+}
+
+impl CrowdPrediction {
+    /// Reads a prediction from JSON text, as leniently as Pydantic v2 does
+    /// (SPEC section 6), and validates it; paths in errors are relative to
+    /// the prediction (`crowd.bullish`).
+    ///
+    /// ```
+    /// use crowd_envelope::CrowdPrediction;
+    /// let err = CrowdPrediction::from_json(r#"{"source_type": "fomo2_report"}"#).unwrap_err();
+    /// assert_eq!(err.reason.as_str(), "invalid");
+    /// assert!(err.errors.iter().any(|e| e.path == "probability"));
+    /// ```
+    pub fn from_json(text: &str) -> Result<CrowdPrediction, DecodeError> {
+        let json = crate::decode::parse_json(text)?;
+        let mut errors = Errors::default();
+        let prediction = Self::from_json_value(&json, &Path::ROOT, &mut errors);
+        Ok(errors.finish(prediction)?)
+    }
+
+    /// Checks every rule of SPEC section 2 and reports each failing field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut errors = Errors::default();
+        self.check(&Path::ROOT, &mut errors);
+        errors.finish(Some(()))
+    }
+
+    pub(crate) fn check(&self, path: &Path<'_>, errors: &mut Errors) {
+        source_id_rule(&self.source_id, &path.key("source_id"), errors);
+        question_rule(&self.question, &path.key("question"), errors);
+        unit_rule(&self.probability, &path.key("probability"), errors);
+        unit_rule(&self.confidence, &path.key("confidence"), errors);
+        market_rule(
+            &self.market_probability,
+            &path.key("market_probability"),
+            errors,
+        );
+        self.crowd.check(&path.key("crowd"), errors);
+        rationale_rule(&self.rationale, &path.key("rationale"), errors);
+        drivers_rule(&self.drivers, &path.key("drivers"), errors);
+    }
+
+    pub(crate) fn from_json_value(
+        value: &Json<'_>,
+        path: &Path<'_>,
+        errors: &mut Errors,
+    ) -> Option<CrowdPrediction> {
+        let object = match validate::object(value) {
+            Ok(object) => object,
+            Err(message) => {
+                errors.push(path, message);
+                return None;
+            }
+        };
+        let o = object;
+        let source_type = required(o, "source_type", path, errors, SourceType::from_json, any);
+        let source_id = required(o, "source_id", path, errors, owned_string, source_id_rule);
+        let question = required(o, "question", path, errors, owned_string, question_rule);
+        let probability = required(o, "probability", path, errors, lax::finite_float, unit_rule);
+        let confidence = required(o, "confidence", path, errors, lax::finite_float, unit_rule);
+        let market_probability = optional(
+            o,
+            "market_probability",
+            path,
+            errors,
+            lax::optional_finite_float,
+            market_rule,
+            || None,
+        );
+        let crowd = Crowd::from_json(o, path, errors);
+        let rationale = optional(
+            o,
+            "rationale",
+            path,
+            errors,
+            owned_string,
+            rationale_rule,
+            String::new,
+        );
+        let drivers = drivers_from_json(o, path, errors);
+        let resolves_at = optional(
+            o,
+            "resolves_at",
+            path,
+            errors,
+            optional_timestamp,
+            any,
+            || None,
+        );
+        let generated_at = required(o, "generated_at", path, errors, Timestamp::from_json, any);
+        Some(CrowdPrediction {
+            source_type: source_type?,
+            source_id: source_id?,
+            question: question?,
+            probability: probability?,
+            confidence: confidence?,
+            market_probability: market_probability?,
+            crowd: crowd?,
+            rationale: rationale?,
+            drivers: drivers?,
+            resolves_at: resolves_at?,
+            generated_at: generated_at?,
+        })
+    }
+}
+
+impl Crowd {
+    fn check(&self, path: &Path<'_>, errors: &mut Errors) {
+        agents_rule(&i64::from(self.agents), &path.key("agents"), errors);
+        self.check_sum(path, errors);
+    }
+
+    fn check_sum(&self, path: &Path<'_>, errors: &mut Errors) {
+        let sum = u64::from(self.bullish) + u64::from(self.bearish) + u64::from(self.neutral);
+        if sum != u64::from(self.agents) {
+            errors.push(
+                path,
+                format!(
+                    "expected bullish + bearish + neutral to equal agents ({}), found {} + {} + {} = {sum}",
+                    self.agents, self.bullish, self.bearish, self.neutral
+                ),
+            );
+        }
+    }
+
+    fn from_json(parent: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Crowd> {
+        let here = path.key("crowd");
+        let object = match parent.get("crowd").map(validate::object) {
+            None => {
+                errors.push(&here, "required field is missing");
+                return None;
+            }
+            Some(Err(message)) => {
+                errors.push(&here, message);
+                return None;
+            }
+            Some(Ok(object)) => object,
+        };
+        let agents = required(object, "agents", &here, errors, lax::integer, agents_rule);
+        let bullish = required(object, "bullish", &here, errors, lax::integer, count_rule);
+        let bearish = required(object, "bearish", &here, errors, lax::integer, count_rule);
+        let neutral = required(object, "neutral", &here, errors, lax::integer, count_rule);
+        let [agents, bullish, bearish, neutral] =
+            [agents?, bullish?, bearish?, neutral?].map(|n| u32::try_from(n).ok());
+        let crowd = Crowd {
+            agents: agents?,
+            bullish: bullish?,
+            bearish: bearish?,
+            neutral: neutral?,
+        };
+        crowd.check_sum(&here, errors);
+        Some(crowd)
+    }
+}
+
+fn owned_string(value: &Json<'_>) -> lax::Coerced<String> {
+    lax::string(value).map(str::to_owned)
+}
+
+fn optional_timestamp(value: &Json<'_>) -> lax::Coerced<Option<Timestamp>> {
+    match value {
+        Json::Null => Ok(None),
+        other => Timestamp::from_json(other).map(Some),
+    }
+}
+
+/// The `drivers` member: every item that is not a string, and every string
+/// that breaks a rule, is reported at its index.
+fn drivers_from_json(
+    object: &Object<'_>,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) -> Option<Vec<String>> {
+    let here = path.key("drivers");
+    let items = match object.get("drivers") {
+        None => return Some(Vec::new()),
+        Some(Json::Array(items)) => items,
+        Some(other) => {
+            errors.push(
+                &here,
+                format!("expected an array of strings, found {}", other.describe()),
+            );
+            return None;
+        }
+    };
+    drivers_count_rule(items.len(), &here, errors);
+    let mut all_strings = true;
+    let mut drivers = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match lax::string(item) {
+            Ok(driver) => {
+                driver_rule(driver, &here.index(i), errors);
+                drivers.push(driver.to_owned());
+            }
+            Err(message) => {
+                errors.push(&here.index(i), message);
+                all_strings = false;
+            }
+        }
+    }
+    all_strings.then_some(drivers)
+}
+
+fn source_id_rule(s: &String, path: &Path<'_>, errors: &mut Errors) {
+    validate::text(s, 1, MAX_SOURCE_ID_CHARS, true, path, errors);
+}
+
+fn question_rule(s: &String, path: &Path<'_>, errors: &mut Errors) {
+    validate::text(s, 1, MAX_QUESTION_CHARS, true, path, errors);
+}
+
+fn rationale_rule(s: &String, path: &Path<'_>, errors: &mut Errors) {
+    validate::text(s, 0, MAX_RATIONALE_CHARS, false, path, errors);
+}
+
+fn unit_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {
+    validate::in_closed_range(*x, 0.0, 1.0, path, errors);
+}
+
+fn market_rule(m: &Option<f64>, path: &Path<'_>, errors: &mut Errors) {
+    if let Some(m) = *m {
+        if !(0.0 < m && m < 1.0) {
+            errors.push(
+                path,
+                format!("expected a number strictly between 0 and 1, or null, found {m:?}"),
+            );
+        }
+    }
+}
+
+fn agents_rule(n: &i64, path: &Path<'_>, errors: &mut Errors) {
+    if !(1..=i64::from(MAX_AGENTS)).contains(n) {
+        errors.push(
+            path,
+            format!("expected an integer from 1 to {MAX_AGENTS}, found {n}"),
+        );
+    }
+}
+
+fn count_rule(n: &i64, path: &Path<'_>, errors: &mut Errors) {
+    if !(0..=i64::from(u32::MAX)).contains(n) {
+        errors.push(path, format!("expected an integer >= 0, found {n}"));
+    }
+}
+
+fn drivers_rule(drivers: &[String], path: &Path<'_>, errors: &mut Errors) {
+    drivers_count_rule(drivers.len(), path, errors);
+    for (i, driver) in drivers.iter().enumerate() {
+        driver_rule(driver, &path.index(i), errors);
+    }
+}
+
+fn drivers_count_rule(count: usize, path: &Path<'_>, errors: &mut Errors) {
+    if count > MAX_DRIVERS {
+        errors.push(
+            path,
+            format!("expected at most {MAX_DRIVERS} drivers, found {count}"),
+        );
+    }
+}
+
+fn driver_rule(driver: &str, path: &Path<'_>, errors: &mut Errors) {
+    validate::text(driver, 1, MAX_DRIVER_CHARS, false, path, errors);
+}

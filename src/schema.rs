@@ -1,0 +1,85 @@
+//! The JSON Schema (draft 2020-12) of the envelope, generated from the Rust
+//! types with `schemars`, for Ajv users and documentation.
+//!
+//! It describes the canonical form that [`crate::encode_envelope`] writes.
+//! The decoder accepts more (Pydantic's lax coercions, absent defaults) and
+//! checks what a schema cannot say (code-point lengths, the crowd sum).
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde_json::{json, Value};
+
+use crate::decision::{DecisionKind, Fomo2Signal, OddsoddyMultiplier, PolymarketSide};
+use crate::prediction::{CrowdPrediction, SourceType};
+use crate::Timestamp;
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "UTC, YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
+        })
+    }
+}
+
+/// The JSON Schema of `CrowdPredictionEnvelope`, as a JSON value.
+///
+/// ```
+/// let schema = crowd_envelope::envelope_json_schema();
+/// assert_eq!(schema["properties"]["schema_version"]["const"], "1");
+/// assert_eq!(schema["oneOf"].as_array().unwrap().len(), 3);
+/// ```
+pub fn envelope_json_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let prediction = generator.subschema_for::<CrowdPrediction>();
+    let variants = [
+        (
+            SourceType::Fomo2Report,
+            generator.subschema_for::<Fomo2Signal>(),
+        ),
+        (
+            SourceType::PolymarketBet,
+            generator.subschema_for::<PolymarketSide>(),
+        ),
+        (
+            SourceType::OddsoddyStrategy,
+            generator.subschema_for::<OddsoddyMultiplier>(),
+        ),
+    ]
+    .map(|(source, decision)| variant(source, decision));
+    let definitions = generator.take_definitions(true);
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "CrowdPredictionEnvelope",
+        "description": "A crowd_simulation prediction and its decision, schema version 1 (canonical form).",
+        "type": "object",
+        "required": ["prediction", "decision", "decision_kind"],
+        "properties": {
+            "schema_version": {"const": crate::SCHEMA_VERSION, "default": crate::SCHEMA_VERSION},
+            "arena": {"const": crate::ARENA, "default": crate::ARENA},
+            "prediction": prediction,
+            "decision": {"type": "object"},
+            "decision_kind": {"enum": DecisionKind::ALL.map(DecisionKind::as_str)},
+            "published_at": {"type": "string", "format": "date-time"},
+            "correlation_id": {"type": "string"},
+            "meta": {"type": "object"}
+        },
+        "oneOf": variants,
+        "$defs": definitions,
+    })
+}
+
+/// One arm of the union: the source type, its decision kind and shape.
+fn variant(source: SourceType, decision: Schema) -> Value {
+    json!({
+        "properties": {
+            "prediction": {"properties": {"source_type": {"const": source.as_str()}}},
+            "decision_kind": {"const": DecisionKind::for_source(source).as_str()},
+            "decision": decision
+        }
+    })
+}

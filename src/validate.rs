@@ -1,0 +1,217 @@
+//! The machinery shared by every type's validation: where we are (a path
+//! rendered only when something fails), what failed, and the rules that more
+//! than one field uses.
+
+use crate::error::{FieldError, ValidationError};
+use crate::json::{Json, Object};
+use crate::lax::Coerced;
+
+/// A position in the value being validated, as a chain of borrowed segments
+/// so that the happy path allocates nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    segment: Segment<'p>,
+}
+
+#[derive(Clone, Copy)]
+enum Segment<'p> {
+    Root,
+    Key(&'p str),
+    Index(usize),
+}
+
+impl<'p> Path<'p> {
+    pub const ROOT: Path<'static> = Path {
+        parent: None,
+        segment: Segment::Root,
+    };
+
+    pub fn key(&'p self, key: &'p str) -> Path<'p> {
+        Path {
+            parent: Some(self),
+            segment: Segment::Key(key),
+        }
+    }
+
+    pub fn index(&'p self, index: usize) -> Path<'p> {
+        Path {
+            parent: Some(self),
+            segment: Segment::Index(index),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = match self.parent {
+            Some(parent) => parent.render(),
+            None => String::new(),
+        };
+        let piece = match self.segment {
+            Segment::Root => return out,
+            Segment::Key(key) => key.to_owned(),
+            Segment::Index(index) => index.to_string(),
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&piece);
+        out
+    }
+}
+
+/// The failures found so far.
+#[derive(Default)]
+pub(crate) struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn push(&mut self, path: &Path<'_>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            path: path.render(),
+            message: message.into(),
+        });
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing failed.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, ValidationError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ValidationError { errors: self.0 }),
+        }
+    }
+}
+
+/// Reads a required member of `object` with `coerce`, then checks it with
+/// `rule`; records what fails.
+pub(crate) fn required<'j, T>(
+    object: &'j Object<'_>,
+    key: &'static str,
+    path: &Path<'_>,
+    errors: &mut Errors,
+    coerce: impl FnOnce(&'j Json<'_>) -> Coerced<T>,
+    rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
+) -> Option<T> {
+    let here = path.key(key);
+    match object.get(key) {
+        None => {
+            errors.push(&here, "required field is missing");
+            None
+        }
+        Some(value) => checked(value, &here, errors, coerce, rule),
+    }
+}
+
+/// Like [`required`], with `default` when the member is absent.
+pub(crate) fn optional<'j, T>(
+    object: &'j Object<'_>,
+    key: &'static str,
+    path: &Path<'_>,
+    errors: &mut Errors,
+    coerce: impl FnOnce(&'j Json<'_>) -> Coerced<T>,
+    rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
+    default: impl FnOnce() -> T,
+) -> Option<T> {
+    let here = path.key(key);
+    match object.get(key) {
+        None => Some(default()),
+        Some(value) => checked(value, &here, errors, coerce, rule),
+    }
+}
+
+fn checked<'j, T>(
+    value: &'j Json<'_>,
+    here: &Path<'_>,
+    errors: &mut Errors,
+    coerce: impl FnOnce(&'j Json<'_>) -> Coerced<T>,
+    rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
+) -> Option<T> {
+    match coerce(value) {
+        Ok(v) => {
+            rule(&v, here, errors);
+            Some(v)
+        }
+        Err(message) => {
+            errors.push(here, message);
+            None
+        }
+    }
+}
+
+/// A rule that accepts everything, for fields whose type says it all.
+pub(crate) fn any<T: ?Sized>(_: &T, _: &Path<'_>, _: &mut Errors) {}
+
+/// The object itself, or an error at `path`.
+pub(crate) fn object<'j, 'a>(value: &'j Json<'a>) -> Coerced<&'j Object<'a>> {
+    match value {
+        Json::Object(object) => Ok(object),
+        other => Err(format!("expected an object, found {}", other.describe())),
+    }
+}
+
+/// `min <= x <= max`.
+pub(crate) fn in_closed_range(x: f64, min: f64, max: f64, path: &Path<'_>, errors: &mut Errors) {
+    if !(min <= x && x <= max) {
+        errors.push(
+            path,
+            format!("expected a number from {min:?} to {max:?}, found {x:?}"),
+        );
+    }
+}
+
+/// Text whose length, in code points, is within `min..=max`, and that is
+/// not blank when `min` is positive and `nonblank` asks so.
+pub(crate) fn text(
+    s: &str,
+    min: usize,
+    max: usize,
+    nonblank: bool,
+    path: &Path<'_>,
+    errors: &mut Errors,
+) {
+    let length = s.chars().count();
+    if length < min || length > max {
+        errors.push(
+            path,
+            format!("expected {min} to {max} characters, found {length}"),
+        );
+    } else if nonblank && s.chars().all(is_python_space) {
+        errors.push(
+            path,
+            "expected text that is not blank, found only whitespace",
+        );
+    }
+}
+
+/// Python's `str.isspace()`: Unicode White_Space plus the four information
+/// separators U+001C..U+001F, which Python counts and Rust does not.
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_render_dotted() {
+        let root = Path::ROOT;
+        let prediction = root.key("prediction");
+        let drivers = prediction.key("drivers");
+        assert_eq!(drivers.index(3).render(), "prediction.drivers.3");
+        assert_eq!(root.render(), "");
+    }
+
+    #[test]
+    fn blank_means_python_whitespace() {
+        let mut errors = Errors::default();
+        text("\u{1c}\u{a0} ", 1, 10, true, &Path::ROOT, &mut errors);
+        assert!(!errors.is_empty());
+        let mut errors = Errors::default();
+        text("\u{200b}", 1, 10, true, &Path::ROOT, &mut errors);
+        assert!(errors.is_empty(), "U+200B is not whitespace in Python");
+    }
+}
