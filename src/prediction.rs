@@ -237,19 +237,14 @@ impl CrowdPrediction {
 
 impl Crowd {
     fn check(&self, path: &Path<'_>, errors: &mut Errors) {
+        let before = errors.len();
         agents_rule(&i64::from(self.agents), &path.key("agents"), errors);
-        self.check_sum(path, errors);
-    }
-
-    fn check_sum(&self, path: &Path<'_>, errors: &mut Errors) {
-        let sum = u64::from(self.bullish) + u64::from(self.bearish) + u64::from(self.neutral);
-        if sum != u64::from(self.agents) {
-            errors.push(
+        if errors.len() == before {
+            check_sum(
+                self.agents.into(),
+                [self.bullish, self.bearish, self.neutral].map(i64::from),
                 path,
-                format!(
-                    "expected bullish + bearish + neutral to equal agents ({}), found {} + {} + {} = {sum}",
-                    self.agents, self.bullish, self.bearish, self.neutral
-                ),
+                errors,
             );
         }
     }
@@ -267,21 +262,43 @@ impl Crowd {
             }
             Some(Ok(object)) => object,
         };
+        let before = errors.len();
         let agents = required(object, "agents", &here, errors, lax::integer, agents_rule);
         let bullish = required(object, "bullish", &here, errors, lax::integer, count_rule);
         let bearish = required(object, "bearish", &here, errors, lax::integer, count_rule);
         let neutral = required(object, "neutral", &here, errors, lax::integer, count_rule);
-        let [agents, bullish, bearish, neutral] =
-            [agents?, bullish?, bearish?, neutral?].map(|n| u32::try_from(n).ok());
-        let crowd = Crowd {
-            agents: agents?,
+        if errors.len() > before {
+            return None;
+        }
+        let (agents, counts) = (agents?, [bullish?, bearish?, neutral?]);
+        // As Pydantic's model validator: the sum is checked once every count is valid.
+        if !check_sum(agents, counts, &here, errors) {
+            return None;
+        }
+        let [bullish, bearish, neutral] = counts.map(|n| u32::try_from(n).ok());
+        Some(Crowd {
+            agents: u32::try_from(agents).ok()?,
             bullish: bullish?,
             bearish: bearish?,
             neutral: neutral?,
-        };
-        crowd.check_sum(&here, errors);
-        Some(crowd)
+        })
     }
+}
+
+/// Whether the three counts add up to `agents`; reports at the crowd if not.
+fn check_sum(agents: i64, counts: [i64; 3], path: &Path<'_>, errors: &mut Errors) -> bool {
+    let [bullish, bearish, neutral] = counts;
+    let sum = i128::from(bullish) + i128::from(bearish) + i128::from(neutral);
+    let adds_up = sum == i128::from(agents);
+    if !adds_up {
+        errors.push(
+            path,
+            format!(
+                "expected bullish + bearish + neutral to equal agents ({agents}), found {bullish} + {bearish} + {neutral} = {sum}"
+            ),
+        );
+    }
+    adds_up
 }
 
 fn owned_string(value: &Json<'_>) -> lax::Coerced<String> {
@@ -314,7 +331,10 @@ fn drivers_from_json(
             return None;
         }
     };
-    drivers_count_rule(items.len(), &here, errors);
+    if items.len() > MAX_DRIVERS {
+        drivers_count_rule(items.len(), &here, errors);
+        return None;
+    }
     let mut all_strings = true;
     let mut drivers = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -369,13 +389,16 @@ fn agents_rule(n: &i64, path: &Path<'_>, errors: &mut Errors) {
 }
 
 fn count_rule(n: &i64, path: &Path<'_>, errors: &mut Errors) {
-    if !(0..=i64::from(u32::MAX)).contains(n) {
+    if *n < 0 {
         errors.push(path, format!("expected an integer >= 0, found {n}"));
     }
 }
 
+/// Too many drivers is one error; Pydantic then checks no item, nor do we.
 fn drivers_rule(drivers: &[String], path: &Path<'_>, errors: &mut Errors) {
-    drivers_count_rule(drivers.len(), path, errors);
+    if drivers.len() > MAX_DRIVERS {
+        return drivers_count_rule(drivers.len(), path, errors);
+    }
     for (i, driver) in drivers.iter().enumerate() {
         driver_rule(driver, &path.index(i), errors);
     }

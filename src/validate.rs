@@ -71,6 +71,10 @@ impl Errors {
         });
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

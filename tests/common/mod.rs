@@ -1,0 +1,92 @@
+//! Shared by the integration tests: the parity corpus and value comparison.
+#![allow(dead_code)]
+
+use base64::Engine;
+use serde_json::Value;
+
+/// One vector of `tests/vectors/corpus.jsonl`.
+pub struct Vector {
+    pub name: String,
+    pub payload: Vec<u8>,
+    pub max_payload_bytes: usize,
+    pub expect: Value,
+}
+
+pub fn corpus() -> Vec<Vector> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/corpus.jsonl");
+    let text = std::fs::read_to_string(path).expect("corpus is readable");
+    text.lines().map(parse_vector).collect()
+}
+
+fn parse_vector(line: &str) -> Vector {
+    let v = parse_deep(line);
+    let mut payload = match (&v["payload"], &v["payload_b64"]) {
+        (Value::String(text), _) => text.as_bytes().to_vec(),
+        (_, Value::String(b64)) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("payload_b64 is base64"),
+        _ => panic!("vector without payload: {line}"),
+    };
+    if let Some(pad_to) = v["pad_to"].as_u64() {
+        payload.resize(pad_to as usize, b' ');
+    }
+    Vector {
+        name: v["name"].as_str().unwrap().to_owned(),
+        payload,
+        max_payload_bytes: v["max_payload_bytes"]
+            .as_u64()
+            .map_or(crowd_envelope::DEFAULT_MAX_PAYLOAD_BYTES, |n| n as usize),
+        expect: v["expect"].clone(),
+    }
+}
+
+/// Parses JSON without serde_json's nesting limit: the corpus holds values
+/// as deep as the decoder's own limit, inside the vector's own nesting.
+pub fn parse_deep(text: &str) -> Value {
+    use serde::Deserialize;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer.disable_recursion_limit();
+    Value::deserialize(&mut deserializer).expect("valid JSON")
+}
+
+/// Deep equality with floats compared bit for bit and ints kept apart from floats.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.is_f64(), y.is_f64()) {
+            (true, true) => x.as_f64().unwrap().to_bits() == y.as_f64().unwrap().to_bits(),
+            (false, false) => x == y,
+            _ => false,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Compares an accepted envelope (as JSON) with the vector's expectation,
+/// leaving out the fields whose defaults depend on the clock or randomness.
+pub fn assert_envelope_matches(name: &str, actual: &Value, expect: &Value) {
+    let mut actual = actual.clone();
+    let mut wanted = expect["envelope"].clone();
+    for field in expect["volatile"].as_array().unwrap() {
+        let field = field.as_str().unwrap();
+        actual.as_object_mut().unwrap().remove(field);
+        wanted.as_object_mut().unwrap().remove(field);
+    }
+    assert!(
+        same(&actual, &wanted),
+        "{name}: decoded envelope differs\n  rust:      {actual}\n  reference: {wanted}"
+    );
+}
+
+/// The sorted, de-duplicated failing paths of a rejection.
+pub fn sorted_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut paths: Vec<String> = paths.into_iter().map(str::to_owned).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
