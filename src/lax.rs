@@ -61,11 +61,13 @@ fn float_from_str(s: &str) -> Option<f64> {
 /// An integer: a JSON integer, a float with no fractional part, `true`/`false`,
 /// or a string holding a decimal integer (optionally `.0…`).
 ///
-/// Values outside `i64` are rejected here; every integer field in the
-/// contract has bounds far inside it, so Pydantic rejects them too.
+/// Integers written out in full are Python's unbounded ints; outside `i64`
+/// they saturate, which keeps every range check's verdict (the contract's
+/// bounds are far inside `i64`). Floats outside `i64` are rejected, as
+/// Pydantic does.
 pub(crate) fn integer(value: &Json<'_>) -> Coerced<i64> {
     let parsed = match value {
-        Json::Number(lexeme) if is_integer_lexeme(lexeme) => lexeme.parse::<i64>().ok(),
+        Json::Number(lexeme) if is_integer_lexeme(lexeme) => Some(saturating_parse(lexeme)),
         Json::Number(lexeme) => lexeme.parse::<f64>().ok().and_then(integral_float),
         Json::Bool(b) => Some(i64::from(*b)),
         Json::String(s) => int_from_str(s),
@@ -101,7 +103,16 @@ fn int_from_str(s: &str) -> Option<i64> {
     if !python_digit_groups(digits) {
         return None;
     }
-    whole.replace('_', "").parse::<i64>().ok()
+    Some(saturating_parse(&whole.replace('_', "")))
+}
+
+/// Parses `[+-]?digits`, saturating at the ends of `i64`.
+fn saturating_parse(digits: &str) -> i64 {
+    digits.parse::<i64>().unwrap_or(if digits.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 /// ASCII digits with single underscores only between digits, as Python's `int()`.
@@ -177,6 +188,8 @@ mod tests {
             (s("-1_2"), -12),
             (s("007"), 7),
             (s("1_2.0"), 12),
+            (Json::Number("99999999999999999999999"), i64::MAX),
+            (Json::Number("-99999999999999999999999"), i64::MIN),
         ];
         for (value, want) in accepted {
             assert_eq!(integer(&value), Ok(want), "{value:?}");
@@ -184,7 +197,6 @@ mod tests {
         let rejected = [
             Json::Number("120.5"),
             Json::Number("1e20"),
-            Json::Number("99999999999999999999999"),
             s("120.5"),
             s("1e2"),
             s("1."),

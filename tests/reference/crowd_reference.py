@@ -333,6 +333,7 @@ def _decision_paths(head: dict[str, Any]) -> list[str]:
     """The per-kind decision shape, and the kind/source pairing."""
     paths: list[str] = []
     kind = head.get("decision_kind")
+    kind = kind if isinstance(kind, str) else None
     decision = head.get("decision")
     if kind in DECISION_MODELS and isinstance(decision, dict):
         try:
@@ -341,6 +342,7 @@ def _decision_paths(head: dict[str, Any]) -> list[str]:
             paths += _paths(exc, ("decision",))
     prediction = head.get("prediction")
     source = prediction.get("source_type") if isinstance(prediction, dict) else None
+    source = source if isinstance(source, str) else None
     if kind in DECISION_MODELS and source in KIND_FOR_SOURCE and KIND_FOR_SOURCE[source] != kind:
         paths.append("decision_kind")
     return paths
