@@ -103,7 +103,7 @@ fn check_version(json: &Json<'_>) -> Result<(), DecodeError> {
             errors: vec![crate::FieldError {
                 path: "schema_version".to_owned(),
                 message: format!(
-                    "unsupported schema_version {} (this decoder reads \"{SCHEMA_VERSION}\")",
+                    "expected schema_version \"{SCHEMA_VERSION}\" (or absent), found {}",
                     other.describe()
                 ),
             }],

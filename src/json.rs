@@ -411,7 +411,9 @@ impl<'a> Reader<'a> {
 }
 
 /// Whether `key` is already a member; builds a hash index once the object is
-/// large enough that linear scans would make decoding quadratic.
+/// large enough that linear scans would make decoding quadratic. The key is
+/// a `Cow` so that the index can keep borrowing from the payload.
+#[allow(clippy::ptr_arg)]
 fn is_duplicate<'a>(
     members: &[(Cow<'a, str>, Json<'a>)],
     index: &mut Option<HashSet<Cow<'a, str>>>,

@@ -352,14 +352,20 @@ fn drivers_from_json(
     all_strings.then_some(drivers)
 }
 
+// `&String` because rules are `Fn(&T, ..)` with `T` the coerced type.
+#[allow(clippy::ptr_arg)]
 fn source_id_rule(s: &String, path: &Path<'_>, errors: &mut Errors) {
     validate::text(s, 1, MAX_SOURCE_ID_CHARS, true, path, errors);
 }
 
+// `&String` because rules are `Fn(&T, ..)` with `T` the coerced type.
+#[allow(clippy::ptr_arg)]
 fn question_rule(s: &String, path: &Path<'_>, errors: &mut Errors) {
     validate::text(s, 1, MAX_QUESTION_CHARS, true, path, errors);
 }
 
+// `&String` because rules are `Fn(&T, ..)` with `T` the coerced type.
+#[allow(clippy::ptr_arg)]
 fn rationale_rule(s: &String, path: &Path<'_>, errors: &mut Errors) {
     validate::text(s, 0, MAX_RATIONALE_CHARS, false, path, errors);
 }

@@ -86,6 +86,8 @@ def add(name: str, payload: str | bytes, **options: Any) -> None:
     if expect["ok"]:
         head = json.loads(to_check.decode("utf-8"))
         expect["volatile"] = [k for k in ("published_at", "correlation_id") if k not in head]
+        for key in expect["volatile"]:
+            del expect["envelope"][key]
         expect["verify"] = verify(expect["envelope"])
     vector: dict[str, Any] = {"name": name}
     try:
@@ -187,6 +189,8 @@ def decision_sweep() -> None:
             i += 1
             prediction = with_prediction(kind, probability=p, confidence=c, market_probability=m, crowd=crowd)
             add(f"sweep/{kind}/p={p}/c={c}/m={m}", compact(envelope_for(prediction)))
+    bearish = {"agents": 10, "bullish": 2, "bearish": 7, "neutral": 1}
+    add("sweep/fomo2_report/crowd-bearish", compact(envelope_for(with_prediction("fomo2_report", probability=0.1, confidence=0.95, crowd=bearish))))
     # Edges that sit exactly on a threshold in decimal but not in binary.
     for kind, p, c, m in [
         ("fomo2_report", 0.6, 1.0, None),

@@ -1,0 +1,44 @@
+# crowd-envelope: `make demo` and `make test` work on a fresh machine.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+BIN := target/debug/crowd-envelope
+
+.PHONY: test demo build lint test-rust test-reference vectors clean
+
+## Build the CLI (debug).
+build:
+	$(CARGO) build --features cli
+
+## Everything CI runs: formatting, lints, Rust tests and doctests, the referee.
+test: lint test-rust test-reference
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
+
+test-rust:
+	$(CARGO) test --all-features
+
+## The Python reference model, its corpus check and the differential run.
+test-reference: build $(VENV)/.installed
+	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -p no:cacheprovider
+
+## Regenerate tests/vectors/corpus.jsonl from the reference model.
+vectors: $(VENV)/.installed
+	cd tests/reference && $(PY) gen_vectors.py
+
+## A project-local virtualenv for the referee (never the system Python).
+$(VENV)/.installed: tests/reference/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/reference/requirements.txt
+	touch $@
+
+## Build an envelope for each sample prediction, decode it back, show a rejection.
+demo: build
+	@bash examples/demo.sh $(BIN)
+
+clean:
+	rm -rf target $(VENV)

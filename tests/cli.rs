@@ -1,0 +1,239 @@
+//! The `crowd-envelope` program: output, exit status and errors of each
+//! subcommand, and `decode` agreeing with the library on the whole corpus.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(common::parse_deep)
+        .collect()
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/golden/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn decode_prints_ok_line_and_exits_zero() {
+    let out = run(&["decode"], &golden("polymarket-yes.expected.json"));
+    assert_eq!(out.status.code(), Some(0));
+    let result = lines(&out);
+    assert_eq!(result.len(), 1);
+    assert_eq!(result[0]["ok"], true);
+    assert_eq!(result[0]["envelope"]["decision"]["side"], "yes");
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn decode_rejection_prints_reason_and_errors_and_exits_one() {
+    let out = run(
+        &["decode", "-"],
+        br#"{"schema_version":"1","prediction":{}}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let result = &lines(&out)[0];
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["reason"], "invalid");
+    let paths: Vec<&str> = result["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"prediction.source_type"), "{paths:?}");
+    assert!(paths.contains(&"decision_kind"), "{paths:?}");
+}
+
+#[test]
+fn decode_lines_gives_one_result_per_payload_and_skips_blank_lines() {
+    let mut input = golden("fomo2-sell.expected.json");
+    input.extend_from_slice(b"\r\n\n{\"schema_version\":\"9\"}\n\xff\n");
+    input.extend(golden("oddsoddy-value.expected.json"));
+    let out = run(&["decode", "--lines"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let reasons: Vec<Value> = lines(&out)
+        .iter()
+        .map(|r| r.get("reason").cloned().unwrap_or(Value::Null))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            Value::Null,
+            "unsupported_version".into(),
+            "invalid_utf8".into(),
+            Value::Null
+        ]
+    );
+}
+
+#[test]
+fn decode_honours_the_size_limit_option() {
+    let out = run(&["decode", "--max-payload-bytes", "10"], b"{}");
+    assert_eq!(lines(&out)[0]["reason"], "invalid");
+    let out = run(&["decode", "--max-payload-bytes", "1"], b"{}");
+    assert_eq!(lines(&out)[0]["reason"], "too_large");
+}
+
+#[test]
+fn unreadable_input_is_a_one_line_error_with_status_two() {
+    let out = run(&["decode", "/nonexistent/payload.json"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/nonexistent/payload.json"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn build_prints_the_envelope_with_the_given_options() {
+    let out = run(
+        &[
+            "build",
+            "--correlation-id",
+            "abc",
+            "--published-at",
+            "2026-01-01T00:00:00+01:00",
+            "--meta",
+            r#"{"k": [1]}"#,
+        ],
+        &golden("fomo2-sell.prediction.json"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let envelope = &lines(&out)[0];
+    assert_eq!(envelope["decision"]["action"], "sell");
+    assert_eq!(envelope["correlation_id"], "abc");
+    assert_eq!(envelope["published_at"], "2025-12-31T23:00:00Z");
+    assert_eq!(envelope["meta"]["k"][0], 1);
+}
+
+#[test]
+fn build_defaults_are_fresh_uuid_and_now() {
+    let out = run(&["build"], &golden("fomo2-sell.prediction.json"));
+    let envelope = &lines(&out)[0];
+    let id = envelope["correlation_id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(envelope["published_at"].as_str().unwrap() > "2026-01-01");
+}
+
+#[test]
+fn build_rejects_an_invalid_prediction_on_one_stderr_line() {
+    let out = run(
+        &["build"],
+        br#"{"source_type": "fomo2_report", "probability": 3}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("probability: expected a number from 0.0 to 1.0, found 3.0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn build_lines_reports_each_prediction() {
+    let mut input = golden("fomo2-sell.prediction.json");
+    input.extend_from_slice(b"\n[1]\n");
+    let out = run(&["build", "--lines"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let results = lines(&out);
+    assert_eq!(results[0]["ok"], true);
+    assert_eq!(results[1]["reason"], "invalid");
+}
+
+#[test]
+fn bad_arguments_exit_two_and_help_exits_zero() {
+    assert_eq!(run(&["build", "--meta", "[1]"], b"").status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"], b"").status.code(), Some(2));
+    let help = run(&["--help"], b"");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8(help.stdout).unwrap().contains("decode"));
+}
+
+#[test]
+fn schema_is_json_schema_of_the_envelope() {
+    let out = run(&["schema"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(
+        schema["$defs"]["Crowd"]["properties"]["agents"]["maximum"],
+        1_000_000
+    );
+    assert_eq!(
+        schema["$defs"]["CrowdPrediction"]["properties"]["source_id"]["maxLength"],
+        256
+    );
+}
+
+/// Every corpus payload, one process each, as an operator would run it.
+#[test]
+fn decode_agrees_with_the_reference_on_every_corpus_payload() {
+    let dir = std::env::temp_dir().join(format!("crowd-envelope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for vector in common::corpus() {
+        let file = dir.join("payload");
+        std::fs::write(&file, &vector.payload).unwrap();
+        let limit = vector.max_payload_bytes.to_string();
+        let out = run(
+            &[
+                "decode",
+                file.to_str().unwrap(),
+                "--max-payload-bytes",
+                &limit,
+            ],
+            b"",
+        );
+        let result = &lines(&out)[0];
+        let ok = vector.expect["ok"].as_bool().unwrap();
+        assert_eq!(result["ok"], ok, "{}", vector.name);
+        assert_eq!(
+            out.status.code(),
+            Some(if ok { 0 } else { 1 }),
+            "{}",
+            vector.name
+        );
+        if ok {
+            common::assert_envelope_matches(&vector.name, &result["envelope"], &vector.expect);
+        } else {
+            assert_eq!(result["reason"], vector.expect["reason"], "{}", vector.name);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
