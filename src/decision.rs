@@ -131,16 +131,7 @@ impl DecisionKind {
     }
 
     pub(crate) fn from_json(value: &Json<'_>) -> lax::Coerced<DecisionKind> {
-        let name = lax::string(value).ok();
-        Self::ALL
-            .into_iter()
-            .find(|kind| Some(kind.as_str()) == name)
-            .ok_or_else(|| {
-                format!(
-                    "expected one of fomo2_signal, polymarket_side, oddsoddy_multiplier, found {}",
-                    value.describe()
-                )
-            })
+        lax::one_of(value, &Self::ALL.map(|kind| (kind.as_str(), kind)))
     }
 }
 
@@ -267,7 +258,7 @@ fn fomo2_from_json(o: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Opti
         lax::finite_float,
         strength_rule,
     );
-    let reason = required(o, "reason", path, errors, owned_string, any);
+    let reason = required(o, "reason", path, errors, lax::owned_string, any);
     Some(Fomo2Signal {
         action: action?,
         strength: strength?,
@@ -298,7 +289,7 @@ fn polymarket_from_json(
         lax::finite_float,
         stake_rule,
     );
-    let reason = required(o, "reason", path, errors, owned_string, any);
+    let reason = required(o, "reason", path, errors, lax::owned_string, any);
     Some(PolymarketSide {
         side: side?,
         edge: edge?,
@@ -321,39 +312,27 @@ fn oddsoddy_from_json(
         lax::finite_float,
         multiplier_rule,
     );
-    let reason = required(o, "reason", path, errors, owned_string, any);
+    let reason = required(o, "reason", path, errors, lax::owned_string, any);
     Some(OddsoddyMultiplier {
         multiplier: multiplier?,
         reason: reason?,
     })
 }
 
-fn owned_string(value: &Json<'_>) -> lax::Coerced<String> {
-    lax::string(value).map(str::to_owned)
-}
-
 fn action_from_json(value: &Json<'_>) -> lax::Coerced<Fomo2Action> {
-    match lax::string(value) {
-        Ok("buy") => Ok(Fomo2Action::Buy),
-        Ok("sell") => Ok(Fomo2Action::Sell),
-        Ok("hold") => Ok(Fomo2Action::Hold),
-        _ => Err(format!(
-            "expected one of buy, sell, hold, found {}",
-            value.describe()
-        )),
-    }
+    use Fomo2Action::*;
+    lax::one_of(value, &[("buy", Buy), ("sell", Sell), ("hold", Hold)])
 }
 
 fn side_from_json(value: &Json<'_>) -> lax::Coerced<Side> {
-    match lax::string(value) {
-        Ok("yes") => Ok(Side::Yes),
-        Ok("no") => Ok(Side::No),
-        Ok("abstain") => Ok(Side::Abstain),
-        _ => Err(format!(
-            "expected one of yes, no, abstain, found {}",
-            value.describe()
-        )),
-    }
+    lax::one_of(
+        value,
+        &[
+            ("yes", Side::Yes),
+            ("no", Side::No),
+            ("abstain", Side::Abstain),
+        ],
+    )
 }
 
 fn strength_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {

@@ -244,7 +244,7 @@ fn envelope_fields(
         "correlation_id",
         root,
         errors,
-        owned_string,
+        lax::owned_string,
         any,
         new_correlation_id,
     );
@@ -294,10 +294,6 @@ fn constant(wanted: &'static str) -> impl Fn(&Json<'_>) -> lax::Coerced<()> {
             value.describe()
         )),
     }
-}
-
-fn owned_string(value: &Json<'_>) -> lax::Coerced<String> {
-    lax::string(value).map(str::to_owned)
 }
 
 fn meta_from_json(value: &Json<'_>) -> lax::Coerced<Meta> {

@@ -22,6 +22,24 @@ pub(crate) fn string<'v>(value: &'v Json<'_>) -> Coerced<&'v str> {
     }
 }
 
+/// A JSON string, owned.
+pub(crate) fn owned_string(value: &Json<'_>) -> Coerced<String> {
+    string(value).map(str::to_owned)
+}
+
+/// One of `choices`, named exactly, as Pydantic's `Literal` takes it.
+pub(crate) fn one_of<T: Copy>(value: &Json<'_>, choices: &[(&str, T)]) -> Coerced<T> {
+    let name = string(value).ok();
+    choices
+        .iter()
+        .find(|(choice, _)| Some(*choice) == name)
+        .map(|(_, chosen)| *chosen)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
+            expected(&format!("one of {}", names.join(", ")), value)
+        })
+}
+
 /// A finite float: a JSON number, `true`/`false`, or a string that holds one.
 pub(crate) fn finite_float(value: &Json<'_>) -> Coerced<f64> {
     let parsed = match value {

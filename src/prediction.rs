@@ -53,16 +53,7 @@ impl SourceType {
     }
 
     fn from_json(value: &Json<'_>) -> lax::Coerced<SourceType> {
-        let name = lax::string(value).ok();
-        Self::ALL
-            .into_iter()
-            .find(|kind| Some(kind.as_str()) == name)
-            .ok_or_else(|| {
-                format!(
-                    "expected one of fomo2_report, polymarket_bet, oddsoddy_strategy, found {}",
-                    value.describe()
-                )
-            })
+        lax::one_of(value, &Self::ALL.map(|kind| (kind.as_str(), kind)))
     }
 }
 
@@ -185,8 +176,22 @@ impl CrowdPrediction {
         };
         let o = object;
         let source_type = required(o, "source_type", path, errors, SourceType::from_json, any);
-        let source_id = required(o, "source_id", path, errors, owned_string, source_id_rule);
-        let question = required(o, "question", path, errors, owned_string, question_rule);
+        let source_id = required(
+            o,
+            "source_id",
+            path,
+            errors,
+            lax::owned_string,
+            source_id_rule,
+        );
+        let question = required(
+            o,
+            "question",
+            path,
+            errors,
+            lax::owned_string,
+            question_rule,
+        );
         let probability = required(o, "probability", path, errors, lax::finite_float, unit_rule);
         let confidence = required(o, "confidence", path, errors, lax::finite_float, unit_rule);
         let market_probability = optional(
@@ -204,7 +209,7 @@ impl CrowdPrediction {
             "rationale",
             path,
             errors,
-            owned_string,
+            lax::owned_string,
             rationale_rule,
             String::new,
         );
@@ -299,10 +304,6 @@ fn check_sum(agents: i64, counts: [i64; 3], path: &Path<'_>, errors: &mut Errors
         );
     }
     adds_up
-}
-
-fn owned_string(value: &Json<'_>) -> lax::Coerced<String> {
-    lax::string(value).map(str::to_owned)
 }
 
 fn optional_timestamp(value: &Json<'_>) -> lax::Coerced<Option<Timestamp>> {
