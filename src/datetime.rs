@@ -318,10 +318,11 @@ fn from_float_seconds(value: f64) -> Result<Timestamp, String> {
     if !value.is_finite() {
         return Err(out_of_range());
     }
-    let (whole, sub_unit_micros) = if value.abs() > MS_WATERSHED {
-        (value.floor(), 1_000.0)
+    let whole = value.floor();
+    let sub_unit_micros = if value.abs() > MS_WATERSHED {
+        1_000.0
     } else {
-        (value.floor(), MICROS_PER_SECOND as f64)
+        MICROS_PER_SECOND as f64
     };
     // Bounds keep the float-to-int casts below exact.
     if whole.abs() > 1e15 {
