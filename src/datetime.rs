@@ -57,7 +57,7 @@ impl Timestamp {
 
     /// The current time, truncated to the microsecond.
     pub fn now() -> Timestamp {
-        let micros = crate::clock::unix_micros_now();
+        let micros = crate::platform::unix_micros_now();
         Timestamp::from_unix_micros(micros).unwrap_or(Timestamp::MAX)
     }
 
@@ -378,6 +378,8 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn utc(s: &str) -> String {
         s.parse::<Timestamp>()

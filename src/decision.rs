@@ -27,6 +27,7 @@ pub const ODDSODDY_MAX_MULTIPLIER: f64 = 2.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum Fomo2Action {
     /// Go long.
     Buy,
@@ -39,6 +40,7 @@ pub enum Fomo2Action {
 /// The decision for a `fomo2_report` (`decision_kind` `fomo2_signal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Fomo2Signal {
     /// What to do.
     pub action: Fomo2Action,
@@ -53,6 +55,7 @@ pub struct Fomo2Signal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum Side {
     /// Buy YES.
     Yes,
@@ -65,13 +68,16 @@ pub enum Side {
 /// The decision for a `polymarket_bet` (`decision_kind` `polymarket_side`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PolymarketSide {
     /// The side to take.
     pub side: Side,
     /// `p - m`; null only when there is no market price.
+    #[cfg_attr(feature = "wasm", tsify(type = "number | null"))]
     pub edge: Option<f64>,
     /// The price paid for the chosen side, in [0, 1]; null when abstaining.
     #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 1.0)))]
+    #[cfg_attr(feature = "wasm", tsify(type = "number | null"))]
     pub price: Option<f64>,
     /// Half-Kelly stake, capped, in [0, 0.25].
     #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 0.25)))]
@@ -83,6 +89,7 @@ pub struct PolymarketSide {
 /// The decision for an `oddsoddy_strategy` (`decision_kind` `oddsoddy_multiplier`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct OddsoddyMultiplier {
     /// Stake multiplier, in [0, 2].
     #[cfg_attr(feature = "schema", schemars(range(min = 0.0, max = 2.0)))]
@@ -95,6 +102,7 @@ pub struct OddsoddyMultiplier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum DecisionKind {
     /// A [`Fomo2Signal`].
     Fomo2Signal,

@@ -1,7 +1,7 @@
 //! `CrowdPredictionEnvelope`: the versioned wrapper published on the stream
 //! (SPEC section 4), and building, encoding and checking it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::value::RawValue;
@@ -296,7 +296,7 @@ fn constant(wanted: &'static str) -> impl Fn(&Json<'_>) -> lax::Coerced<()> {
     }
 }
 
-fn meta_from_json(value: &Json<'_>) -> lax::Coerced<Meta> {
+pub(crate) fn meta_from_json(value: &Json<'_>) -> lax::Coerced<Meta> {
     validate::object(value).map(Meta::from_object)
 }
 
@@ -317,7 +317,21 @@ impl Serialize for CrowdPredictionEnvelope {
 
 /// A fresh correlation id: a uuid4 as 32 lowercase hex digits.
 pub fn new_correlation_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    let mut bytes = crate::platform::random_bytes();
+    // RFC 9562: version 4 in the high nibble of byte 6, variant 10 in the
+    // two high bits of byte 8.
+    if let Some(byte) = bytes.get_mut(6) {
+        *byte = (*byte & 0x0f) | 0x40;
+    }
+    if let Some(byte) = bytes.get_mut(8) {
+        *byte = (*byte & 0x3f) | 0x80;
+    }
+    let mut id = String::with_capacity(32);
+    for byte in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(id, "{byte:02x}");
+    }
+    id
 }
 
 /// Wraps a prediction in an envelope with the decision SPEC section 3 gives

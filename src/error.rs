@@ -10,6 +10,7 @@ use serde::Serialize;
 /// expected there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct FieldError {
     /// Dotted path of the field, relative to what was validated.
     pub path: String,
@@ -54,6 +55,7 @@ fn write_error_list(f: &mut fmt::Formatter<'_>, errors: &[FieldError]) -> fmt::R
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum DecodeReason {
     /// Over the size limit.
     TooLarge,

@@ -436,6 +436,8 @@ fn is_duplicate<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn rejects(text: &str) -> String {
         parse(text).expect_err(text).message

@@ -156,6 +156,8 @@ fn python_digit_groups(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn s(text: &str) -> Json<'_> {
         Json::String(text.into())

@@ -38,7 +38,8 @@
 //! ```
 //!
 //! Features: `schema` adds [`envelope_json_schema`]; `cli` builds the
-//! `crowd-envelope` program.
+//! `crowd-envelope` program; `wasm` adds the WebAssembly bindings behind the
+//! npm package `crowd-envelope` (built by `make pkg`).
 #![cfg_attr(
     not(test),
     deny(
@@ -52,7 +53,6 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
-mod clock;
 mod datetime;
 mod decision;
 mod decode;
@@ -60,10 +60,13 @@ mod envelope;
 mod error;
 mod json;
 mod lax;
+mod platform;
 mod prediction;
 #[cfg(feature = "schema")]
 mod schema;
 mod validate;
+#[cfg(feature = "wasm")]
+mod wasm;
 
 pub use datetime::{DateTimeError, Timestamp};
 pub use decision::{

@@ -26,6 +26,7 @@ pub const MAX_DRIVER_CHARS: usize = 280;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum SourceType {
     /// A FOMO2 report; decided by [`crate::crowd_to_fomo2_signal`].
     Fomo2Report,
@@ -60,6 +61,7 @@ impl SourceType {
 /// How the simulated agents split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Crowd {
     /// Agents in the simulation, 1 to 1,000,000.
     #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1_000_000)))]
@@ -80,6 +82,10 @@ pub struct Crowd {
 /// value built in Rust.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+// Fields with serde defaults come out optional in TypeScript, which is the
+// input shape; `CrowdPrediction` there is `Required<>` of it (src/wasm.rs).
+#[cfg_attr(feature = "wasm", tsify(rename = "CrowdPredictionFields"))]
 pub struct CrowdPrediction {
     /// What kind of item this is about.
     pub source_type: SourceType,
@@ -101,6 +107,7 @@ pub struct CrowdPrediction {
         feature = "schema",
         schemars(extend("exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))
     )]
+    #[cfg_attr(feature = "wasm", tsify(type = "number | null"))]
     pub market_probability: Option<f64>,
     /// How the agents split.
     pub crowd: Crowd,
@@ -117,8 +124,10 @@ pub struct CrowdPrediction {
     pub drivers: Vec<String>,
     /// When the question resolves, if known.
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "string | null"))]
     pub resolves_at: Option<Timestamp>,
     /// When the simulation produced this prediction.
+    #[cfg_attr(feature = "wasm", tsify(type = "string"))]
     pub generated_at: Timestamp,
 }
 

@@ -2,6 +2,9 @@
 //! values made in Rust, seed-style decoding, and the decision check.
 
 use crowd_envelope::*;
+// These tests also run as wasm under Node (`make test-wasm`).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn prediction() -> CrowdPrediction {
     CrowdPrediction::from_json(
@@ -107,4 +110,17 @@ fn decoder_limit_is_settable_and_checked_first() {
         Decoder::default().payload_limit(),
         DEFAULT_MAX_PAYLOAD_BYTES
     );
+}
+
+#[test]
+fn correlation_ids_are_uuid4_and_distinct() {
+    let a = new_correlation_id();
+    let b = new_correlation_id();
+    assert_ne!(a, b);
+    for id in [&a, &b] {
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
+        assert_eq!(&id[12..13], "4", "version nibble of {id}");
+        assert!("89ab".contains(&id[16..17]), "variant of {id}");
+    }
 }

@@ -1,0 +1,367 @@
+// The package's API (SPEC section 7), over the wasm module's private
+// JSON-text interface (src/wasm.rs). Values cross the boundary as strings:
+// payloads as they are, JS values through JSON.stringify, results back
+// through JSON.parse, which gives plain objects of the wire shape.
+
+import { glue } from "./binding.js";
+import type {
+    CrowdPrediction,
+    CrowdPredictionEnvelope,
+    CrowdPredictionFields,
+    DecodeReason,
+    DecodeResult,
+    DecisionKind,
+    FieldError,
+    Fomo2Signal,
+    OddsoddyMultiplier,
+    PolymarketSide,
+} from "./types.js";
+
+export type * from "./types.js";
+
+/** The Redis stream the crowd simulation publishes to. */
+export const DEFAULT_STREAM_NAME = "maf:arena:crowd_simulation:output";
+/** The only schema version this package reads and writes. */
+export const SCHEMA_VERSION = "1";
+/** Payloads over this many bytes of UTF-8 are rejected as `too_large`. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+
+/** A payload as it comes off the stream: text, or bytes that must be UTF-8. */
+export type Payload = string | Uint8Array | ArrayBuffer;
+
+/** Settings for decoding. */
+export interface DecodeOptions {
+    /** The size limit in bytes of UTF-8; default {@link DEFAULT_MAX_PAYLOAD_BYTES}. */
+    maxPayloadBytes?: number;
+}
+
+/**
+ * A prediction as a producer may give it: what {@link validatePrediction}
+ * accepts. Fields with defaults may be left out, date-times may be `Date`s,
+ * and numbers may come as their decimal strings, as Pydantic allows.
+ */
+export type CrowdPredictionInput = Omit<CrowdPredictionFields, "resolves_at" | "generated_at"> & {
+    resolves_at?: string | Date | null;
+    generated_at: string | Date;
+};
+
+/** What {@link buildEnvelope} may set instead of the defaults. */
+export interface BuildOptions {
+    /** Instead of a fresh uuid4 as 32 hex digits. */
+    correlationId?: string | null;
+    /** Instead of `{}`. */
+    meta?: Record<string, unknown> | null;
+    /** Instead of now. */
+    publishedAt?: string | Date | null;
+}
+
+/**
+ * Thrown by the functions whose input must be valid (never by
+ * {@link tryDecodeEnvelope} or {@link decodeEnvelope}): every failing field,
+ * each with its path and what was expected there.
+ */
+export class ValidationError extends Error {
+    /** Why the value was rejected; `invalid` unless it was not JSON at all. */
+    readonly reason: DecodeReason;
+    /** The failing fields, in the order they were checked. */
+    readonly errors: FieldError[];
+
+    constructor(reason: DecodeReason, errors: FieldError[]) {
+        super(summarize(errors));
+        this.name = "ValidationError";
+        this.reason = reason;
+        this.errors = errors;
+    }
+}
+
+function summarize(errors: FieldError[]): string {
+    const shown = errors.slice(0, 3).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message));
+    const more = errors.length > 3 ? `; and ${errors.length - 3} more` : "";
+    return shown.join("; ") + more;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------
+
+const REJECTED = 0x21; // "!", see src/wasm.rs
+const MAX_WASM_LIMIT = 0xffff_ffff; // the limit crosses as a u32
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+interface Rejection {
+    reason: DecodeReason;
+    errors: FieldError[];
+}
+
+/**
+ * Decodes a payload, giving the envelope or the reason it was rejected.
+ * Never throws, whatever it is given.
+ */
+export function tryDecodeEnvelope(payload: Payload, options?: DecodeOptions): DecodeResult {
+    try {
+        const limit = payloadLimit(options);
+        return typeof limit === "number" ? decodeOne(payload, limit) : limit;
+    } catch (error) {
+        // Unreachable unless the module itself is broken; the promise of
+        // this function is to answer, not to throw.
+        return rejection("invalid", "", `internal error while decoding: ${String(error)}`);
+    }
+}
+
+/** Decodes as the seed did: the envelope, or `null` for anything rejected. */
+export function decodeEnvelope(payload: Payload, options?: DecodeOptions): CrowdPredictionEnvelope | null {
+    const result = tryDecodeEnvelope(payload, options);
+    return result.ok ? result.envelope : null;
+}
+
+/** Decodes many payloads in one call, one result each, in order. Never throws. */
+export function decodeBatch(payloads: Iterable<Payload>, options?: DecodeOptions): DecodeResult[] {
+    const limit = payloadLimit(options);
+    const results: DecodeResult[] = [];
+    try {
+        for (const payload of payloads) {
+            results.push(typeof limit === "number" ? decodeOne(payload, limit) : limit);
+        }
+    } catch (error) {
+        results.push(rejection("invalid", "", `cannot read the payloads: ${String(error)}`));
+    }
+    return results;
+}
+
+function payloadLimit(options: DecodeOptions | undefined): number | DecodeResult {
+    const limit = options?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    if (typeof limit !== "number" || !(limit >= 0)) {
+        return rejection(
+            "invalid",
+            "options.maxPayloadBytes",
+            `expected a number of bytes >= 0, found ${describe(limit)}`,
+        );
+    }
+    return Math.min(Math.floor(limit), MAX_WASM_LIMIT);
+}
+
+function decodeOne(payload: unknown, limit: number): DecodeResult {
+    if (typeof payload === "string") {
+        // Each UTF-16 unit is at least one byte of UTF-8: a string this long
+        // is too large without copying it into wasm memory.
+        if (payload.length > limit) {
+            return tooLarge(`at least ${payload.length}`, limit);
+        }
+        if (!isWellFormed(payload)) {
+            return rejection(
+                "invalid_utf8",
+                "",
+                "the string holds a lone surrogate, which has no UTF-8 encoding",
+            );
+        }
+        return envelopeReply(glue().wireDecodeText(payload, limit), payload);
+    }
+    const bytes = asBytes(payload);
+    if (bytes === undefined) {
+        return rejection("invalid", "", `expected a string, Uint8Array or ArrayBuffer, found ${describe(payload)}`);
+    }
+    if (bytes.byteLength > limit) {
+        return tooLarge(String(bytes.byteLength), limit);
+    }
+    return envelopeReply(glue().wireDecodeBytes(bytes, limit), bytes);
+}
+
+function envelopeReply(reply: string, input: string | Uint8Array): DecodeResult {
+    if (reply === "") {
+        // The input is already the canonical encoding: parse it as is.
+        const text = typeof input === "string" ? input : utf8.decode(input);
+        return { ok: true, envelope: JSON.parse(text) as CrowdPredictionEnvelope };
+    }
+    if (reply.charCodeAt(0) === REJECTED) {
+        const { reason, errors } = JSON.parse(reply.slice(1)) as Rejection;
+        return { ok: false, reason, errors };
+    }
+    return { ok: true, envelope: JSON.parse(reply) as CrowdPredictionEnvelope };
+}
+
+function tooLarge(size: string, limit: number): DecodeResult {
+    return rejection("too_large", "", `payload is ${size} bytes, over the limit of ${limit} bytes`);
+}
+
+function rejection(reason: DecodeReason, path: string, message: string): DecodeResult {
+    return { ok: false, reason, errors: [{ path, message }] };
+}
+
+function asBytes(payload: unknown): Uint8Array | undefined {
+    if (payload instanceof Uint8Array) return payload;
+    if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+    return undefined;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function isWellFormed(text: string): boolean {
+    const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+    return typeof native === "function" ? native.call(text) : !LONE_SURROGATE.test(text);
+}
+
+// ---------------------------------------------------------------------------
+// Values from JS: validate, map, build, encode, verify
+// ---------------------------------------------------------------------------
+
+/** Validates a prediction and gives it in canonical form; throws a {@link ValidationError}. */
+export function validatePrediction(value: unknown): CrowdPrediction {
+    return valueReply(glue().wireValidatePrediction(toJson(value, "prediction")));
+}
+
+/** SPEC 3.1 for a valid prediction; throws a {@link ValidationError}. */
+export function crowdToFomo2Signal(prediction: CrowdPredictionInput | CrowdPrediction): Fomo2Signal {
+    return decide("fomo2_signal", prediction);
+}
+
+/** SPEC 3.2 for a valid prediction; throws a {@link ValidationError}. */
+export function crowdToPolymarketSide(prediction: CrowdPredictionInput | CrowdPrediction): PolymarketSide {
+    return decide("polymarket_side", prediction);
+}
+
+/** SPEC 3.3 for a valid prediction; throws a {@link ValidationError}. */
+export function crowdToOddsoddyMultiplier(
+    prediction: CrowdPredictionInput | CrowdPrediction,
+): OddsoddyMultiplier {
+    return decide("oddsoddy_multiplier", prediction);
+}
+
+function decide<T>(kind: DecisionKind, prediction: unknown): T {
+    return valueReply(glue().wireDecide(kind, toJson(prediction, "prediction")));
+}
+
+/**
+ * Wraps a prediction in an envelope with the decision for its source type.
+ * Throws a {@link ValidationError}: paths are relative to the prediction
+ * (`crowd.bullish`), or under `options.` for the options.
+ */
+export function buildEnvelope(
+    prediction: CrowdPredictionInput | CrowdPrediction,
+    options: BuildOptions = {},
+): CrowdPredictionEnvelope {
+    const reply = glue().wireBuild(toJson(prediction, "prediction"), toJson(options, "options"));
+    return valueReply(reply);
+}
+
+/**
+ * The envelope as compact JSON in SPEC field order, after checking it as a
+ * decoder would; throws a {@link ValidationError}.
+ */
+export function encodeEnvelope(envelope: CrowdPredictionEnvelope): string {
+    const text = toJson(envelope, "envelope");
+    const reply = glue().wireEncode(text);
+    if (reply.charCodeAt(0) === REJECTED) throw rejected(reply);
+    return reply === "" ? text : reply;
+}
+
+/**
+ * Whether the envelope's decision is the one SPEC section 3 gives for its
+ * prediction, bit for bit; `false` for anything that is not a valid envelope.
+ */
+export function verifyDecision(envelope: CrowdPredictionEnvelope): boolean {
+    try {
+        return glue().wireVerify(toJson(envelope, "envelope"));
+    } catch (error) {
+        if (error instanceof ValidationError) return false;
+        throw error;
+    }
+}
+
+function valueReply<T>(reply: string): T {
+    if (reply.charCodeAt(0) === REJECTED) throw rejected(reply);
+    return JSON.parse(reply) as T;
+}
+
+function rejected(reply: string): ValidationError {
+    const { reason, errors } = JSON.parse(reply.slice(1)) as Rejection;
+    return new ValidationError(reason, errors);
+}
+
+/**
+ * JSON text for a JS value, so the one Rust validator sees what a payload
+ * would carry. Non-finite numbers become their names (and are rejected by
+ * name, not as a puzzling `null`); bigints their digits, which Pydantic's
+ * lax integers accept.
+ */
+function toJson(value: unknown, what: string): string {
+    let text: string | undefined;
+    try {
+        text = JSON.stringify(value, jsonReplacer);
+    } catch (error) {
+        throw new ValidationError("invalid", [
+            { path: "", message: `the ${what} cannot be written as JSON: ${String(error)}` },
+        ]);
+    }
+    if (text === undefined) {
+        throw new ValidationError("invalid", [{ path: "", message: `expected an object, found ${describe(value)}` }]);
+    }
+    return text;
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    if (typeof value === "bigint") return value.toString();
+    return value;
+}
+
+function describe(value: unknown): string {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "an array";
+    return typeof value === "object" ? (value.constructor?.name ?? "an object") : typeof value;
+}
+
+// ---------------------------------------------------------------------------
+// Standard Schema v1 (https://standardschema.dev): form libraries, tRPC and
+// other tools that take zod or valibot schemas take these unchanged.
+// ---------------------------------------------------------------------------
+
+/** The Standard Schema v1 interface, declared here so no package is needed for it. */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+    readonly "~standard": {
+        readonly version: 1;
+        readonly vendor: string;
+        readonly validate: (value: unknown) => StandardResult<Output>;
+        readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+    };
+}
+
+/** A Standard Schema result: the value, or the issues. */
+export type StandardResult<Output> =
+    | { readonly value: Output; readonly issues?: undefined }
+    | { readonly issues: ReadonlyArray<StandardIssue> };
+
+/** One Standard Schema issue, with the path as keys and indexes. */
+export interface StandardIssue {
+    readonly message: string;
+    readonly path?: ReadonlyArray<PropertyKey>;
+}
+
+function standardSchema<Output>(check: (value: unknown) => Output): StandardSchemaV1<unknown, Output> {
+    return {
+        "~standard": {
+            version: 1,
+            vendor: "crowd-envelope",
+            validate(value: unknown): StandardResult<Output> {
+                try {
+                    return { value: check(value) };
+                } catch (error) {
+                    if (!(error instanceof ValidationError)) throw error;
+                    return { issues: error.errors.map(toIssue) };
+                }
+            },
+        },
+    };
+}
+
+function toIssue({ path, message }: FieldError): StandardIssue {
+    if (path === "") return { message };
+    return { message, path: path.split(".").map((key) => (/^\d+$/.test(key) ? Number(key) : key)) };
+}
+
+/** Validates an envelope object; the output is its canonical form. */
+export const envelopeSchema: StandardSchemaV1<unknown, CrowdPredictionEnvelope> = standardSchema((value) =>
+    JSON.parse(encodeEnvelope(value as CrowdPredictionEnvelope)) as CrowdPredictionEnvelope,
+);
+
+/** Validates a prediction object; the output is its canonical form. */
+export const predictionSchema: StandardSchemaV1<unknown, CrowdPrediction> = standardSchema(validatePrediction);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# cargo for wasm32-unknown-unknown: rustup's target when installed, else
+# Debian's rustc-web building std from source (see ../shared/TOOLCHAIN.md and
+# scripts/ensure.sh). Usage: scripts/wasm-cargo.sh <subcommand> [args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sub="$1"
+shift
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/wasm}"
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    exec cargo "$sub" --target wasm32-unknown-unknown "$@"
+fi
+export RUSTC_BOOTSTRAP=1 PATH="/usr/bin:$PATH"
+exec /usr/bin/cargo "$sub" --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort "$@"

@@ -1,0 +1,275 @@
+//! The WebAssembly boundary behind the npm package `crowd-envelope`: every
+//! `#[wasm_bindgen]` export of the crate lives in this file.
+//!
+//! Values cross as JSON text, never as JS objects built field by field: the
+//! JS wrapper (`pkg-template/src/api.ts`) hands in raw payloads or
+//! `JSON.stringify`ed values and `JSON.parse`s the reply, which is both the
+//! fastest path through the boundary and the one that yields plain objects of
+//! the wire shape (never a `Map`). A reply is one string:
+//!
+//! - empty: accepted, and the input already was the canonical encoding, so
+//!   the caller parses its own input and nothing is copied back;
+//! - starting with `!`: rejected; the rest is `{"reason": ..., "errors": [...]}`;
+//! - anything else: accepted; the canonical JSON of the result.
+//!
+//! These exports are the wrapper's private interface, not the package's API;
+//! their `wire` prefix keeps them clear of the helper names in wasm-bindgen's
+//! generated glue (an export named `decodeText` shadows one of them).
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::decision::{
+    crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier, crowd_to_polymarket_side, DecisionKind,
+};
+use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
+use crate::error::{DecodeError, ValidationError};
+use crate::json::{self, Json};
+use crate::validate::{self, any, optional, Errors, Path};
+use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
+
+/// The TypeScript shapes that tsify cannot derive: the prediction with its
+/// defaulted fields required, the envelope as a union discriminated by
+/// `decision_kind` (the Rust type derives the kind from the decision instead
+/// of storing it), and the decode result.
+#[wasm_bindgen(typescript_custom_section)]
+const ENVELOPE_TS: &str = r#"
+/** A prediction as decoded or validated: every field present, defaults filled in. */
+export type CrowdPrediction = Required<CrowdPredictionFields>;
+/** Fields every envelope has, whatever its decision. */
+export interface EnvelopeBase {
+    schema_version: "1";
+    arena: "crowd_simulation";
+    prediction: CrowdPrediction;
+    /** `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, UTC. */
+    published_at: string;
+    correlation_id: string;
+    meta: Record<string, unknown>;
+}
+/** An envelope for a `fomo2_report` prediction. */
+export interface Fomo2SignalEnvelope extends EnvelopeBase {
+    decision_kind: "fomo2_signal";
+    decision: Fomo2Signal;
+}
+/** An envelope for a `polymarket_bet` prediction. */
+export interface PolymarketSideEnvelope extends EnvelopeBase {
+    decision_kind: "polymarket_side";
+    decision: PolymarketSide;
+}
+/** An envelope for an `oddsoddy_strategy` prediction. */
+export interface OddsoddyMultiplierEnvelope extends EnvelopeBase {
+    decision_kind: "oddsoddy_multiplier";
+    decision: OddsoddyMultiplier;
+}
+/** A decoded envelope: narrow on `decision_kind` to get the decision's type. */
+export type CrowdPredictionEnvelope =
+    | Fomo2SignalEnvelope
+    | PolymarketSideEnvelope
+    | OddsoddyMultiplierEnvelope;
+/** Any of the three decisions. */
+export type Decision = Fomo2Signal | PolymarketSide | OddsoddyMultiplier;
+/** What `tryDecodeEnvelope` gives: never thrown, always one of these. */
+export type DecodeResult =
+    | { ok: true; envelope: CrowdPredictionEnvelope }
+    | { ok: false; reason: DecodeReason; errors: FieldError[] };
+"#;
+
+const REJECTED: char = '!';
+
+/// Decodes a payload given as a JS string.
+#[wasm_bindgen(js_name = wireDecodeText)]
+pub fn decode_text(payload: &str, max_payload_bytes: usize) -> String {
+    let decoded = Decoder::new()
+        .max_payload_bytes(max_payload_bytes)
+        .decode_str(payload);
+    reply_envelope(decoded, payload.as_bytes())
+}
+
+/// Decodes a payload given as bytes (a `Uint8Array`), which must be UTF-8.
+#[wasm_bindgen(js_name = wireDecodeBytes)]
+pub fn decode_bytes(payload: &[u8], max_payload_bytes: usize) -> String {
+    let decoded = Decoder::new()
+        .max_payload_bytes(max_payload_bytes)
+        .decode(payload);
+    reply_envelope(decoded, payload)
+}
+
+/// Validates an envelope given as JSON text (a `JSON.stringify`ed object) and
+/// gives its canonical encoding: `encodeEnvelope` and the Standard Schema
+/// validator. No size limit: the value is already in the caller's memory.
+#[wasm_bindgen(js_name = wireEncode)]
+pub fn encode_value(envelope: &str) -> String {
+    reply_envelope(
+        Decoder::new()
+            .max_payload_bytes(usize::MAX)
+            .decode_str(envelope),
+        envelope.as_bytes(),
+    )
+}
+
+/// Whether the envelope (JSON text) is valid and its decision is the one SPEC
+/// section 3 gives for its prediction.
+#[wasm_bindgen(js_name = wireVerify)]
+pub fn verify_value(envelope: &str) -> bool {
+    Decoder::new()
+        .max_payload_bytes(usize::MAX)
+        .decode_str(envelope)
+        .is_ok_and(|envelope| verify_decision(&envelope))
+}
+
+/// Validates a prediction (JSON text); replies with its canonical JSON.
+#[wasm_bindgen(js_name = wireValidatePrediction)]
+pub fn validate_prediction(prediction: &str) -> String {
+    match CrowdPrediction::from_json(prediction) {
+        Ok(prediction) => canonical(&prediction),
+        Err(error) => rejected(&error),
+    }
+}
+
+/// Runs the mapper for `kind` (a decision kind's wire name) on a prediction
+/// (JSON text), whatever its source type, as the Rust mappers do.
+#[wasm_bindgen(js_name = wireDecide)]
+pub fn decide_value(kind: &str, prediction: &str) -> String {
+    let prediction = match CrowdPrediction::from_json(prediction) {
+        Ok(prediction) => prediction,
+        Err(error) => return rejected(&error),
+    };
+    match DecisionKind::ALL.into_iter().find(|k| k.as_str() == kind) {
+        Some(DecisionKind::Fomo2Signal) => canonical(&crowd_to_fomo2_signal(&prediction)),
+        Some(DecisionKind::PolymarketSide) => canonical(&crowd_to_polymarket_side(&prediction)),
+        Some(DecisionKind::OddsoddyMultiplier) => {
+            canonical(&crowd_to_oddsoddy_multiplier(&prediction))
+        }
+        None => rejected(&whole_error(
+            "kind",
+            format!("unknown decision kind {kind:?}"),
+        )),
+    }
+}
+
+/// Builds an envelope from a prediction and `{correlationId?, meta?,
+/// publishedAt?}` (both JSON text). Prediction errors have paths relative to
+/// the prediction, option errors under `options.`.
+#[wasm_bindgen(js_name = wireBuild)]
+pub fn build_value(prediction: &str, options: &str) -> String {
+    let prediction = CrowdPrediction::from_json(prediction);
+    let options = build_options(options);
+    let (prediction, options) = match (prediction, options) {
+        (Ok(prediction), Ok(options)) => (prediction, options),
+        (prediction, options) => {
+            let mut errors = Vec::new();
+            if let Err(error) = prediction {
+                errors.extend(error.errors);
+            }
+            if let Err(error) = options {
+                errors.extend(error.errors);
+            }
+            return rejected(&DecodeError::from(ValidationError { errors }));
+        }
+    };
+    match build_envelope(prediction, options) {
+        Ok(envelope) => envelope.to_json(),
+        Err(error) => rejected(&error.into()),
+    }
+}
+
+fn reply_envelope(decoded: Result<CrowdPredictionEnvelope, DecodeError>, input: &[u8]) -> String {
+    match decoded {
+        Ok(envelope) => {
+            let json = envelope.to_json();
+            if json.as_bytes() == input {
+                String::new()
+            } else {
+                json
+            }
+        }
+        Err(error) => rejected(&error),
+    }
+}
+
+fn canonical(value: &impl Serialize) -> String {
+    // Only the crate's own types and tuples of strings and numbers come
+    // here, all of which serialize infallibly.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn rejected(error: &DecodeError) -> String {
+    let mut reply = String::from(REJECTED);
+    reply.push_str(&canonical(error));
+    reply
+}
+
+fn whole_error(path: &str, message: String) -> DecodeError {
+    ValidationError {
+        errors: vec![crate::FieldError {
+            path: path.to_owned(),
+            message,
+        }],
+    }
+    .into()
+}
+
+fn build_options(text: &str) -> Result<BuildOptions, ValidationError> {
+    let root = Path::ROOT;
+    let path = root.key("options");
+    let mut errors = Errors::default();
+    let parsed = json::parse(text);
+    let options = match parsed.as_ref().map_err(ToString::to_string) {
+        Ok(value) => match validate::object(value) {
+            Ok(o) => {
+                let correlation_id = optional(
+                    o,
+                    "correlationId",
+                    &path,
+                    &mut errors,
+                    nullable(lax::owned_string),
+                    any,
+                    || None,
+                );
+                let meta = optional(
+                    o,
+                    "meta",
+                    &path,
+                    &mut errors,
+                    nullable(meta_from_json),
+                    any,
+                    || None,
+                );
+                let published_at = optional(
+                    o,
+                    "publishedAt",
+                    &path,
+                    &mut errors,
+                    nullable(Timestamp::from_json),
+                    any,
+                    || None,
+                );
+                Some(BuildOptions {
+                    correlation_id: correlation_id.flatten(),
+                    meta: meta.flatten(),
+                    published_at: published_at.flatten(),
+                })
+            }
+            Err(message) => {
+                errors.push(&path, message);
+                None
+            }
+        },
+        Err(message) => {
+            errors.push(&path, message);
+            None
+        }
+    };
+    errors.finish(options)
+}
+
+/// A coercion that also takes `null`, as "not given": JS callers pass
+/// `undefined` and `null` alike for an absent option.
+fn nullable<'j, T>(
+    coerce: impl Fn(&'j Json<'_>) -> lax::Coerced<T>,
+) -> impl Fn(&'j Json<'_>) -> lax::Coerced<Option<T>> {
+    move |value| match value {
+        Json::Null => Ok(None),
+        other => coerce(other).map(Some),
+    }
+}

@@ -1,0 +1,61 @@
+// Shared by the package tests, which run inside a scratch consumer project
+// (target/npm-consumer) where 'crowd-envelope' is the packed tarball.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const REPO = process.env.CROWD_REPO;
+if (!REPO) throw new Error("CROWD_REPO is not set: run the package tests through tests/npm/run.sh");
+
+/** The parity corpus, payloads as the Rust tests read them. */
+export function corpus() {
+    const lines = readFileSync(join(REPO, "tests/vectors/corpus.jsonl"), "utf8").split("\n").filter(Boolean);
+    return lines.map((line) => {
+        const v = JSON.parse(line);
+        let payload = v.payload !== undefined ? v.payload : Buffer.from(v.payload_b64, "base64");
+        if (v.pad_to !== undefined) {
+            // Padded in bytes of UTF-8, as the Rust tests pad.
+            const bytes = Buffer.from(payload);
+            const padded = Buffer.concat([bytes, Buffer.alloc(v.pad_to - bytes.length, 0x20)]);
+            payload = typeof payload === "string" ? padded.toString("utf8") : padded;
+        }
+        return { name: v.name, payload, maxPayloadBytes: v.max_payload_bytes, expect: v.expect };
+    });
+}
+
+/** Deep equality with numbers compared bit for bit (Object.is: 0 and -0 differ). */
+export function same(a, b) {
+    if (typeof a === "number" || typeof b === "number") return Object.is(a, b);
+    if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+    if (Array.isArray(a) !== Array.isArray(b)) return false;
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
+}
+
+export function withoutFields(object, fields) {
+    const copy = { ...object };
+    for (const field of fields) delete copy[field];
+    return copy;
+}
+
+export const sortedPaths = (errors) => [...new Set(errors.map((e) => (typeof e === "string" ? e : e.path)))].sort();
+
+/** A valid prediction of each source type. */
+export const PREDICTIONS = {
+    fomo2_report: {
+        source_type: "fomo2_report", source_id: "r-1", question: "Will BTC close above 100k?",
+        probability: 0.81, confidence: 0.9, crowd: { agents: 120, bullish: 80, bearish: 25, neutral: 15 },
+        generated_at: "2026-11-26T21:00:00Z",
+    },
+    polymarket_bet: {
+        source_type: "polymarket_bet", source_id: "m-1", question: "Rain in Paris tomorrow?",
+        probability: 0.7, confidence: 0.8, market_probability: 0.5,
+        crowd: { agents: 10, bullish: 6, bearish: 3, neutral: 1 }, generated_at: "2026-01-01T00:00:00Z",
+    },
+    oddsoddy_strategy: {
+        source_type: "oddsoddy_strategy", source_id: "s-1", question: "Back the home side?",
+        probability: 0.6, confidence: 0.7, market_probability: 0.45,
+        crowd: { agents: 100, bullish: 55, bearish: 30, neutral: 15 }, generated_at: "2026-01-01T00:00:00Z",
+        drivers: ["form", "injuries"], rationale: "Home form is strong.",
+    },
+};

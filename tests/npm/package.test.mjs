@@ -1,0 +1,169 @@
+// The packed package, imported as an ES module in Node: the parity corpus,
+// round trips, errors as data or as ValidationError, batch, Standard Schema.
+import test from "node:test";
+import assert from "node:assert/strict";
+import * as ce from "crowd-envelope";
+import { PREDICTIONS, corpus, same, sortedPaths, withoutFields } from "./helpers.mjs";
+
+test("every corpus vector decodes as the Pydantic reference says, as a string and as bytes", () => {
+    const vectors = corpus();
+    assert.ok(vectors.length >= 300);
+    const failures = [];
+    for (const vector of vectors) {
+        const forms = typeof vector.payload === "string" ? [vector.payload, Buffer.from(vector.payload)] : [vector.payload];
+        for (const payload of forms) {
+            const problem = disagreement(vector, payload);
+            if (problem) failures.push(`${vector.name} (${typeof payload}): ${problem}`);
+        }
+    }
+    assert.deepEqual(failures, []);
+});
+
+function disagreement({ expect, maxPayloadBytes }, payload) {
+    const result = ce.tryDecodeEnvelope(payload, maxPayloadBytes === undefined ? undefined : { maxPayloadBytes });
+    if (result.ok !== expect.ok) return `ok=${result.ok}, reference ok=${expect.ok} ${JSON.stringify(result.errors ?? "")}`;
+    if (!result.ok) {
+        if (result.reason !== expect.reason) return `reason ${result.reason}, reference ${expect.reason}`;
+        const paths = sortedPaths(result.errors);
+        const wanted = sortedPaths(expect.paths);
+        if (!same(paths, wanted)) return `paths ${paths}, reference ${wanted}`;
+        if (result.errors.some((e) => typeof e.message !== "string" || e.message === "")) return "an error without a message";
+        return null;
+    }
+    const actual = withoutFields(result.envelope, expect.volatile);
+    const wanted = withoutFields(expect.envelope, expect.volatile);
+    if (!same(actual, wanted)) return `values differ:\n  wasm:      ${JSON.stringify(actual)}\n  reference: ${JSON.stringify(wanted)}`;
+    if (ce.verifyDecision(result.envelope) !== expect.verify) return `verifyDecision ${!expect.verify}, reference ${expect.verify}`;
+    return null;
+}
+
+test("decoded envelopes are plain objects of the wire shape", () => {
+    const envelope = ce.buildEnvelope(PREDICTIONS.polymarket_bet, { meta: { nested: { k: [1, "x"] } } });
+    const decoded = ce.decodeEnvelope(ce.encodeEnvelope(envelope));
+    assert.equal(Object.getPrototypeOf(decoded), Object.prototype);
+    assert.equal(Object.getPrototypeOf(decoded.meta), Object.prototype);
+    assert.deepEqual(decoded.meta, { nested: { k: [1, "x"] } });
+    assert.match(decoded.published_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$/);
+    assert.equal(decoded.decision_kind, "polymarket_side");
+    assert.deepEqual(Object.keys(decoded), [
+        "schema_version", "arena", "prediction", "decision", "decision_kind", "published_at", "correlation_id", "meta",
+    ]);
+});
+
+test("build, encode, decode round trip for each source type", () => {
+    for (const [sourceType, prediction] of Object.entries(PREDICTIONS)) {
+        const envelope = ce.buildEnvelope(prediction, {
+            correlationId: `id-${sourceType}`,
+            publishedAt: new Date(Date.UTC(2026, 10, 26, 21, 0, 0, 250)),
+            meta: { run: 7 },
+        });
+        assert.equal(envelope.correlation_id, `id-${sourceType}`);
+        assert.equal(envelope.published_at, "2026-11-26T21:00:00.250000Z");
+        const payload = ce.encodeEnvelope(envelope);
+        assert.ok(!payload.includes(" ") || payload.includes(prediction.question));
+        const result = ce.tryDecodeEnvelope(payload);
+        assert.equal(result.ok, true);
+        assert.ok(same(result.envelope, envelope), sourceType);
+        assert.equal(ce.encodeEnvelope(result.envelope), payload, "encoding is canonical");
+        assert.equal(ce.verifyDecision(result.envelope), true);
+    }
+});
+
+test("the mappers give the decisions buildEnvelope embeds, per SPEC section 3", () => {
+    assert.deepEqual(ce.crowdToFomo2Signal(PREDICTIONS.fomo2_report), ce.buildEnvelope(PREDICTIONS.fomo2_report).decision);
+    const side = ce.crowdToPolymarketSide(PREDICTIONS.polymarket_bet);
+    assert.equal(side.side, "yes");
+    assert.ok(Object.is(side.edge, 0.7 - 0.5));
+    assert.ok(Object.is(side.stake_fraction, Math.min(0.25, 0.5 * 0.8 * ((0.7 - 0.5) / (1.0 - 0.5)))));
+    const multiplier = ce.crowdToOddsoddyMultiplier(PREDICTIONS.oddsoddy_strategy);
+    assert.ok(Object.is(multiplier.multiplier, Math.min(2.0, Math.max(0.0, 1.0 + 0.7 * (0.6 / 0.45 - 1.0)))));
+    assert.equal(multiplier.reason, "value_bet");
+});
+
+test("a decision that is not SPEC's fails verifyDecision; an invalid envelope is false, not a throw", () => {
+    const envelope = ce.buildEnvelope(PREDICTIONS.fomo2_report);
+    assert.equal(ce.verifyDecision({ ...envelope, decision: { ...envelope.decision, strength: 0.5 } }), false);
+    assert.equal(ce.verifyDecision({}), false);
+    assert.equal(ce.verifyDecision(null), false);
+});
+
+test("validatePrediction coerces as Pydantic does and throws ValidationError with every path", () => {
+    const canonical = ce.validatePrediction({ ...PREDICTIONS.fomo2_report, probability: "0.81", crowd: { agents: 120.0, bullish: "80", bearish: 25, neutral: 15 } });
+    assert.equal(canonical.probability, 0.81);
+    assert.equal(canonical.crowd.bullish, 80);
+    assert.equal(canonical.market_probability, null);
+    assert.deepEqual(canonical.drivers, []);
+    let thrown;
+    try {
+        ce.validatePrediction({ ...PREDICTIONS.fomo2_report, probability: NaN, confidence: 2, source_id: "  ", crowd: { agents: 1n, bullish: 1, bearish: 1, neutral: 1 } });
+    } catch (error) {
+        thrown = error;
+    }
+    assert.ok(thrown instanceof ce.ValidationError);
+    assert.ok(thrown instanceof Error);
+    assert.equal(thrown.name, "ValidationError");
+    assert.equal(thrown.reason, "invalid");
+    assert.deepEqual(sortedPaths(thrown.errors), ["confidence", "crowd", "probability", "source_id"]);
+    assert.match(thrown.errors.find((e) => e.path === "probability").message, /NaN/);
+});
+
+test("wrong types from JS throw ValidationError, never a wasm trap, and the instance keeps working", () => {
+    const bad = [undefined, null, 42, "text", [], Symbol("s"), () => 1, { toJSON() { throw new Error("boom"); } }];
+    const cyclic = { ...PREDICTIONS.fomo2_report };
+    cyclic.self = cyclic;
+    bad.push(cyclic);
+    for (const value of bad) {
+        assert.throws(() => ce.buildEnvelope(value), ce.ValidationError);
+        assert.throws(() => ce.validatePrediction(value), ce.ValidationError);
+        assert.throws(() => ce.encodeEnvelope(value), ce.ValidationError);
+        assert.throws(() => ce.crowdToFomo2Signal(value), ce.ValidationError);
+    }
+    assert.throws(() => ce.buildEnvelope(PREDICTIONS.fomo2_report, { publishedAt: 12n ** 40n, meta: [], correlationId: 5 }), (error) => {
+        assert.deepEqual(sortedPaths(error.errors), ["options.correlationId", "options.meta", "options.publishedAt"]);
+        return true;
+    });
+    assert.equal(ce.tryDecodeEnvelope(ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.fomo2_report))).ok, true);
+});
+
+test("tryDecodeEnvelope never throws, whatever it is given", () => {
+    const inputs = [undefined, null, 0, {}, [], "", "{", "\uD800", new ArrayBuffer(3), new Uint8Array([0xff, 0xfe]), "x".repeat(2_000_000), Symbol("s")];
+    for (const input of inputs) {
+        const result = ce.tryDecodeEnvelope(input);
+        assert.equal(result.ok, false);
+        assert.ok(result.errors.length > 0);
+    }
+    assert.equal(ce.tryDecodeEnvelope("\uD800").reason, "invalid_utf8");
+    assert.equal(ce.tryDecodeEnvelope("x".repeat(2_000_000)).reason, "too_large");
+    assert.equal(ce.tryDecodeEnvelope("{}", { maxPayloadBytes: -1 }).errors[0].path, "options.maxPayloadBytes");
+    assert.equal(ce.tryDecodeEnvelope("{}", { maxPayloadBytes: 1 }).reason, "too_large");
+    assert.equal(ce.decodeEnvelope("nope"), null);
+});
+
+test("decodeBatch gives one result per payload, in order", () => {
+    const good = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.oddsoddy_strategy));
+    const results = ce.decodeBatch([good, "{", Buffer.from(good), '{"schema_version":"9"}']);
+    assert.deepEqual(results.map((r) => r.ok), [true, false, true, false]);
+    assert.deepEqual(results.map((r) => r.reason), [undefined, "invalid_json", undefined, "unsupported_version"]);
+    assert.deepEqual(ce.decodeBatch(new Set([good])).length, 1);
+    assert.deepEqual(ce.decodeBatch([]), []);
+});
+
+test("the Standard Schema v1 interface validates envelopes and predictions", () => {
+    const schema = ce.envelopeSchema["~standard"];
+    assert.equal(schema.version, 1);
+    assert.equal(schema.vendor, "crowd-envelope");
+    const envelope = ce.buildEnvelope(PREDICTIONS.fomo2_report);
+    const ok = schema.validate(JSON.parse(JSON.stringify(envelope)));
+    assert.ok(same(ok.value, envelope));
+    assert.equal(ok.issues, undefined);
+    const bad = schema.validate({ ...envelope, prediction: { ...envelope.prediction, crowd: { ...envelope.prediction.crowd, bullish: -1 } } });
+    assert.ok(bad.issues.some((issue) => same(issue.path, ["prediction", "crowd", "bullish"])));
+    const drivers = ce.predictionSchema["~standard"].validate({ ...PREDICTIONS.fomo2_report, drivers: ["ok", ""] });
+    assert.ok(drivers.issues.some((issue) => same(issue.path, ["drivers", 1])));
+});
+
+test("the constants have SPEC's values", () => {
+    assert.equal(ce.DEFAULT_STREAM_NAME, "maf:arena:crowd_simulation:output");
+    assert.equal(ce.SCHEMA_VERSION, "1");
+    assert.equal(ce.DEFAULT_MAX_PAYLOAD_BYTES, 1048576);
+});
