@@ -6,14 +6,15 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 BIN := target/debug/crowd-envelope
 
-.PHONY: test demo build lint test-rust test-reference vectors clean
+.PHONY: test demo build lint test-rust test-reference test-wasm test-npm pkg vectors clean
 
 ## Build the CLI (debug).
 build:
 	$(CARGO) build --features cli
 
-## Everything CI runs: formatting, lints, Rust tests and doctests, the referee.
-test: lint test-rust test-reference
+## Everything CI runs: formatting, lints, Rust tests and doctests, the core's
+## tests as wasm, the referee, and the npm package as a consumer gets it.
+test: lint test-rust test-wasm test-reference test-npm
 
 lint:
 	$(CARGO) fmt --check
@@ -21,6 +22,20 @@ lint:
 
 test-rust:
 	$(CARGO) test --all-features
+
+## The npm package, built from scratch into pkg/ (see scripts/build-pkg.sh).
+pkg:
+	scripts/build-pkg.sh
+
+## The core's unit tests and API tests compiled to wasm, run in Node.
+test-wasm:
+	scripts/ensure.sh wasm-target wasm-bindgen
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner scripts/wasm-cargo.sh test --lib --test api
+
+## The packed package in a scratch project: Node (ESM, CJS, corpus, native
+## parity, Redis), strict TypeScript, Vite + headless Chromium.
+test-npm: build pkg
+	tests/npm/run.sh
 
 ## The Python reference model, its corpus check and the differential run.
 test-reference: build $(VENV)/.installed
@@ -41,4 +56,4 @@ demo: build
 	@bash examples/demo.sh $(BIN)
 
 clean:
-	rm -rf target $(VENV)
+	rm -rf target pkg node_modules $(VENV)
