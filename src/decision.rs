@@ -37,6 +37,20 @@ pub enum Fomo2Action {
     Hold,
 }
 
+impl Fomo2Action {
+    /// Every action.
+    pub const ALL: [Fomo2Action; 3] = [Fomo2Action::Buy, Fomo2Action::Sell, Fomo2Action::Hold];
+
+    /// The wire name, e.g. `"buy"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fomo2Action::Buy => "buy",
+            Fomo2Action::Sell => "sell",
+            Fomo2Action::Hold => "hold",
+        }
+    }
+}
+
 /// The decision for a `fomo2_report` (`decision_kind` `fomo2_signal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -63,6 +77,20 @@ pub enum Side {
     No,
     /// Stay out.
     Abstain,
+}
+
+impl Side {
+    /// Every side.
+    pub const ALL: [Side; 3] = [Side::Yes, Side::No, Side::Abstain];
+
+    /// The wire name, e.g. `"yes"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Yes => "yes",
+            Side::No => "no",
+            Side::Abstain => "abstain",
+        }
+    }
 }
 
 /// The decision for a `polymarket_bet` (`decision_kind` `polymarket_side`).
@@ -328,19 +356,11 @@ fn oddsoddy_from_json(
 }
 
 fn action_from_json(value: &Json<'_>) -> lax::Coerced<Fomo2Action> {
-    use Fomo2Action::*;
-    lax::one_of(value, &[("buy", Buy), ("sell", Sell), ("hold", Hold)])
+    lax::one_of(value, &Fomo2Action::ALL.map(|a| (a.as_str(), a)))
 }
 
 fn side_from_json(value: &Json<'_>) -> lax::Coerced<Side> {
-    lax::one_of(
-        value,
-        &[
-            ("yes", Side::Yes),
-            ("no", Side::No),
-            ("abstain", Side::Abstain),
-        ],
-    )
+    lax::one_of(value, &Side::ALL.map(|s| (s.as_str(), s)))
 }
 
 fn strength_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {

@@ -52,7 +52,7 @@ fn write_error_list(f: &mut fmt::Formatter<'_>, errors: &[FieldError]) -> fmt::R
 }
 
 /// Why a payload was rejected, in the order the checks run (SPEC section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]

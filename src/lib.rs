@@ -62,6 +62,8 @@ mod json;
 mod lax;
 mod platform;
 mod prediction;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "schema")]
 mod schema;
 mod validate;

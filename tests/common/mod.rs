@@ -1,6 +1,8 @@
 //! Shared by the integration tests: the parity corpus and value comparison.
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use base64::Engine;
 use serde_json::Value;
 

@@ -1,0 +1,202 @@
+//! The `crowd-envelope` command-line program (feature `cli`).
+//!
+//! Data goes to standard output, one JSON document (or table row) per line;
+//! logs, skips and errors go to standard error. Exit status: 0 when
+//! everything was accepted, 1 when a payload or prediction was rejected, 2
+//! when the command itself could not run (bad arguments, unreadable input,
+//! Redis unreachable). `CROWD_LOG` sets the log filter (default `warn`).
+
+mod codec;
+mod stream;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::{
+    CrowdPredictionEnvelope, DecodeError, Meta, Timestamp, DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_STREAM_NAME,
+};
+
+/// Encode, decode, publish and follow crowd_simulation prediction envelopes.
+#[derive(Debug, Parser)]
+#[command(name = "crowd-envelope", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode payloads; print one {"ok": ...} line each; exit 1 if any is rejected.
+    Decode(codec::DecodeArgs),
+    /// Build an envelope from a prediction (JSON in, envelope JSON out).
+    Build(codec::BuildArgs),
+    /// Print the JSON Schema of the envelope.
+    Schema,
+    /// Build envelopes from predictions (or take ready envelopes) and publish them; print each id.
+    Publish(stream::PublishArgs),
+    /// Show the newest envelopes, or follow the stream as it grows.
+    Tail(stream::TailArgs),
+    /// Consume the stream in a consumer group, printing or piping each envelope to a command.
+    Consume(stream::ConsumeArgs),
+}
+
+/// Runs the program with the process's arguments.
+pub fn main() -> ExitCode {
+    init_logging();
+    let outcome = match Cli::parse().command {
+        Command::Decode(args) => codec::decode(args),
+        Command::Build(args) => codec::build(args),
+        Command::Schema => codec::schema(),
+        Command::Publish(args) => stream::block_on(stream::publish(args)),
+        Command::Tail(args) => stream::block_on(stream::tail(args)),
+        Command::Consume(args) => stream::block_on(stream::consume(args)),
+    };
+    match outcome {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crowd-envelope: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    // The transport's own WARN for a skipped entry would repeat the line the
+    // subcommand prints for it.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CROWD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,crowd_envelope::redis=error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal())
+        .with_writer(io::stderr)
+        .init();
+}
+
+/// Where items come from: a file or standard input, whole or line by line.
+#[derive(Debug, Args)]
+struct Input {
+    /// Read from this file instead of standard input ("-" is standard input).
+    file: Option<PathBuf>,
+    /// One item per line (JSON Lines); blank lines are skipped.
+    #[arg(long)]
+    lines: bool,
+}
+
+impl Input {
+    /// Each item, in order: the whole input, or each non-blank line.
+    fn items(&self) -> io::Result<Box<dyn Iterator<Item = io::Result<Vec<u8>>>>> {
+        let reader = self.open()?;
+        if !self.lines {
+            let mut bytes = Vec::new();
+            let mut reader = reader;
+            reader.read_to_end(&mut bytes)?;
+            return Ok(Box::new(std::iter::once(Ok(bytes))));
+        }
+        Ok(Box::new(reader.split(b'\n').filter_map(
+            |line| match line {
+                Ok(mut line) => {
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                    (!line.is_empty()).then_some(Ok(line))
+                }
+                Err(e) => Some(Err(e)),
+            },
+        )))
+    }
+
+    fn open(&self) -> io::Result<Box<dyn BufRead>> {
+        match &self.file {
+            Some(path) if path.as_os_str() != "-" => {
+                let file = File::open(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                Ok(Box::new(BufReader::new(file)))
+            }
+            _ => Ok(Box::new(BufReader::new(io::stdin()))),
+        }
+    }
+}
+
+/// What `build` and `publish` may set instead of the defaults.
+#[derive(Debug, Args)]
+struct EnvelopeOptions {
+    /// Use this correlation id instead of a fresh uuid4.
+    #[arg(long, value_name = "ID")]
+    correlation_id: Option<String>,
+    /// Use this publication time instead of now (any form the decoder accepts).
+    #[arg(long, value_name = "DATETIME", value_parser = parse_timestamp)]
+    published_at: Option<Timestamp>,
+    /// Attach this JSON object as meta.
+    #[arg(long, value_name = "JSON", value_parser = parse_meta)]
+    meta: Option<Meta>,
+}
+
+impl EnvelopeOptions {
+    fn to_build_options(&self) -> crate::BuildOptions {
+        crate::BuildOptions {
+            correlation_id: self.correlation_id.clone(),
+            meta: self.meta.clone(),
+            published_at: self.published_at,
+        }
+    }
+}
+
+/// Which Redis stream, for the subcommands that use one.
+#[derive(Debug, Args)]
+struct StreamTarget {
+    /// Redis URL: redis:// or rediss:// (TLS), with user and password if needed.
+    #[arg(
+        long,
+        env = "CROWD_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    redis_url: String,
+    /// The stream.
+    #[arg(long, env = "CROWD_STREAM", default_value = DEFAULT_STREAM_NAME, value_name = "KEY")]
+    stream: String,
+    /// Skip payloads larger than this many bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_PAYLOAD_BYTES, value_name = "BYTES")]
+    max_payload_bytes: usize,
+}
+
+/// `{"ok":true,"envelope":...}` or `{"ok":false,"reason":...,"errors":[...]}`.
+fn result_line(result: &Result<CrowdPredictionEnvelope, DecodeError>) -> String {
+    match result {
+        Ok(envelope) => format!("{{\"ok\":true,\"envelope\":{}}}", envelope.to_json()),
+        Err(error) => {
+            json!({"ok": false, "reason": error.reason, "errors": error.errors}).to_string()
+        }
+    }
+}
+
+fn write_line(out: &mut impl Write, line: &str) -> io::Result<()> {
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")
+}
+
+fn exit_code(all_ok: bool) -> ExitCode {
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
+    text.parse()
+        .map_err(|e: crate::DateTimeError| e.to_string())
+}
+
+fn parse_meta(text: &str) -> Result<Meta, String> {
+    Meta::parse(text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,385 @@
+//! `publish`, `tail` and `consume`: the CLI on a Redis stream.
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use clap::Args;
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use super::codec::build_one;
+use super::{exit_code, write_line, EnvelopeOptions, Input, StreamTarget};
+use crate::redis::{
+    follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
+    PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
+};
+use crate::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder};
+
+#[derive(Debug, Args)]
+pub(super) struct PublishArgs {
+    #[command(flatten)]
+    input: Input,
+    #[command(flatten)]
+    target: StreamTarget,
+    /// The input holds ready envelopes (validated, then published as they are), not predictions.
+    #[arg(long)]
+    envelope: bool,
+    /// Trim the stream to about this many entries (MAXLEN ~ N).
+    #[arg(long, value_name = "N")]
+    max_len: Option<usize>,
+    #[command(flatten)]
+    options: EnvelopeOptions,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct TailArgs {
+    #[command(flatten)]
+    target: StreamTarget,
+    /// How many of the newest envelopes to show (newest first without --follow).
+    #[arg(long, short = 'n', value_name = "N")]
+    count: Option<usize>,
+    /// Keep following the stream (oldest first, as entries arrive) until interrupted.
+    #[arg(long, short = 'f')]
+    follow: bool,
+    /// With --follow: start after this entry id instead of now.
+    #[arg(long, value_name = "ID", requires = "follow")]
+    from: Option<String>,
+    /// One {"id": ..., "envelope": ...} line per envelope instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// How long one blocking read waits, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    block_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ConsumeArgs {
+    #[command(flatten)]
+    target: StreamTarget,
+    /// The consumer group (created with the stream if missing).
+    #[arg(long, value_name = "NAME")]
+    group: String,
+    /// This consumer's name in the group (default: host name and process id).
+    #[arg(long, value_name = "NAME")]
+    consumer: Option<String>,
+    /// Run this shell command per envelope, the envelope JSON on its standard
+    /// input; exit status 0 acknowledges the entry. Without it, print each
+    /// envelope as a JSON line.
+    #[arg(long, value_name = "COMMAND")]
+    exec: Option<String>,
+    /// Where a new group starts: $ (new entries) or 0 (the whole stream).
+    #[arg(long, default_value = "$", value_name = "ID")]
+    from: String,
+    /// Dead-letter an entry after its handler failed this many times.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    max_deliveries: u64,
+    /// Claim entries pending this long with a consumer that stopped, in milliseconds.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    claim_idle_ms: u64,
+    /// How long one blocking read waits, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    block_ms: u64,
+    /// Stop after this many entries were handled or dead-lettered.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+}
+
+/// Runs a subcommand on a single-threaded runtime.
+pub(super) fn block_on(
+    command: impl Future<Output = io::Result<ExitCode>>,
+) -> io::Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(command)
+}
+
+fn transport(error: TransportError) -> io::Error {
+    io::Error::other(error)
+}
+
+pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
+    let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
+    let mut conn = url.connect().await.map_err(transport)?;
+    let options = PublishOptions {
+        max_len: args.max_len,
+    };
+    let build = args.options.to_build_options();
+    let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
+    let mut all_ok = true;
+    let mut out = io::stdout().lock();
+    for (number, item) in args.input.items()?.enumerate() {
+        let item = item?;
+        let envelope: Result<CrowdPredictionEnvelope, DecodeError> = if args.envelope {
+            decoder.decode(&item)
+        } else {
+            build_one(&item, &build)
+        };
+        match envelope {
+            Ok(envelope) => {
+                let id = publish_envelope(&mut conn, &args.target.stream, &envelope, options)
+                    .await
+                    .map_err(transport)?;
+                write_line(&mut out, &id)?;
+                out.flush()?;
+            }
+            Err(error) => {
+                all_ok = false;
+                let what = if args.envelope {
+                    "envelope"
+                } else {
+                    "prediction"
+                };
+                eprintln!(
+                    "crowd-envelope: item {}: invalid {what}: {error}",
+                    number + 1
+                );
+            }
+        }
+    }
+    Ok(exit_code(all_ok))
+}
+
+pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
+    let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
+    let mut conn = url.connect().await.map_err(transport)?;
+    let mut out = io::stdout().lock();
+    if !args.follow {
+        let items = read_envelopes(&mut conn, &args.target.stream, args.count.unwrap_or(10))
+            .await
+            .map_err(transport)?;
+        for item in items {
+            show(&mut out, &item, args.json)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut last_id = args.from.clone().unwrap_or_else(|| "$".to_owned());
+    if let Some(count) = args.count.filter(|_| args.from.is_none()) {
+        // `tail -n N -f`: the last N first, oldest first, then what follows.
+        let items = read_envelopes(&mut conn, &args.target.stream, count)
+            .await
+            .map_err(transport)?;
+        for item in items.iter().rev() {
+            show(&mut out, item, args.json)?;
+        }
+        if let Some(newest) = items.first() {
+            newest.id().clone_into(&mut last_id);
+        }
+    }
+    let options = FollowOptions {
+        last_id,
+        block: Duration::from_millis(args.block_ms),
+        max_payload_bytes: args.target.max_payload_bytes,
+        ..FollowOptions::default()
+    };
+    let follow = follow_envelopes(url, args.target.stream.clone(), options);
+    futures_util::pin_mut!(follow);
+    let interrupted = interrupted();
+    tokio::pin!(interrupted);
+    loop {
+        let next = tokio::select! {
+            () = &mut interrupted => return Ok(ExitCode::SUCCESS),
+            next = follow.next() => next,
+        };
+        match next {
+            Some(Ok(item)) => show(&mut out, &item, args.json)?,
+            Some(Err(error)) => eprintln!("crowd-envelope: {error}; reconnecting"),
+            None => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+/// An envelope to standard output, a skip to standard error.
+fn show(out: &mut impl Write, item: &StreamItem, json: bool) -> io::Result<()> {
+    match item {
+        StreamItem::Envelope(entry) if json => write_line(out, &json_line(entry))?,
+        StreamItem::Envelope(entry) => write_line(out, &table_row(entry))?,
+        StreamItem::Skipped(skipped) => eprintln!("crowd-envelope: {}", skip_line(skipped)),
+    }
+    out.flush()
+}
+
+fn json_line(entry: &StreamEnvelope) -> String {
+    format!(
+        "{{\"id\":{},\"envelope\":{}}}",
+        json!(entry.id),
+        entry.envelope.to_json()
+    )
+}
+
+fn skip_line(skipped: &Skipped) -> String {
+    let errors: Vec<String> = skipped.errors.iter().map(ToString::to_string).collect();
+    format!(
+        "skipped {}: {}: {}",
+        skipped.id,
+        skipped.reason,
+        printable(&errors.join("; "), 300)
+    )
+}
+
+/// `time  source  decision  question`, one line, safe for a terminal.
+fn table_row(entry: &StreamEnvelope) -> String {
+    let envelope = &entry.envelope;
+    let time = envelope.published_at.to_string();
+    let time = time.get(..19).unwrap_or(&time).replace('T', " ");
+    format!(
+        "{time}  {:<17}  {:<40}  {}",
+        envelope.prediction.source_type.as_str(),
+        decision_summary(&envelope.decision),
+        printable(&envelope.prediction.question, 80)
+    )
+}
+
+fn decision_summary(decision: &Decision) -> String {
+    match decision {
+        Decision::Fomo2Signal(s) => {
+            format!("{} {:.2} ({})", s.action.as_str(), s.strength, s.reason)
+        }
+        Decision::PolymarketSide(s) => match s.edge {
+            Some(edge) => format!(
+                "{} edge {edge:+.3} stake {:.3} ({})",
+                s.side.as_str(),
+                s.stake_fraction,
+                s.reason
+            ),
+            None => format!("{} ({})", s.side.as_str(), s.reason),
+        },
+        Decision::OddsoddyMultiplier(m) => format!("x{:.2} ({})", m.multiplier, m.reason),
+    }
+}
+
+/// At most `max` characters, control characters escaped: text from the
+/// stream must not move a terminal's cursor or change its colours.
+fn printable(text: &str, max: usize) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(max)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if text.chars().count() > max {
+        shown.push('…');
+    }
+    shown
+}
+
+pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
+    let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
+    // Fail fast, with exit status 2, if Redis is not there at all; later
+    // losses are retried.
+    url.connect().await.map_err(transport)?;
+    let consumer = args.consumer.clone().unwrap_or_else(default_consumer_name);
+    let mut options = GroupOptions::new(&args.group, &consumer);
+    options.start_id.clone_from(&args.from);
+    options.max_deliveries = args.max_deliveries;
+    options.claim_idle = Duration::from_millis(args.claim_idle_ms);
+    options.block = Duration::from_millis(args.block_ms);
+    options.max_payload_bytes = args.target.max_payload_bytes;
+    let mut group = GroupConsumer::new(url, args.target.stream.clone(), options);
+    tracing::info!(group = %args.group, %consumer, "consuming");
+
+    let exec = args.exec.clone();
+    let handler = |entry: StreamEnvelope| {
+        let exec = exec.clone();
+        async move {
+            match exec {
+                Some(command) => run_command(&command, &entry).await,
+                None => {
+                    let mut out = io::stdout().lock();
+                    write_line(&mut out, &json_line(&entry))
+                        .and_then(|()| out.flush())
+                        .map_err(|e| e.to_string())
+                }
+            }
+        }
+    };
+    match args.limit {
+        None => group.run(handler, interrupted()).await,
+        Some(limit) => {
+            let mut handler = handler;
+            let stop = interrupted();
+            tokio::pin!(stop);
+            while done(&group) < limit {
+                tokio::select! {
+                    () = &mut stop => break,
+                    polled = group.poll(&mut handler) => {
+                        if let Err(error) = polled {
+                            eprintln!("crowd-envelope: {error}");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let stats = group.stats();
+    eprintln!(
+        "crowd-envelope: handled {}, failed {}, claimed {}, dead-lettered {:?}",
+        stats.handled, stats.failed, stats.claimed, stats.dead_lettered
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn done(group: &GroupConsumer) -> u64 {
+    let stats = group.stats();
+    stats.handled + stats.dead_lettered.values().sum::<u64>()
+}
+
+/// `sh -c COMMAND` with the envelope JSON on standard input and the entry id
+/// in `CROWD_ENTRY_ID`; its output goes where ours goes.
+async fn run_command(command: &str, entry: &StreamEnvelope) -> Result<(), String> {
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("CROWD_ENTRY_ID", &entry.id)
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let mut input = entry.envelope.to_json().into_bytes();
+        input.push(b'\n');
+        // A command that does not read its input is its own business.
+        let _ = stdin.write_all(&input).await;
+    }
+    let status = child.wait().await.map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} exited with {status}"))
+    }
+}
+
+fn default_consumer_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "consumer".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,429 @@
+//! The Redis transport against a real `redis-server`: round trips, a
+//! producer that is not this crate, kill -9 mid-follow, consumer groups,
+//! dead letters.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::redis_server::RedisServer;
+use crowd_envelope::redis::*;
+use crowd_envelope::*;
+use futures_util::{Stream, StreamExt};
+
+const STREAM: &str = "maf:arena:crowd_simulation:output";
+
+fn envelope(n: usize) -> CrowdPredictionEnvelope {
+    let prediction = CrowdPrediction::from_json(
+        r#"{"source_type": "oddsoddy_strategy", "source_id": "s-1", "question": "Back the home side?",
+            "probability": 0.6, "confidence": 0.7, "market_probability": 0.45,
+            "crowd": {"agents": 100, "bullish": 55, "bearish": 30, "neutral": 15},
+            "generated_at": "2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let options = BuildOptions {
+        correlation_id: Some(format!("c-{n}")),
+        ..BuildOptions::default()
+    };
+    build_envelope(prediction, options).unwrap()
+}
+
+async fn publish_n(url: &RedisUrl, stream: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    let mut conn = url.connect().await.unwrap();
+    let mut ids = Vec::new();
+    for n in range {
+        ids.push(
+            publish_envelope(&mut conn, stream, &envelope(n), PublishOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    ids
+}
+
+/// Takes `want` envelopes from a follower, recording skips and errors.
+async fn take_envelopes(
+    follow: impl Stream<Item = Result<StreamItem, TransportError>>,
+    want: usize,
+) -> (Vec<StreamEnvelope>, Vec<Skipped>, usize) {
+    futures_util::pin_mut!(follow);
+    let (mut got, mut skipped, mut errors) = (Vec::new(), Vec::new(), 0);
+    let collect = async {
+        while got.len() < want {
+            match follow.next().await.unwrap() {
+                Ok(StreamItem::Envelope(entry)) => got.push(entry),
+                Ok(StreamItem::Skipped(skip)) => skipped.push(skip),
+                Err(_) => errors += 1,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), collect)
+        .await
+        .expect("the follower delivered in time");
+    (got, skipped, errors)
+}
+
+fn ids_of(entries: &[StreamEnvelope]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e.envelope.correlation_id.clone())
+        .collect()
+}
+
+fn follow_options(last_id: &str) -> FollowOptions {
+    FollowOptions {
+        last_id: last_id.to_owned(),
+        block: Duration::from_millis(200),
+        ..FollowOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_then_read_newest_first_with_one_data_field() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let ids = publish_n(&url, STREAM, 0..5).await;
+    assert!(ids.iter().all(|id| id.contains('-')));
+
+    let mut conn = url.connect().await.unwrap();
+    let items = read_envelopes(&mut conn, STREAM, 3).await.unwrap();
+    let got: Vec<StreamEnvelope> = items
+        .into_iter()
+        .filter_map(StreamItem::into_envelope)
+        .collect();
+    assert_eq!(ids_of(&got), ["c-4", "c-3", "c-2"]);
+    assert_eq!(got[0].id, ids[4]);
+
+    // Exactly one field, `data`, holding the canonical encoding.
+    let raw = server.cli(&["XRANGE", STREAM, &ids[0], &ids[0]]);
+    let lines: Vec<&str> = raw.lines().collect();
+    assert_eq!(lines.len(), 3, "{raw}");
+    assert_eq!(lines[1], "data");
+    assert_eq!(try_decode_envelope(lines[2]).unwrap().to_json(), lines[2]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_validates_and_trims() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut conn = url.connect().await.unwrap();
+    let mut bad = envelope(0);
+    bad.prediction.confidence = 2.0;
+    let err = publish_envelope(&mut conn, STREAM, &bad, PublishOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Invalid(_)), "{err}");
+    assert!(err.to_string().contains("prediction.confidence"), "{err}");
+
+    let many: Vec<_> = (0..500).map(envelope).collect();
+    let options = PublishOptions { max_len: Some(50) };
+    let ids = publish_envelopes(&mut conn, "trimmed", &many, options)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 500);
+    let len: usize = server.cli(&["XLEN", "trimmed"]).trim().parse().unwrap();
+    assert!(len < 500 && len >= 50, "approximate trim left {len}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_delivers_what_is_published_while_following() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 100..102).await; // before: not delivered
+    let follow = follow_envelopes(url.clone(), STREAM, follow_options("$"));
+    let publisher = {
+        let url = url.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            publish_n(&url, STREAM, 0..5).await
+        })
+    };
+    let (got, skipped, errors) = take_envelopes(follow, 5).await;
+    assert_eq!(ids_of(&got), ["c-0", "c-1", "c-2", "c-3", "c-4"]);
+    assert_eq!(
+        got.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        publisher.await.unwrap()
+    );
+    assert!(skipped.is_empty() && errors == 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payloads_written_by_the_python_reference_with_redis_cli_are_followed() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    // The corpus's valid payloads were written by the Pydantic reference
+    // (tests/reference/gen_vectors.py); here redis-cli is the producer.
+    let valid: Vec<String> = common::corpus()
+        .into_iter()
+        .filter(|v| v.expect["ok"] == true && v.max_payload_bytes == DEFAULT_MAX_PAYLOAD_BYTES)
+        // Defaults from the clock or randomness differ between two decodes.
+        .filter(|v| v.expect["volatile"].as_array().is_some_and(Vec::is_empty))
+        .filter_map(|v| String::from_utf8(v.payload).ok())
+        .filter(|p| p.len() < 64 * 1024)
+        .take(60)
+        .collect();
+    assert!(valid.len() >= 50);
+    for (i, payload) in valid.iter().enumerate() {
+        server.cli(&["XADD", STREAM, "*", "data", payload]);
+        if i % 20 == 0 {
+            // Interleaved: an entry without data, broken JSON, a future version.
+            server.cli(&["XADD", STREAM, "*", "other", "x"]);
+            server.cli(&["XADD", STREAM, "*", "data", "{\"schema_version\":"]);
+            server.cli(&[
+                "XADD",
+                STREAM,
+                "*",
+                "data",
+                r#"{"schema_version":"2","x":1}"#,
+            ]);
+        }
+    }
+    let (got, skipped, _) = take_envelopes(
+        follow_envelopes(url, STREAM, follow_options("0")),
+        valid.len(),
+    )
+    .await;
+    for (entry, payload) in got.iter().zip(&valid) {
+        assert_eq!(entry.envelope, try_decode_envelope(payload).unwrap());
+    }
+    let mut reasons = HashMap::new();
+    for skip in &skipped {
+        *reasons.entry(skip.reason.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(reasons["no_data"], 3);
+    assert_eq!(reasons["invalid_json"], 3);
+    assert_eq!(reasons["unsupported_version"], 3);
+    assert!(skipped.iter().all(|s| !s.errors.is_empty()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follower_survives_kill_9_and_restart_exactly_once_in_order() {
+    let mut server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let first = publish_n(&url, STREAM, 1000..1001).await;
+    let delivered = Arc::new(Mutex::new(Vec::new()));
+    let follower = {
+        let delivered = Arc::clone(&delivered);
+        let follow = follow_envelopes(url.clone(), STREAM, follow_options(&first[0]));
+        tokio::spawn(async move {
+            futures_util::pin_mut!(follow);
+            let (mut skips, mut errors) = (Vec::new(), 0);
+            while delivered.lock().unwrap().len() < 10 {
+                match follow.next().await.unwrap() {
+                    Ok(StreamItem::Envelope(e)) => delivered.lock().unwrap().push(e),
+                    Ok(StreamItem::Skipped(s)) => skips.push(s.reason),
+                    Err(_) => errors += 1,
+                }
+            }
+            (skips, errors)
+        })
+    };
+    publish_n(&url, STREAM, 0..3).await;
+    server.cli(&["XADD", STREAM, "*", "data", "not json"]);
+    publish_n(&url, STREAM, 3..5).await;
+    wait_until(|| delivered.lock().unwrap().len() == 5).await;
+
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.restart();
+    publish_n(&url, STREAM, 5..7).await;
+    server.cli(&["XADD", STREAM, "*", "data", r#"{"schema_version":"3"}"#]);
+    publish_n(&url, STREAM, 7..10).await;
+
+    let (skips, errors) = tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .expect("the follower finished")
+        .unwrap();
+    let got = delivered.lock().unwrap().clone();
+    let wanted: Vec<String> = (0..10).map(|n| format!("c-{n}")).collect();
+    assert_eq!(ids_of(&got), wanted, "every envelope once, in order");
+    assert_eq!(
+        skips.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        ["invalid_json", "unsupported_version"]
+    );
+    assert!(errors >= 1, "the lost connection was reported");
+}
+
+async fn wait_until(mut condition: impl FnMut() -> bool) {
+    let wait = async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("condition reached in time");
+}
+
+fn group_options(consumer: &str) -> GroupOptions {
+    let mut options = GroupOptions::new("bots", consumer);
+    options.start_id = "0".to_owned();
+    options.block = Duration::from_millis(100);
+    options.claim_idle = Duration::from_millis(300);
+    options.count = 10;
+    options
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_consumers_share_1000_entries_each_handled_once() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut conn = url.connect().await.unwrap();
+    let all: Vec<_> = (0..1000).map(envelope).collect();
+    publish_envelopes(&mut conn, STREAM, &all, PublishOptions::default())
+        .await
+        .unwrap();
+
+    let total = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for name in ["a", "b", "c"] {
+        let (url, total) = (url.clone(), Arc::clone(&total));
+        tasks.push(tokio::spawn(async move {
+            let mut consumer = GroupConsumer::new(url, STREAM, group_options(name));
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let mut handler = |entry: StreamEnvelope| {
+                let (seen, total) = (Arc::clone(&seen), Arc::clone(&total));
+                async move {
+                    seen.lock().unwrap().push(entry.envelope.correlation_id);
+                    total.fetch_add(1, Ordering::SeqCst);
+                    // Give the other consumers a turn.
+                    tokio::task::yield_now().await;
+                    Ok::<(), String>(())
+                }
+            };
+            while total.load(Ordering::SeqCst) < 1000 {
+                consumer.poll(&mut handler).await.unwrap();
+            }
+            let seen = seen.lock().unwrap().clone();
+            seen
+        }));
+    }
+    let mut handled = Vec::new();
+    for task in tasks {
+        let seen = tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!seen.is_empty(), "every consumer got a share");
+        handled.extend(seen);
+    }
+    assert_eq!(handled.len(), 1000, "none handled twice");
+    assert_eq!(handled.iter().collect::<BTreeSet<_>>().len(), 1000);
+    assert_eq!(pending_count(&server), 0);
+}
+
+fn pending_count(server: &RedisServer) -> usize {
+    let summary = server.cli(&["XPENDING", STREAM, "bots"]);
+    summary.lines().next().unwrap().trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_of_a_consumer_killed_before_acking_are_claimed_by_another() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..10).await;
+
+    // "a" reads a batch and dies in its handler: nothing acknowledged.
+    let mut a = GroupConsumer::new(url.clone(), STREAM, group_options("a"));
+    let mut hang = |_entry: StreamEnvelope| std::future::pending::<Result<(), String>>();
+    let died = tokio::time::timeout(Duration::from_millis(500), a.poll(&mut hang)).await;
+    assert!(died.is_err(), "a hung in its handler");
+    drop(a);
+    assert_eq!(pending_count(&server), 10);
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut b = GroupConsumer::new(url, STREAM, group_options("b"));
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let mut record = |entry: StreamEnvelope| {
+        let got = Arc::clone(&got);
+        async move {
+            got.lock().unwrap().push(entry.envelope.correlation_id);
+            Ok::<(), String>(())
+        }
+    };
+    b.poll(&mut record).await.unwrap();
+    let got = got.lock().unwrap().clone();
+    let wanted: Vec<String> = (0..10).map(|n| format!("c-{n}")).collect();
+    assert_eq!(got, wanted);
+    assert_eq!(b.stats().claimed, 10);
+    assert_eq!(pending_count(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_consumer_first_handles_its_own_pending_entries() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..3).await;
+    let mut options = group_options("same");
+    options.claim_idle = Duration::from_secs(3600); // no claiming here
+    let mut first = GroupConsumer::new(url.clone(), STREAM, options.clone());
+    let mut fail = |_entry: StreamEnvelope| async { Err::<(), _>("downstream is down") };
+    first.poll(&mut fail).await.unwrap();
+    assert_eq!(first.stats().failed, 3);
+    assert_eq!(pending_count(&server), 3);
+
+    let mut again = GroupConsumer::new(url, STREAM, options);
+    let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
+    assert_eq!(again.poll(&mut ok).await.unwrap(), 3);
+    assert_eq!(again.stats().handled, 3);
+    assert_eq!(pending_count(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poison_entries_land_in_the_dead_letter_stream_and_are_acked() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    server.cli(&["XADD", STREAM, "*", "data", "{broken"]);
+    server.cli(&["XADD", STREAM, "*", "other", "field"]);
+    publish_n(&url, STREAM, 0..2).await; // c-1 always fails its handler
+    let mut options = group_options("d");
+    options.max_deliveries = 2;
+    options.claim_idle = Duration::from_millis(100);
+    let mut consumer = GroupConsumer::new(url, STREAM, options);
+    let mut handler = |entry: StreamEnvelope| async move {
+        if entry.envelope.correlation_id == "c-1" {
+            Err("cannot place the bet".to_owned())
+        } else {
+            Ok(())
+        }
+    };
+    for _ in 0..20 {
+        consumer.poll(&mut handler).await.unwrap();
+        if consumer.stats().dead_lettered.values().sum::<u64>() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let stats = consumer.stats().clone();
+    assert_eq!(stats.handled, 1);
+    assert_eq!(stats.dead_lettered[&SkipReason::NoData], 1);
+    assert_eq!(
+        stats.dead_lettered[&SkipReason::Decode(DecodeReason::InvalidJson)],
+        1
+    );
+    assert_eq!(stats.dead_lettered[&SkipReason::HandlerFailed], 1);
+    assert_eq!(pending_count(&server), 0);
+
+    let dead = server.cli(&["XRANGE", consumer.dead_letter_stream(), "-", "+"]);
+    assert!(dead.contains("{broken"), "the raw data is kept: {dead}");
+    assert!(dead.contains("invalid_json") && dead.contains("no_data"));
+    assert!(dead.contains("handler_failed") && dead.contains("cannot place the bet"));
+    assert!(dead.contains(r#""correlation_id":"c-1""#), "{dead}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_never_show_the_password() {
+    let url = RedisUrl::parse("redis://:hunter2@127.0.0.1:1").unwrap();
+    assert_eq!(url.redacted(), "redis://:***@127.0.0.1:1");
+    assert_eq!(format!("{url:?}"), "redis://:***@127.0.0.1:1");
+    let err = url.connect().await.unwrap_err().to_string();
+    assert!(err.contains("redis://:***@127.0.0.1:1"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let bad = RedisUrl::parse("redis://:hunter2@[::1")
+        .unwrap_err()
+        .to_string();
+    assert!(!bad.contains("hunter2"), "{bad}");
+}
