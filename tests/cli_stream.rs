@@ -1,1 +1,355 @@
-//! placeholder
+//! `publish`, `tail` and `consume` against a real `redis-server`: output,
+//! exit status, errors, and a consumer killed with entries unacknowledged.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::redis_server::RedisServer;
+use serde_json::Value;
+
+const STREAM: &str = "maf:arena:crowd_simulation:output";
+
+fn command(server: &RedisServer, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"));
+    command
+        .args(args)
+        .env("CROWD_REDIS_URL", server.url())
+        .env_remove("CROWD_STREAM")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn run(server: &RedisServer, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = command(server, args).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn prediction(question: &str) -> String {
+    serde_json::json!({
+        "source_type": "polymarket_bet", "source_id": "m-1", "question": question,
+        "probability": 0.7, "confidence": 0.8, "market_probability": 0.5,
+        "crowd": {"agents": 10, "bullish": 6, "bearish": 3, "neutral": 1},
+        "generated_at": "2026-01-01T00:00:00Z"
+    })
+    .to_string()
+}
+
+fn publish(server: &RedisServer, predictions: &[String]) -> Vec<String> {
+    let input = predictions.join("\n");
+    let out = run(server, &["publish", "--lines"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn publish_builds_envelopes_and_prints_their_ids() {
+    let server = RedisServer::start();
+    let out = run(
+        &server,
+        &[
+            "publish",
+            "--correlation-id",
+            "cli-1",
+            "--meta",
+            r#"{"run":3}"#,
+        ],
+        prediction("Rain?").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    assert!(id.contains('-'), "{id}");
+
+    let tail = run(&server, &["tail", "--json", "-n", "1"], b"");
+    let line: Value = serde_json::from_str(stdout(&tail).trim()).unwrap();
+    assert_eq!(line["id"], id.as_str());
+    assert_eq!(line["envelope"]["correlation_id"], "cli-1");
+    assert_eq!(line["envelope"]["meta"]["run"], 3);
+    assert_eq!(line["envelope"]["decision"]["side"], "yes");
+}
+
+#[test]
+fn publish_reports_each_invalid_item_and_exits_one() {
+    let server = RedisServer::start();
+    let input = [
+        prediction("a?"),
+        "{\"source_type\": 1}".to_owned(),
+        prediction("c?"),
+    ]
+    .join("\n");
+    let out = run(&server, &["publish", "--lines"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).lines().count(),
+        2,
+        "the valid ones are published"
+    );
+    assert!(
+        stderr(&out).contains("item 2: invalid prediction"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.cli(&["XLEN", STREAM]).trim(), "2");
+}
+
+#[test]
+fn publish_envelope_validates_a_ready_envelope_and_keeps_it() {
+    let server = RedisServer::start();
+    let build = run(
+        &server,
+        &["build", "--correlation-id", "ready"],
+        prediction("Ready?").as_bytes(),
+    );
+    let envelope = stdout(&build);
+    let out = run(&server, &["publish", "--envelope"], envelope.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    let raw = server.cli(&["XRANGE", STREAM, &id, &id]);
+    assert_eq!(raw.lines().nth(2), Some(envelope.trim()));
+
+    let tampered = envelope.replace("\"side\":\"yes\"", "\"side\":\"maybe\"");
+    let out = run(&server, &["publish", "--envelope"], tampered.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("decision.side"), "{}", stderr(&out));
+}
+
+#[test]
+fn tail_shows_a_table_newest_first_and_reports_skips_on_stderr() {
+    let server = RedisServer::start();
+    publish(&server, &[prediction("First?"), prediction("Second?")]);
+    server.cli(&["XADD", STREAM, "*", "data", "{\"schema_version\":\"2\"}"]);
+    publish(
+        &server,
+        &[prediction(
+            "Red \u{1b}[31malert\u{1b}[0m <script>x</script>?",
+        )],
+    );
+
+    let out = run(&server, &["tail", "--count", "10"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows[0].contains("polymarket_bet") && rows[0].contains("yes edge +0.200"));
+    assert!(
+        rows[0].contains(r"\u{1b}[31malert"),
+        "control characters escaped: {}",
+        rows[0]
+    );
+    assert!(!stdout(&out).contains('\u{1b}'));
+    assert!(rows[2].contains("First?") && rows[1].contains("Second?"));
+    assert!(
+        stderr(&out).contains("unsupported_version"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tail_follow_prints_new_entries_as_json_until_interrupted() {
+    let server = RedisServer::start();
+    let first = publish(&server, &[prediction("Before?")]);
+    let mut child = command(
+        &server,
+        &["tail", "--follow", "--json", "--from", &first[0]],
+    )
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    publish(&server, &[prediction("One?"), prediction("Two?")]);
+    let one: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let two: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(one["envelope"]["prediction"]["question"], "One?");
+    assert_eq!(two["envelope"]["prediction"]["question"], "Two?");
+    terminate(&mut child);
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "SIGTERM ends it cleanly"
+    );
+}
+
+fn terminate(child: &mut Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn consume_pipes_each_envelope_to_a_command_and_acks_it() {
+    let server = RedisServer::start();
+    publish(
+        &server,
+        &[prediction("A?"), prediction("B?"), prediction("C?")],
+    );
+    let dir = std::env::temp_dir().join(format!("crowd-consume-{}", server.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink = dir.join("out.jsonl");
+    let exec = format!("cat >> {}", sink.display());
+    let out = run(
+        &server,
+        &[
+            "consume",
+            "--group",
+            "g",
+            "--from",
+            "0",
+            "--exec",
+            &exec,
+            "--limit",
+            "3",
+            "--block-ms",
+            "100",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = std::fs::read_to_string(&sink).unwrap();
+    let questions: Vec<String> = written
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["prediction"]["question"].to_string())
+        .collect();
+    assert_eq!(questions, ["\"A?\"", "\"B?\"", "\"C?\""]);
+    assert!(stderr(&out).contains("handled 3"), "{}", stderr(&out));
+    assert!(server.cli(&["XPENDING", STREAM, "g"]).starts_with('0'));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn consume_dead_letters_entries_whose_command_keeps_failing() {
+    let server = RedisServer::start();
+    publish(&server, &[prediction("Poison?")]);
+    server.cli(&["XADD", STREAM, "*", "data", "[]"]);
+    let out = run(
+        &server,
+        &[
+            "consume",
+            "--group",
+            "g",
+            "--from",
+            "0",
+            "--exec",
+            "exit 3",
+            "--max-deliveries",
+            "1",
+            "--limit",
+            "2",
+            "--block-ms",
+            "100",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    assert!(
+        dead.contains("handler_failed") && dead.contains("exited with exit status: 3"),
+        "{dead}"
+    );
+    assert!(dead.contains("invalid"), "{dead}");
+}
+
+#[test]
+fn a_killed_consumer_leaves_its_entries_to_another() {
+    let server = RedisServer::start();
+    publish(&server, &[prediction("Slow?"), prediction("Later?")]);
+    let mut slow = command(
+        &server,
+        &[
+            "consume",
+            "--group",
+            "g",
+            "--consumer",
+            "slow",
+            "--from",
+            "0",
+            "--exec",
+            "sleep 60",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.cli(&["XPENDING", STREAM, "g"]).starts_with('2') {
+        assert!(
+            Instant::now() < deadline,
+            "the slow consumer read its entries"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    slow.kill().unwrap(); // kill -9 before it could acknowledge
+    slow.wait().unwrap();
+
+    std::thread::sleep(Duration::from_millis(300));
+    let out = run(
+        &server,
+        &[
+            "consume",
+            "--group",
+            "g",
+            "--consumer",
+            "rescuer",
+            "--claim-idle-ms",
+            "200",
+            "--limit",
+            "2",
+            "--block-ms",
+            "100",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let questions: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["envelope"]["prediction"]["question"]
+                .to_string()
+        })
+        .collect();
+    assert_eq!(questions, ["\"Slow?\"", "\"Later?\""]);
+    assert!(stderr(&out).contains("claimed 2"), "{}", stderr(&out));
+}
+
+#[test]
+fn redis_unreachable_is_one_line_naming_the_url_without_password_and_exit_2() {
+    let server = RedisServer::start(); // only for the command builder
+    for args in [
+        vec!["publish"],
+        vec!["tail"],
+        vec!["tail", "--follow"],
+        vec!["consume", "--group", "g"],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--redis-url", "redis://bot:hunter2@127.0.0.1:1"]);
+        let out = run(&server, &all, prediction("x").as_bytes());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("redis://bot:***@127.0.0.1:1"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let server = RedisServer::start();
+    for sub in ["decode", "build", "schema", "publish", "tail", "consume"] {
+        let out = run(&server, &[sub, "--help"], b"");
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        assert!(stdout(&out).contains("Usage: crowd-envelope"), "{sub}");
+    }
+}
