@@ -36,7 +36,7 @@ use ::redis::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamRangeReply, StreamReadReply,
 };
 use ::redis::{AsyncConnectionConfig, Client, RedisError, Value};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 use crate::error::{DecodeReason, FieldError, ValidationError};
 use crate::{CrowdPredictionEnvelope, Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
@@ -285,36 +285,57 @@ impl StreamItem {
     }
 }
 
-fn data_of(entry: &StreamId) -> Option<Vec<u8>> {
-    match entry.map.get(DATA_FIELD)? {
-        Value::BulkString(bytes) => Some(bytes.clone()),
-        Value::SimpleString(text) => Some(text.clone().into_bytes()),
-        _ => None,
+/// A stream entry as Redis holds it, before decoding: what a relay (such
+/// as `crowd-envelope serve`) passes on for another decoder to judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    /// The entry id.
+    pub id: String,
+    /// The `data` field's bytes, if the entry has one.
+    pub data: Option<Vec<u8>>,
+    /// The names of all its fields, in no particular order.
+    pub fields: Vec<String>,
+}
+
+impl From<StreamId> for RawEntry {
+    fn from(entry: StreamId) -> RawEntry {
+        let data = match entry.map.get(DATA_FIELD) {
+            Some(Value::BulkString(bytes)) => Some(bytes.clone()),
+            Some(Value::SimpleString(text)) => Some(text.clone().into_bytes()),
+            _ => None,
+        };
+        RawEntry {
+            fields: entry.map.into_keys().collect(),
+            id: entry.id,
+            data,
+        }
     }
 }
 
-fn decode_entry(entry: &StreamId, decoder: &Decoder) -> StreamItem {
-    let id = entry.id.clone();
-    let Some(data) = data_of(entry) else {
-        let skipped = Skipped {
-            id,
-            reason: SkipReason::NoData,
-            errors: vec![FieldError {
-                path: String::new(),
-                message: format!("the entry has no '{DATA_FIELD}' field"),
-            }],
-            data: None,
+impl RawEntry {
+    /// Decodes the `data` field; a skip is logged at WARN.
+    pub fn decode(&self, decoder: &Decoder) -> StreamItem {
+        let id = self.id.clone();
+        let Some(data) = &self.data else {
+            return StreamItem::Skipped(log_skip(Skipped {
+                id,
+                reason: SkipReason::NoData,
+                errors: vec![FieldError {
+                    path: String::new(),
+                    message: format!("the entry has no '{DATA_FIELD}' field"),
+                }],
+                data: None,
+            }));
         };
-        return StreamItem::Skipped(log_skip(skipped));
-    };
-    match decoder.decode(&data) {
-        Ok(envelope) => StreamItem::Envelope(StreamEnvelope { id, envelope }),
-        Err(error) => StreamItem::Skipped(log_skip(Skipped {
-            id,
-            reason: SkipReason::Decode(error.reason),
-            errors: error.errors,
-            data: Some(data),
-        })),
+        match decoder.decode(data) {
+            Ok(envelope) => StreamItem::Envelope(StreamEnvelope { id, envelope }),
+            Err(error) => StreamItem::Skipped(log_skip(Skipped {
+                id,
+                reason: SkipReason::Decode(error.reason),
+                errors: error.errors,
+                data: Some(data.clone()),
+            })),
+        }
     }
 }
 
@@ -388,10 +409,23 @@ pub async fn read_envelopes(
     count: usize,
 ) -> Result<Vec<StreamItem>, TransportError> {
     let decoder = Decoder::new();
-    Ok(newest(conn, stream, count)
+    Ok(read_entries(conn, stream, count)
         .await?
         .iter()
-        .map(|entry| decode_entry(entry, &decoder))
+        .map(|entry| entry.decode(&decoder))
+        .collect())
+}
+
+/// The newest `count` entries, newest first, undecoded.
+pub async fn read_entries(
+    conn: &mut MultiplexedConnection,
+    stream: &str,
+    count: usize,
+) -> Result<Vec<RawEntry>, TransportError> {
+    Ok(newest(conn, stream, count)
+        .await?
+        .into_iter()
+        .map(RawEntry::from)
         .collect())
 }
 
@@ -453,11 +487,20 @@ pub fn follow_envelopes(
     stream: impl Into<String>,
     options: FollowOptions,
 ) -> impl Stream<Item = Result<StreamItem, TransportError>> {
+    let decoder = Decoder::new().max_payload_bytes(options.max_payload_bytes);
+    follow_entries(url, stream, options).map(move |entry| entry.map(|e| e.decode(&decoder)))
+}
+
+/// [`follow_envelopes`] without the decoding: each entry as Redis holds it.
+pub fn follow_entries(
+    url: RedisUrl,
+    stream: impl Into<String>,
+    options: FollowOptions,
+) -> impl Stream<Item = Result<RawEntry, TransportError>> {
     let follower = Follower {
         url,
         stream: stream.into(),
         cursor: options.last_id.clone(),
-        decoder: Decoder::new().max_payload_bytes(options.max_payload_bytes),
         options,
         conn: None,
         ready: VecDeque::new(),
@@ -474,14 +517,13 @@ struct Follower {
     stream: String,
     options: FollowOptions,
     cursor: String,
-    decoder: Decoder,
     conn: Option<MultiplexedConnection>,
-    ready: VecDeque<StreamItem>,
+    ready: VecDeque<RawEntry>,
     backoff: Backoff,
 }
 
 impl Follower {
-    async fn next(&mut self) -> Result<StreamItem, TransportError> {
+    async fn next(&mut self) -> Result<RawEntry, TransportError> {
         loop {
             if let Some(item) = self.ready.pop_front() {
                 return Ok(item);
@@ -525,7 +567,7 @@ impl Follower {
             .map_err(command_error("XREAD"))?;
         for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
             self.cursor.clone_from(&entry.id);
-            self.ready.push_back(decode_entry(&entry, &self.decoder));
+            self.ready.push_back(RawEntry::from(entry));
         }
         Ok(())
     }
@@ -835,7 +877,8 @@ impl GroupConsumer {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let delivered = match decode_entry(&entry, &self.decoder) {
+        let entry = RawEntry::from(entry);
+        let delivered = match entry.decode(&self.decoder) {
             StreamItem::Skipped(skipped) => return self.bury(skipped).await,
             StreamItem::Envelope(delivered) => delivered,
         };
@@ -856,7 +899,7 @@ impl GroupConsumer {
                             path: String::new(),
                             message: format!("handler failed {deliveries} times, last: {error}"),
                         }],
-                        data: data_of(&entry),
+                        data: entry.data,
                     })
                     .await?;
                 }

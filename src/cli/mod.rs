@@ -7,6 +7,7 @@
 //! Redis unreachable). `CROWD_LOG` sets the log filter (default `warn`).
 
 mod codec;
+mod serve;
 mod stream;
 
 use std::fs::File;
@@ -44,6 +45,8 @@ enum Command {
     Tail(stream::TailArgs),
     /// Consume the stream in a consumer group, printing or piping each envelope to a command.
     Consume(stream::ConsumeArgs),
+    /// Serve the live dashboard (www/) and a feed of the stream for it.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the program with the process's arguments.
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Publish(args) => stream::block_on(stream::publish(args)),
         Command::Tail(args) => stream::block_on(stream::tail(args)),
         Command::Consume(args) => stream::block_on(stream::consume(args)),
+        Command::Serve(args) => stream::block_on(serve::serve(args)),
     };
     match outcome {
         Ok(code) => code,

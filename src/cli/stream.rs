@@ -365,7 +365,7 @@ fn default_consumer_name() -> String {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn interrupted() {
+pub(super) async fn interrupted() {
     #[cfg(unix)]
     {
         let mut term =

@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { build } from "vite";
-import { chromium } from "playwright-core";
+import { launch } from "./helpers.mjs";
 
 const here = process.cwd(); // the scratch consumer project
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
@@ -24,14 +24,6 @@ function serve(root) {
         }
     });
     return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
-export async function launch() {
-    return chromium.launch({
-        executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-        args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"],
-    });
 }
 
 async function resultOf(browser, url) {

@@ -2,6 +2,7 @@
 // (target/npm-consumer) where 'crowd-envelope' is the packed tarball.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 
 export const REPO = process.env.CROWD_REPO;
 if (!REPO) throw new Error("CROWD_REPO is not set: run the package tests through tests/npm/run.sh");
@@ -59,3 +60,12 @@ export const PREDICTIONS = {
         drivers: ["form", "injuries"], rationale: "Home form is strong.",
     },
 };
+
+/** Debian's Chromium, headless, with the flags this machine needs (../shared/TOOLCHAIN.md). */
+export async function launch() {
+    return chromium.launch({
+        executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+        args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"],
+    });
+}

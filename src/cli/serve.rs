@@ -1,0 +1,373 @@
+//! `serve`: the dashboard (`www/`), the browser build of the npm package
+//! (`pkg/`), and `/feed`, a Server-Sent Events relay of the stream's raw
+//! entries. The server never decodes: the page does, with the same wasm.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine as _;
+use clap::Args;
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use super::stream::interrupted;
+use super::StreamTarget;
+use crate::redis::{
+    follow_entries, read_entries, FollowOptions, RawEntry, RedisUrl, TransportError,
+};
+
+#[derive(Debug, Args)]
+pub(super) struct ServeArgs {
+    #[command(flatten)]
+    target: StreamTarget,
+    /// Address to listen on; the default is reachable from this machine only.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    addr: SocketAddr,
+    /// The dashboard's files.
+    #[arg(long, default_value = "www", value_name = "DIR")]
+    www: PathBuf,
+    /// The built npm package (`make pkg`), served under /pkg/.
+    #[arg(long, default_value = "pkg", value_name = "DIR")]
+    pkg: PathBuf,
+    /// The most entries a client may ask for with ?backfill=N.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    max_backfill: usize,
+    /// How long one blocking read of the stream waits, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    block_ms: u64,
+}
+
+struct Site {
+    /// Turns true on Ctrl-C or SIGTERM: feeds end, so the graceful shutdown
+    /// is not held open by their endless responses.
+    stopping: watch::Receiver<bool>,
+    url: RedisUrl,
+    stream: String,
+    www: PathBuf,
+    pkg: PathBuf,
+    max_backfill: usize,
+    block: Duration,
+}
+
+/// The page may run its own scripts and compile wasm, talk to this server,
+/// and nothing else: no inline script, no other origin, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+
+pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
+    let url = RedisUrl::parse(&args.target.redis_url).map_err(io::Error::other)?;
+    for (dir, file, hint) in [
+        (
+            &args.www,
+            "index.html",
+            "--www names the dashboard's directory",
+        ),
+        (
+            &args.pkg,
+            "browser.js",
+            "build it with `make pkg`, or point --pkg at it",
+        ),
+    ] {
+        if !dir.join(file).is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no {file} ({hint})", dir.display()),
+            ));
+        }
+    }
+    let (stop, stopping) = watch::channel(false);
+    let site = Arc::new(Site {
+        stopping,
+        url,
+        stream: args.target.stream.clone(),
+        www: args.www,
+        pkg: args.pkg,
+        max_backfill: args.max_backfill,
+        block: Duration::from_millis(args.block_ms),
+    });
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "crowd-envelope: dashboard at http://{local}/ (stream {} on {})",
+        site.stream, site.url
+    );
+    let shutdown = async move {
+        interrupted().await;
+        let _ = stop.send(true);
+    };
+    axum::serve(listener, router(site))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn router(site: Arc<Site>) -> Router {
+    // `get` answers GET and HEAD; any other method gets 405.
+    Router::new()
+        .route("/feed", get(feed))
+        .route("/", get(file))
+        .route("/{*path}", get(file))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(site)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cross-origin-resource-policy", "same-origin"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// A file of `www/`, or of the package under `/pkg/`; never outside them.
+async fn file(State(site): State<Arc<Site>>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let (root, rest) = match path.strip_prefix("pkg/") {
+        Some(rest) => (&site.pkg, rest),
+        None => (&site.www, if path.is_empty() { "index.html" } else { path }),
+    };
+    let Some(file) = contained(root, rest) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match tokio::fs::read(&file).await {
+        Ok(body) => ([(header::CONTENT_TYPE, content_type(&file))], body).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `root/relative` if `relative` has only plain components (no `..`, no
+/// absolute part, no hidden files).
+fn contained(root: &Path, relative: &str) -> Option<PathBuf> {
+    let relative = Path::new(relative);
+    let plain = relative.components().all(|c| match c {
+        Component::Normal(part) => !part.to_string_lossy().starts_with('.'),
+        _ => false,
+    });
+    plain.then(|| root.join(relative))
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    backfill: Option<usize>,
+}
+
+/// Server-Sent Events: `entry` events (id = the stream id) with the raw
+/// payload, and `status` events when Redis goes down or comes back. A
+/// browser that reconnects sends `Last-Event-ID` and resumes after it.
+async fn feed(
+    State(site): State<Arc<Site>>,
+    Query(query): Query<FeedQuery>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_stream_id(id))
+        .map(str::to_owned);
+    let backfill = query.backfill.unwrap_or(0).min(site.max_backfill);
+    let (events, receiver) = mpsc::channel(256);
+    let mut stopping = site.stopping.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = relay(site, resume, backfill, events) => {}
+            _ = stopping.wait_for(|stop| *stop) => {}
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|event| (Ok(event), receiver))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn is_stream_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(ms, seq)| {
+        !ms.is_empty()
+            && !seq.is_empty()
+            && ms.bytes().all(|b| b.is_ascii_digit())
+            && seq.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Feeds one client until it goes away.
+async fn relay(
+    site: Arc<Site>,
+    resume: Option<String>,
+    backfill: usize,
+    events: mpsc::Sender<Event>,
+) {
+    let hello = Event::default()
+        .retry(Duration::from_secs(1))
+        .comment("crowd-envelope feed");
+    if events.send(hello).await.is_err() {
+        return;
+    }
+    let mut redis = Health::new(events.clone(), site.url.clone());
+    let mut last_id = resume.unwrap_or_else(|| "$".to_owned());
+    if last_id == "$" && backfill > 0 {
+        let Some(newest) = redis.until_up(|| backfill_entries(&site, backfill)).await else {
+            return;
+        };
+        for entry in newest.iter().rev() {
+            if events.send(entry_event(entry)).await.is_err() {
+                return;
+            }
+        }
+        if let Some(entry) = newest.first() {
+            last_id.clone_from(&entry.id);
+        }
+    } else if redis.until_up(|| async { Ok(()) }).await.is_none() {
+        return;
+    }
+    let options = FollowOptions {
+        last_id,
+        block: site.block,
+        ..FollowOptions::default()
+    };
+    let follow = follow_entries(site.url.clone(), site.stream.clone(), options);
+    futures_util::pin_mut!(follow);
+    loop {
+        let next = tokio::select! {
+            () = events.closed() => return,
+            next = follow.next() => next,
+        };
+        match next {
+            Some(Ok(entry)) => {
+                if events.send(entry_event(&entry)).await.is_err() {
+                    return;
+                }
+            }
+            Some(Err(error)) => {
+                // The follower reconnects by itself; tell the page, and tell
+                // it again when Redis answers.
+                if redis.down(&error).await.is_err()
+                    || redis.until_up(|| async { Ok(()) }).await.is_none()
+                {
+                    return;
+                }
+            }
+            None => return,
+        }
+    }
+}
+
+async fn backfill_entries(site: &Site, count: usize) -> Result<Vec<RawEntry>, TransportError> {
+    let mut conn = site.url.connect().await?;
+    read_entries(&mut conn, &site.stream, count).await
+}
+
+/// `{"id": ..., "data": "..."}`; `data_b64` when the bytes are not UTF-8
+/// (the page's decoder rejects them with the reason), `fields` when there is
+/// no `data` at all. The payload travels as a JSON string, so no byte of it
+/// is lost to SSE's line handling.
+fn entry_event(entry: &RawEntry) -> Event {
+    let body = match &entry.data {
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => json!({"id": entry.id, "data": text}),
+            Err(_) => json!({
+                "id": entry.id,
+                "data_b64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            }),
+        },
+        None => json!({"id": entry.id, "fields": entry.fields}),
+    };
+    Event::default()
+        .event("entry")
+        .id(entry.id.clone())
+        .data(body.to_string())
+}
+
+/// Whether Redis answers, as `status` events to the page.
+struct Health {
+    events: mpsc::Sender<Event>,
+    url: RedisUrl,
+    up: Option<bool>,
+}
+
+impl Health {
+    fn new(events: mpsc::Sender<Event>, url: RedisUrl) -> Health {
+        Health {
+            events,
+            url,
+            up: None,
+        }
+    }
+
+    async fn report(&mut self, up: bool, message: &str) -> Result<(), ()> {
+        if self.up == Some(up) {
+            return Ok(());
+        }
+        self.up = Some(up);
+        let state = if up { "up" } else { "down" };
+        let event = Event::default()
+            .event("status")
+            .data(json!({"redis": state, "message": message}).to_string());
+        self.events.send(event).await.map_err(|_| ())
+    }
+
+    async fn down(&mut self, error: &TransportError) -> Result<(), ()> {
+        self.report(false, &error.to_string()).await
+    }
+
+    /// Retries `attempt` (after a connection check) every second until it
+    /// succeeds; `None` if the client left meanwhile.
+    async fn until_up<T, F, Fut>(&mut self, mut attempt: F) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, TransportError>>,
+    {
+        loop {
+            let result = match self.url.connect().await {
+                Ok(_) => attempt().await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(value) => {
+                    self.report(true, "").await.ok()?;
+                    return Some(value);
+                }
+                Err(error) => self.down(&error).await.ok()?,
+            }
+            tokio::select! {
+                () = self.events.closed() => return None,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+// The dashboard (www/) in headless Chromium against a real redis-server and
+// `crowd-envelope serve`: rows and decisions, rejections, filters, hostile
+// strings, the detail panel, a serve restart, Redis down and back, offline
+// decoding, and a burst of traffic. Screenshots go to target/dashboard/.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createClient } from "redis";
+import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
+import { PREDICTIONS, REPO, launch } from "./helpers.mjs";
+import { RedisServer, freePort } from "./redis-server.mjs";
+
+const STREAM = "maf:arena:crowd_simulation:output";
+const BIN = process.env.CROWD_ENVELOPE_BIN;
+const SHOTS = join(REPO, "target", "dashboard");
+const HOSTILE_QUESTION = `<img src=x onerror="window.__pwned=1"> & <script>window.__pwned=2</script>?`;
+
+class Serve {
+    constructor(redisUrl, port) {
+        this.args = ["serve", "--addr", `127.0.0.1:${port}`, "--www", join(REPO, "www"), "--pkg", join(REPO, "pkg"),
+            "--redis-url", redisUrl, "--block-ms", "200"];
+        this.url = `http://127.0.0.1:${port}/`;
+    }
+
+    async start() {
+        this.process = spawn(BIN, this.args, { stdio: ["ignore", "ignore", "pipe"] });
+        await new Promise((resolve, reject) => {
+            let log = "";
+            this.process.stderr.on("data", (chunk) => {
+                log += chunk;
+                if (log.includes("dashboard at")) resolve();
+            });
+            this.process.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${log}`)));
+        });
+    }
+
+    async stop() {
+        if (this.process.exitCode !== null) return;
+        const exited = new Promise((resolve) => this.process.once("exit", resolve));
+        this.process.kill("SIGTERM");
+        await exited;
+    }
+}
+
+function envelope(kind, n, extra = {}) {
+    const prediction = { ...PREDICTIONS[kind], source_id: `${kind}-${n}`, ...extra };
+    return encodeEnvelope(buildEnvelope(prediction, { correlationId: `${kind}-${n}`, meta: { n, note: "<b>bold?</b>" } }));
+}
+
+test("the live dashboard", async (t) => {
+    assert.ok(BIN, "CROWD_ENVELOPE_BIN names the native CLI");
+    mkdirSync(SHOTS, { recursive: true });
+    const redis = await RedisServer.start();
+    const client = createClient({ url: redis.url });
+    client.on("error", () => {});
+    await client.connect();
+    const serve = new Serve(redis.url, await freePort());
+    await serve.start();
+    const browser = await launch();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    const problems = [];
+    page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+    page.on("dialog", (dialog) => {
+        problems.push(`dialog: ${dialog.message()}`);
+        void dialog.dismiss();
+    });
+    page.on("console", (message) => {
+        if (message.type() === "error") problems.push(`console: ${message.text()}`);
+    });
+    t.after(async () => {
+        await browser.close();
+        await serve.stop();
+        await client.disconnect().catch(() => {});
+        await redis.stop();
+    });
+
+    const publish = (payload) => client.xAdd(STREAM, "*", { data: payload });
+    const rows = () => page.locator("#envelopes tbody tr");
+    const rowCount = () => rows().count();
+    const waitForRows = (n) => page.waitForFunction((n) => document.querySelectorAll("#envelopes tbody tr").length >= n, n, { timeout: 15_000 });
+
+    await page.goto(serve.url);
+    await page.waitForSelector("#status.live", { timeout: 15_000 });
+
+    await t.test("envelopes of each kind appear as rows, newest on top, with their decisions", async () => {
+        await publish(envelope("fomo2_report", 1));
+        await publish(envelope("polymarket_bet", 1));
+        await publish(envelope("oddsoddy_strategy", 1, { question: HOSTILE_QUESTION, rationale: "<script>window.__pwned=3</script>" }));
+        await waitForRows(3);
+        const decisions = await page.locator("#envelopes tbody td.decision").allTextContents();
+        assert.match(decisions[0], /^×1\.\d\d$/);
+        assert.match(decisions[1], /^yes edge \+0\.200 stake 0\.\d{3}$/);
+        assert.match(decisions[2], /^buy 0\.\d\d$/);
+        const sources = await page.locator("#envelopes tbody td.source").allTextContents();
+        assert.deepEqual(sources, ["oddsoddy_strategy", "polymarket_bet", "fomo2_report"]);
+    });
+
+    await t.test("hostile strings render as text and run nothing", async () => {
+        const question = await page.locator("#envelopes tbody td.question").first().textContent();
+        assert.equal(question, HOSTILE_QUESTION);
+        assert.equal(await page.locator("#envelopes img, #envelopes script").count(), 0);
+        await rows().first().click();
+        assert.equal(await page.locator("#d-rationale").textContent(), "<script>window.__pwned=3</script>");
+        assert.equal(await page.evaluate(() => window.__pwned), undefined);
+        assert.deepEqual(problems, []);
+    });
+
+    await t.test("the detail panel shows one envelope and whether its decision verifies", async () => {
+        await rows().nth(1).click();
+        assert.equal(await page.locator("#d-verify").textContent(), "agrees with SPEC section 3");
+        assert.equal(await page.locator("#d-correlation").textContent(), "polymarket_bet-1");
+        assert.deepEqual(JSON.parse(await page.locator("#d-meta").textContent()), { n: 1, note: "<b>bold?</b>" });
+        assert.match(await page.locator("#d-crowd").textContent(), /10 agents: 6 bullish, 3 bearish, 1 neutral/);
+        await page.screenshot({ path: join(SHOTS, "detail.png") });
+    });
+
+    await t.test("a decision that is not SPEC's shows as differing", async () => {
+        const tampered = JSON.parse(envelope("fomo2_report", 2));
+        tampered.decision.strength = 0.01;
+        await publish(JSON.stringify(tampered));
+        await waitForRows(4);
+        await rows().first().click();
+        assert.equal(await page.locator("#d-verify").textContent(), "differs from SPEC section 3");
+    });
+
+    await t.test("invalid and future-version entries land in the rejected panel with their reasons", async () => {
+        await publish("{not json");
+        await publish(JSON.stringify({ schema_version: "2", anything: true }));
+        await publish(JSON.stringify({ ...JSON.parse(envelope("polymarket_bet", 3)), decision_kind: "fomo2_signal" }));
+        await client.xAdd(STREAM, "*", { other: "field" });
+        await page.waitForFunction(() => document.querySelectorAll("#reasons tr").length >= 4, null, { timeout: 15_000 });
+        const reasons = Object.fromEntries(
+            await page.locator("#reasons tr").evaluateAll((trs) => trs.map((tr) => [tr.dataset.reason, Number(tr.cells[1].textContent)])),
+        );
+        assert.deepEqual(reasons, { invalid_json: 1, unsupported_version: 1, invalid: 1, no_data: 1 });
+        const listed = await page.locator("#rejected-list").textContent();
+        assert.match(listed, /decision_kind: expected polymarket_side for source_type polymarket_bet/);
+        assert.equal(await page.locator("#count-rejected").textContent(), "4");
+    });
+
+    await t.test("filters by source type, decision and search", async () => {
+        await page.selectOption("#filter-source", "fomo2_report");
+        const sources = await page.locator("#envelopes tbody td.source").allTextContents();
+        assert.ok(sources.length === 2 && sources.every((s) => s === "fomo2_report"), String(sources));
+        await page.selectOption("#filter-source", "");
+        await page.selectOption("#filter-decision", "yes");
+        assert.deepEqual(await page.locator("#envelopes tbody td.decision").evaluateAll((tds) => tds.map((td) => td.textContent.split(" ")[0])), ["yes"]);
+        await page.selectOption("#filter-decision", "");
+        await page.fill("#filter-search", "oddsoddy_strategy-1");
+        assert.equal(await rowCount(), 1);
+        await page.fill("#filter-search", "");
+        assert.equal(await rowCount(), 4);
+        await page.screenshot({ path: join(SHOTS, "main.png") });
+    });
+
+    await t.test("pause holds the table; resume shows what arrived meanwhile", async () => {
+        await page.click("#pause");
+        await publish(envelope("fomo2_report", 3));
+        await page.waitForFunction(() => document.getElementById("count-accepted").textContent === "5");
+        assert.equal(await rowCount(), 4);
+        await page.click("#pause");
+        assert.equal(await rowCount(), 5);
+    });
+
+    await t.test("a serve restart misses nothing: the page resumes after the last id it saw", async () => {
+        await serve.stop();
+        await page.waitForSelector("#status.reconnecting", { timeout: 15_000 });
+        for (let n = 10; n < 15; n++) await publish(envelope("polymarket_bet", n));
+        await serve.start();
+        await waitForRows(10);
+        await page.waitForSelector("#status.live", { timeout: 15_000 });
+        const ids = await page.locator("#envelopes tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
+        assert.equal(new Set(ids).size, ids.length, "no row twice");
+        const sources = await page.locator("#envelopes tbody td.clip").allTextContents();
+        for (let n = 10; n < 15; n++) assert.ok(sources.includes(`polymarket_bet-${n}`), `polymarket_bet-${n}`);
+    });
+
+    await t.test("Redis down is reported, and the feed recovers by itself", async () => {
+        await redis.kill();
+        await page.waitForSelector("#redis.down", { timeout: 20_000 });
+        await redis.restart();
+        await page.waitForSelector("#redis.live", { state: "attached", timeout: 20_000 });
+        await publish(envelope("fomo2_report", 99));
+        await page.waitForFunction(() => [...document.querySelectorAll("#envelopes td.clip")].some((td) => td.textContent === "fomo2_report-99"), null, { timeout: 20_000 });
+    });
+
+    await t.test("offline: pasted and dropped JSON Lines decode on the page", async () => {
+        const before = Number(await page.locator("#count-accepted").textContent());
+        await page.fill("#paste", [envelope("oddsoddy_strategy", 7), "[]", envelope("fomo2_report", 7)].join("\n"));
+        await page.click("#paste-decode");
+        await page.waitForFunction((n) => Number(document.getElementById("count-accepted").textContent) === n + 2, before);
+        await page.setInputFiles("#file", { name: "entries.jsonl", mimeType: "application/json", buffer: Buffer.from(envelope("polymarket_bet", 7) + "\n") });
+        await page.waitForFunction((n) => Number(document.getElementById("count-accepted").textContent) === n + 3, before);
+        const ids = await page.locator("#envelopes tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
+        assert.ok(ids.includes("pasted:1") && ids.includes("file entries.jsonl:4"), String(ids.slice(0, 5)));
+    });
+
+    await t.test("a burst of 5,000 envelopes is counted in full and the table stays capped", async () => {
+        const before = Number(await page.locator("#count-accepted").textContent());
+        const payload = envelope("polymarket_bet", 1000);
+        for (let batch = 0; batch < 10; batch++) {
+            const pipeline = client.multi();
+            for (let i = 0; i < 500; i++) pipeline.xAdd(STREAM, "*", { data: payload });
+            await pipeline.execAsPipeline();
+        }
+        await page.waitForFunction((n) => Number(document.getElementById("count-accepted").textContent) === n + 5000, before, { timeout: 60_000 });
+        assert.ok((await rowCount()) <= 300);
+        await rows().first().click();
+        assert.equal(await page.locator("#d-correlation").textContent(), "polymarket_bet-1000");
+        assert.deepEqual(problems, []);
+    });
+});

@@ -1,0 +1,382 @@
+// The live dashboard: every payload is decoded here, in the browser, by the
+// crowd-envelope wasm package; the server only relays raw stream entries.
+// Every string from the stream goes into the page as text (textContent,
+// setAttribute), never as HTML.
+
+import { tryDecodeEnvelope, verifyDecision } from "/pkg/browser.js";
+
+const MAX_ROWS = 300; // table rows in the page; older ones stay searchable
+const MAX_KEPT = 5000; // envelopes kept in memory
+const MAX_REJECTED = 100; // rejected entries listed
+const MAX_POINTS = 400; // points on the chart
+const BACKFILL = 100; // entries asked for when the page opens
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+    envelopes: [], // {id, envelope, key}, oldest first
+    rejected: [], // {id, reason, errors}, oldest first
+    reasons: new Map(),
+    seen: new Set(), // stream ids already shown: a reconnect never doubles a row
+    incoming: [],
+    paused: false,
+    selected: null,
+    accepted: 0,
+    offline: 0,
+    arrivals: [],
+};
+
+// ---------------------------------------------------------------------------
+// Feed
+// ---------------------------------------------------------------------------
+
+function connect() {
+    const feed = new EventSource(`/feed?backfill=${BACKFILL}`);
+    feed.addEventListener("open", () => setStatus("status", "live", "live"));
+    feed.addEventListener("error", () => setStatus("status", "reconnecting", "reconnecting"));
+    feed.addEventListener("status", (event) => {
+        const { redis, message } = JSON.parse(event.data);
+        const badge = $("redis");
+        badge.hidden = redis === "up";
+        setStatus("redis", redis === "up" ? "live" : "down", redis === "up" ? "redis up" : "redis down");
+        badge.title = message ?? "";
+    });
+    feed.addEventListener("entry", (event) => receive(JSON.parse(event.data)));
+}
+
+function setStatus(id, cls, text) {
+    const badge = $(id);
+    badge.className = `status ${cls}`;
+    badge.textContent = text;
+}
+
+/** One relayed entry: `data` (text), `data_b64` (bytes that are not UTF-8), or neither. */
+function receive(entry) {
+    if (state.seen.has(entry.id)) return;
+    state.seen.add(entry.id);
+    let result;
+    if (typeof entry.data === "string") {
+        result = tryDecodeEnvelope(entry.data);
+    } else if (typeof entry.data_b64 === "string") {
+        result = tryDecodeEnvelope(Uint8Array.from(atob(entry.data_b64), (c) => c.charCodeAt(0)));
+    } else {
+        const fields = Array.isArray(entry.fields) ? entry.fields.join(", ") : "";
+        result = { ok: false, reason: "no_data", errors: [{ path: "", message: `the entry has no data field (fields: ${fields})` }] };
+    }
+    queue(entry.id, result);
+}
+
+function queue(id, result) {
+    state.incoming.push({ id, result });
+    state.arrivals.push(performance.now());
+    scheduleRender();
+}
+
+// ---------------------------------------------------------------------------
+// Rendering, once per animation frame however fast entries arrive
+// ---------------------------------------------------------------------------
+
+let renderPending = false;
+function scheduleRender() {
+    if (!renderPending) {
+        renderPending = true;
+        requestAnimationFrame(render);
+    }
+}
+
+function render() {
+    renderPending = false;
+    const batch = state.incoming;
+    state.incoming = [];
+    const fresh = [];
+    for (const { id, result } of batch) {
+        if (result.ok) {
+            const item = { id, envelope: result.envelope, key: searchKey(result.envelope) };
+            state.envelopes.push(item);
+            state.accepted += 1;
+            fresh.push(item);
+        } else {
+            state.rejected.push({ id, reason: result.reason, errors: result.errors });
+            state.reasons.set(result.reason, (state.reasons.get(result.reason) ?? 0) + 1);
+        }
+    }
+    if (state.envelopes.length > MAX_KEPT) state.envelopes.splice(0, state.envelopes.length - MAX_KEPT);
+    if (state.rejected.length > MAX_REJECTED) state.rejected.splice(0, state.rejected.length - MAX_REJECTED);
+    if (state.seen.size > MAX_KEPT * 4) state.seen = new Set(state.envelopes.map((item) => item.id));
+    renderCounters();
+    if (batch.some(({ result }) => !result.ok)) renderRejected();
+    if (!state.paused && fresh.length > 0) {
+        prependRows(fresh);
+        scheduleChart();
+    }
+}
+
+function renderCounters() {
+    $("count-accepted").textContent = String(state.accepted);
+    $("count-rejected").textContent = String([...state.reasons.values()].reduce((a, b) => a + b, 0));
+    const now = performance.now();
+    while (state.arrivals.length > 0 && state.arrivals[0] < now - 1000) state.arrivals.shift();
+    $("count-rate").textContent = String(state.arrivals.length);
+}
+
+function matches(item) {
+    const source = $("filter-source").value;
+    const decision = $("filter-decision").value;
+    const search = $("filter-search").value.trim().toLowerCase();
+    return (
+        (!source || item.envelope.prediction.source_type === source) &&
+        (!decision || decisionLabel(item.envelope) === decision) &&
+        (!search || item.key.includes(search))
+    );
+}
+
+function searchKey(envelope) {
+    return `${envelope.prediction.question}\u0000${envelope.prediction.source_id}`.toLowerCase();
+}
+
+/** New envelopes on top; the table keeps at most MAX_ROWS rows. */
+function prependRows(items) {
+    const body = $("envelopes").tBodies[0];
+    const rows = document.createDocumentFragment();
+    for (let i = items.length - 1; i >= 0; i--) {
+        if (matches(items[i])) rows.append(row(items[i]));
+    }
+    body.prepend(rows);
+    while (body.rows.length > MAX_ROWS) body.lastElementChild.remove();
+    renderShown();
+}
+
+/** The whole table again, after a filter changed or on resume. */
+function renderTable() {
+    const body = $("envelopes").tBodies[0];
+    const rows = document.createDocumentFragment();
+    for (let i = state.envelopes.length - 1; i >= 0 && rows.childNodes.length < MAX_ROWS; i--) {
+        if (matches(state.envelopes[i])) rows.append(row(state.envelopes[i]));
+    }
+    body.replaceChildren(rows);
+    renderShown();
+    scheduleChart();
+}
+
+function renderShown() {
+    const shown = $("envelopes").tBodies[0].rows.length;
+    $("shown").textContent = state.paused ? `paused · ${shown} rows` : `${shown} rows`;
+}
+
+function cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+}
+
+function row(item) {
+    const { prediction, decision, decision_kind: kind } = item.envelope;
+    const tr = document.createElement("tr");
+    tr.dataset.id = item.id;
+    tr.dataset.kind = kind;
+    const published = cell(item.envelope.published_at.slice(11, 19));
+    published.title = item.envelope.published_at;
+    tr.append(
+        published,
+        cell(prediction.source_type, "source"),
+        cell(prediction.source_id, "clip"),
+        cell(prediction.question, "question"),
+        probabilityCell(prediction.probability, prediction.market_probability),
+        cell(prediction.confidence.toFixed(2), "num"),
+        cell(decisionText(item.envelope), `decision ${decisionLabel(item.envelope)}`),
+        cell(decision.reason, "muted"),
+    );
+    tr.addEventListener("click", () => select(item));
+    return tr;
+}
+
+function probabilityCell(crowd, market) {
+    const td = document.createElement("td");
+    td.className = "prob";
+    const bar = document.createElement("div");
+    bar.className = "bar";
+    const fill = document.createElement("div");
+    fill.className = "fill";
+    fill.style.width = `${(crowd * 100).toFixed(1)}%`;
+    bar.append(fill);
+    if (market !== null) {
+        const mark = document.createElement("div");
+        mark.className = "mark";
+        mark.style.left = `${(market * 100).toFixed(1)}%`;
+        bar.append(mark);
+    }
+    const label = document.createElement("span");
+    label.textContent = market === null ? crowd.toFixed(2) : `${crowd.toFixed(2)} / ${market.toFixed(2)}`;
+    td.append(bar, label);
+    return td;
+}
+
+function decisionLabel(envelope) {
+    const { decision } = envelope;
+    switch (envelope.decision_kind) {
+        case "fomo2_signal":
+            return decision.action;
+        case "polymarket_side":
+            return decision.side;
+        default:
+            return decision.multiplier > 1 ? "raise" : decision.multiplier < 1 ? "cut" : "flat";
+    }
+}
+
+function decisionText(envelope) {
+    const { decision } = envelope;
+    switch (envelope.decision_kind) {
+        case "fomo2_signal":
+            return `${decision.action} ${decision.strength.toFixed(2)}`;
+        case "polymarket_side":
+            return decision.side === "abstain"
+                ? "abstain"
+                : `${decision.side} edge ${signed(decision.edge)} stake ${decision.stake_fraction.toFixed(3)}`;
+        default:
+            return `×${decision.multiplier.toFixed(2)}`;
+    }
+}
+
+const signed = (x) => (x >= 0 ? "+" : "") + x.toFixed(3);
+
+// ---------------------------------------------------------------------------
+// Detail, rejected, chart
+// ---------------------------------------------------------------------------
+
+function select(item) {
+    state.selected = item;
+    const { envelope } = item;
+    const { prediction } = envelope;
+    $("detail-empty").hidden = true;
+    $("detail-body").hidden = false;
+    $("d-question").textContent = prediction.question;
+    $("d-id").textContent = item.id;
+    $("d-correlation").textContent = envelope.correlation_id;
+    $("d-decision").textContent = `${envelope.decision_kind}: ${JSON.stringify(envelope.decision)}`;
+    const verified = verifyDecision(envelope);
+    $("d-verify").textContent = verified ? "agrees with SPEC section 3" : "differs from SPEC section 3";
+    $("d-verify").className = verified ? "ok" : "bad";
+    const { agents, bullish, bearish, neutral } = prediction.crowd;
+    $("d-crowd").textContent = `${agents} agents: ${bullish} bullish, ${bearish} bearish, ${neutral} neutral`;
+    $("d-rationale").textContent = prediction.rationale || "—";
+    const drivers = prediction.drivers.map((driver) => {
+        const li = document.createElement("li");
+        li.textContent = driver;
+        return li;
+    });
+    $("d-drivers").replaceChildren(...drivers);
+    $("d-meta").textContent = JSON.stringify(envelope.meta, null, 2);
+    for (const tr of $("envelopes").querySelectorAll("tr.selected")) tr.classList.remove("selected");
+    $("envelopes").querySelector(`tr[data-id="${CSS.escape(item.id)}"]`)?.classList.add("selected");
+}
+
+function renderRejected() {
+    const reasons = [...state.reasons].sort((a, b) => b[1] - a[1]).map(([reason, count]) => {
+        const tr = document.createElement("tr");
+        tr.dataset.reason = reason;
+        tr.append(cell(reason), cell(String(count), "num"));
+        return tr;
+    });
+    $("reasons").tBodies[0].replaceChildren(...reasons);
+    const items = state.rejected.slice(-20).reverse().map(({ id, reason, errors }) => {
+        const li = document.createElement("li");
+        const head = document.createElement("div");
+        head.className = "rejected-head";
+        head.textContent = `${id} · ${reason}`;
+        const list = document.createElement("ul");
+        for (const { path, message } of errors.slice(0, 8)) {
+            const error = document.createElement("li");
+            error.textContent = path ? `${path}: ${message}` : message;
+            list.append(error);
+        }
+        li.append(head, list);
+        return li;
+    });
+    $("rejected-list").replaceChildren(...items);
+}
+
+let chartTimer = null;
+function scheduleChart() {
+    chartTimer ??= setTimeout(() => {
+        chartTimer = null;
+        renderChart();
+    }, 250);
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(name, attributes) {
+    const node = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+    return node;
+}
+
+function renderChart() {
+    const size = 240;
+    const pad = 24;
+    const scale = (p) => pad + p * (size - 2 * pad);
+    const nodes = [
+        svg("rect", { x: pad, y: pad, width: size - 2 * pad, height: size - 2 * pad, class: "frame" }),
+        svg("line", { x1: scale(0), y1: scale(1), x2: scale(1), y2: scale(0), class: "diagonal" }),
+    ];
+    const label = (text, attributes) => {
+        const node = svg("text", attributes);
+        node.textContent = text;
+        return node;
+    };
+    nodes.push(label("market →", { x: size - pad, y: size - 6, "text-anchor": "end" }));
+    nodes.push(label("crowd ↑", { x: 4, y: pad - 8 }));
+    let points = 0;
+    for (let i = state.envelopes.length - 1; i >= 0 && points < MAX_POINTS; i--) {
+        const item = state.envelopes[i];
+        const { probability, market_probability: market } = item.envelope.prediction;
+        if (market === null || !matches(item)) continue;
+        points += 1;
+        nodes.push(svg("circle", { cx: scale(market), cy: scale(1 - probability), r: 2.5, class: item.envelope.decision_kind }));
+    }
+    $("chart").replaceChildren(...nodes);
+}
+
+// ---------------------------------------------------------------------------
+// Controls and offline decoding
+// ---------------------------------------------------------------------------
+
+function decodeLines(text, origin) {
+    for (const line of text.split(/\r?\n/)) {
+        if (line.trim() === "") continue;
+        state.offline += 1;
+        queue(`${origin}:${state.offline}`, tryDecodeEnvelope(line));
+    }
+}
+
+function wireControls() {
+    for (const id of ["filter-source", "filter-decision", "filter-search"]) {
+        $(id).addEventListener("input", renderTable);
+    }
+    $("pause").addEventListener("click", () => {
+        state.paused = !state.paused;
+        $("pause").textContent = state.paused ? "resume" : "pause";
+        if (state.paused) renderShown();
+        else renderTable();
+    });
+    const drop = $("drop");
+    drop.addEventListener("dragover", (event) => {
+        event.preventDefault();
+        drop.classList.add("over");
+    });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", async (event) => {
+        event.preventDefault();
+        drop.classList.remove("over");
+        for (const file of event.dataTransfer.files) decodeLines(await file.text(), `file ${file.name}`);
+    });
+    $("file").addEventListener("change", async (event) => {
+        for (const file of event.target.files) decodeLines(await file.text(), `file ${file.name}`);
+        event.target.value = "";
+    });
+    $("paste-decode").addEventListener("click", () => decodeLines($("paste").value, "pasted"));
+}
+
+wireControls();
+renderChart();
+connect();
