@@ -10,6 +10,7 @@ BIN := target/debug/crowd-envelope
 
 ## Build the CLI (debug).
 build:
+	@scripts/ensure.sh native-deps
 	$(CARGO) build --features cli
 
 ## Everything CI runs: formatting, lints, Rust tests and doctests, the core's
@@ -17,10 +18,13 @@ build:
 test: lint test-rust test-wasm test-reference test-npm
 
 lint:
+	@scripts/ensure.sh native-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
+## Rust unit, integration (a real redis-server) and doc tests.
 test-rust:
+	@scripts/ensure.sh native-deps redis
 	$(CARGO) test --all-features
 
 ## The npm package, built from scratch into pkg/ (see scripts/build-pkg.sh).
@@ -33,7 +37,8 @@ test-wasm:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner scripts/wasm-cargo.sh test --lib --test api
 
 ## The packed package in a scratch project: Node (ESM, CJS, corpus, native
-## parity, Redis), strict TypeScript, Vite + headless Chromium.
+## parity, Redis), strict TypeScript, Vite + headless Chromium, and the
+## dashboard against redis-server and `crowd-envelope serve`.
 test-npm: build pkg
 	tests/npm/run.sh
 
@@ -51,8 +56,10 @@ $(VENV)/.installed: tests/reference/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/reference/requirements.txt
 	touch $@
 
-## Build an envelope for each sample prediction, decode it back, show a rejection.
-demo: build
+## The codec on the sample predictions, then a live stream on a local
+## redis-server: published, served to the dashboard, and tailed.
+demo: build pkg
+	@scripts/ensure.sh redis
 	@bash examples/demo.sh $(BIN)
 
 clean:

@@ -1,17 +1,78 @@
 #!/usr/bin/env bash
-# `make demo`: one envelope per consumer, decoded back, and one rejection.
+# `make demo`: the codec on the sample predictions, then a live stream on a
+# local redis-server: sample predictions published a few per second (with
+# the odd bad entry), the dashboard served, and the stream tailed here.
+# Ctrl-C stops everything. DEMO_SECONDS=N stops after N seconds instead.
 set -euo pipefail
 bin=${1:-target/debug/crowd-envelope}
 here=$(dirname "$0")
+port=${DEMO_REDIS_PORT:-6399}
+addr=${DEMO_ADDR:-127.0.0.1:8080}
+stream=${CROWD_STREAM:-maf:arena:crowd_simulation:output}
+work=target/demo
+mkdir -p "$work"
+
+echo "== the codec: one envelope per consumer, decoded back"
 for prediction in "$here"/predictions/*.json; do
-  name=$(basename "$prediction" .json)
-  echo "== $name: build"
   envelope=$("$bin" build "$prediction")
-  echo "$envelope"
-  echo "-- decode it back"
-  echo "$envelope" | "$bin" decode
+  echo "$envelope" | "$bin" decode | cut -c1-160
 done
-echo "== a payload from a future producer, and a broken one"
+echo "== a payload from a future producer, and a broken one: rejected with reasons"
 printf '%s\n' '{"schema_version":"2","prediction":{}}' \
   '{"prediction":{"source_type":"fomo2_report","probability":"high","crowd":{"agents":10,"bullish":9,"bearish":9,"neutral":0}},"decision_kind":"polymarket_side"}' \
-  | "$bin" decode --lines || echo "(exit status $?: rejected payloads, as expected)"
+  | "$bin" decode --lines || true
+
+echo "== a live stream: redis-server on 127.0.0.1:$port"
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$PWD/$work" --daemonize yes --pidfile "$PWD/$work/redis.pid" >/dev/null
+export CROWD_REDIS_URL="redis://127.0.0.1:$port" CROWD_STREAM="$stream"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
+
+# Sample predictions, a few per second, each kind, with an occasional payload
+# a consumer must reject (so the dashboard's rejected panel has something).
+questions=("Will BTC close above 100k this week?" "Will the Fed cut rates in December?"
+  "Over 2.5 goals in Arsenal v Spurs?" "Will ETH outperform BTC over the next 7 days?"
+  "Will it rain in London tomorrow?" "Will the home side win by two or more?")
+kinds=(fomo2_report polymarket_bet oddsoddy_strategy)
+predict() {
+  local kind=${kinds[RANDOM % 3]} bull=$((RANDOM % 101)) bear market
+  bear=$((RANDOM % (101 - bull)))
+  market=$([ "$kind" = fomo2_report ] && echo null || printf '0.%02d' $((5 + RANDOM % 90)))
+  printf '{"source_type":"%s","source_id":"%s-%d","question":"%s","probability":0.%02d,"confidence":0.%02d,"market_probability":%s,"crowd":{"agents":100,"bullish":%d,"bearish":%d,"neutral":%d},"rationale":"Sampled by make demo.","drivers":["sample"],"generated_at":"%s"}\n' \
+    "$kind" "$kind" $((RANDOM % 50)) "${questions[RANDOM % ${#questions[@]}]}" $((RANDOM % 100)) \
+    $((40 + RANDOM % 60)) "$market" "$bull" "$bear" $((100 - bull - bear)) "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+}
+(
+  n=0
+  while true; do
+    predict
+    n=$((n + 1))
+    if [ $((n % 25)) = 0 ]; then
+      redis-cli -p "$port" XADD "$stream" '*' data '{"schema_version":"2","from":"the future"}' >/dev/null
+    fi
+    sleep 0.3
+  done | "$bin" publish --lines --max-len 10000 >/dev/null
+) &
+pids+=($!)
+
+"$bin" serve --addr "$addr" 2>"$work/serve.log" &
+pids+=($!)
+until grep -q "dashboard at" "$work/serve.log" 2>/dev/null; do sleep 0.1; done
+echo
+echo "   dashboard: http://$addr/   (live traffic is flowing into it)"
+echo "   stream:    $stream on $CROWD_REDIS_URL"
+echo "   Ctrl-C to stop."
+echo
+echo "== crowd-envelope tail --follow"
+if [ -n "${DEMO_SECONDS:-}" ]; then
+  timeout "$DEMO_SECONDS" "$bin" tail --follow --count 5 || true
+else
+  "$bin" tail --follow --count 5
+fi

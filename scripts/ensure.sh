@@ -2,7 +2,7 @@
 # Installs what a build or test needs, once: each step checks first and skips
 # what is already there, so running it again costs a few milliseconds.
 #
-#   scripts/ensure.sh wasm-target wasm-bindgen node-modules redis chromium
+#   scripts/ensure.sh native-deps wasm-target wasm-bindgen node-modules redis chromium
 #
 # wasm-target prints nothing on stdout; use scripts/wasm-cargo.sh to build.
 set -euo pipefail
@@ -83,6 +83,13 @@ node_modules() {
     npm ci --no-audit --no-fund --loglevel=error
 }
 
+# What the native build links: OpenSSL for rediss:// (TLS) through native-tls.
+native_deps() {
+    if ! pkg-config --exists openssl 2>/dev/null; then
+        apt_install pkg-config libssl-dev
+    fi
+}
+
 redis() {
     command -v redis-server >/dev/null || apt_install redis-server
     # Debian starts a system-wide server on 6379; the tests start their own.
@@ -97,6 +104,7 @@ for what in "$@"; do
         wasm-target) wasm_target ;;
         wasm-bindgen) wasm_bindgen ;;
         node-modules) node_modules ;;
+        native-deps) native_deps ;;
         redis) redis ;;
         chromium) chromium ;;
         *) log "unknown: $what"; exit 2 ;;

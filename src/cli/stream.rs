@@ -226,7 +226,7 @@ fn table_row(entry: &StreamEnvelope) -> String {
     let time = envelope.published_at.to_string();
     let time = time.get(..19).unwrap_or(&time).replace('T', " ");
     format!(
-        "{time}  {:<17}  {:<40}  {}",
+        "{time}  {:<17}  {:<50}  {}",
         envelope.prediction.source_type.as_str(),
         decision_summary(&envelope.decision),
         printable(&envelope.prediction.question, 80)

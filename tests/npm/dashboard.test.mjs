@@ -59,7 +59,7 @@ test("the live dashboard", async (t) => {
     const serve = new Serve(redis.url, await freePort());
     await serve.start();
     const browser = await launch();
-    const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
     const problems = [];
     page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
     page.on("dialog", (dialog) => {
@@ -152,7 +152,6 @@ test("the live dashboard", async (t) => {
         assert.equal(await rowCount(), 1);
         await page.fill("#filter-search", "");
         assert.equal(await rowCount(), 4);
-        await page.screenshot({ path: join(SHOTS, "main.png") });
     });
 
     await t.test("pause holds the table; resume shows what arrived meanwhile", async () => {
@@ -167,7 +166,9 @@ test("the live dashboard", async (t) => {
     await t.test("a serve restart misses nothing: the page resumes after the last id it saw", async () => {
         await serve.stop();
         await page.waitForSelector("#status.reconnecting", { timeout: 15_000 });
-        for (let n = 10; n < 15; n++) await publish(envelope("polymarket_bet", n));
+        for (let n = 10; n < 15; n++) {
+            await publish(envelope("polymarket_bet", n, { probability: 0.3 + n / 40, market_probability: 0.2 + n / 30 }));
+        }
         await serve.start();
         await waitForRows(10);
         await page.waitForSelector("#status.live", { timeout: 15_000 });
@@ -175,6 +176,9 @@ test("the live dashboard", async (t) => {
         assert.equal(new Set(ids).size, ids.length, "no row twice");
         const sources = await page.locator("#envelopes tbody td.clip").allTextContents();
         for (let n = 10; n < 15; n++) assert.ok(sources.includes(`polymarket_bet-${n}`), `polymarket_bet-${n}`);
+        await rows().nth(3).click();
+        await page.waitForTimeout(400); // the chart redraws at most four times a second
+        await page.screenshot({ path: join(SHOTS, "main.png") });
     });
 
     await t.test("Redis down is reported, and the feed recovers by itself", async () => {
