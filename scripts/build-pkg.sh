@@ -10,9 +10,9 @@ step() { echo "pkg: $*" >&2; }
 scripts/ensure.sh wasm-target wasm-bindgen node-modules
 BIN="$PWD/node_modules/.bin"
 
-step "cargo build --target wasm32-unknown-unknown --release --features wasm"
-scripts/wasm-cargo.sh rustc --quiet --lib --crate-type cdylib --release --features wasm
-WASM=target/wasm/wasm32-unknown-unknown/release/crowd_envelope.wasm
+step "cargo build --target wasm32-unknown-unknown --profile wasm-release --features wasm"
+scripts/wasm-cargo.sh rustc --quiet --lib --crate-type cdylib --profile wasm-release --features wasm
+WASM=target/wasm/wasm32-unknown-unknown/wasm-release/crowd_envelope.wasm
 
 rm -rf pkg target/pkg-build
 mkdir -p pkg/wasm target/pkg-build

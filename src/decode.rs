@@ -47,6 +47,22 @@ impl Decoder {
 
     /// Decodes a payload given as bytes, which must be UTF-8.
     pub fn decode(&self, payload: &[u8]) -> Result<CrowdPredictionEnvelope, DecodeError> {
+        self.decode_with(payload, |_, envelope| envelope)
+    }
+
+    /// Decodes a payload given as text.
+    pub fn decode_str(&self, payload: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
+        self.check_size(payload.len())?;
+        decode_text(payload, |_, envelope| envelope)
+    }
+
+    /// Decodes a payload and hands `then` the envelope with the parsed JSON
+    /// it came from, before that is dropped.
+    pub(crate) fn decode_with<R>(
+        &self,
+        payload: &[u8],
+        then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,
+    ) -> Result<R, DecodeError> {
         self.check_size(payload.len())?;
         let text = std::str::from_utf8(payload).map_err(|e| {
             DecodeError::whole(
@@ -54,13 +70,7 @@ impl Decoder {
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             )
         })?;
-        decode_text(text)
-    }
-
-    /// Decodes a payload given as text.
-    pub fn decode_str(&self, payload: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
-        self.check_size(payload.len())?;
-        decode_text(payload)
+        decode_text(text, then)
     }
 
     fn check_size(&self, len: usize) -> Result<(), DecodeError> {
@@ -77,10 +87,14 @@ impl Decoder {
     }
 }
 
-fn decode_text(text: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
+fn decode_text<R>(
+    text: &str,
+    then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,
+) -> Result<R, DecodeError> {
     let json = parse_json(text)?;
     check_version(&json)?;
-    Ok(CrowdPredictionEnvelope::from_json_value(&json)?)
+    let envelope = CrowdPredictionEnvelope::from_json_value(&json)?;
+    Ok(then(&json, envelope))
 }
 
 /// Parses JSON text strictly, or rejects it as `invalid_json`.

@@ -217,7 +217,7 @@ impl<'a> Reader<'a> {
     fn object(&mut self) -> Result<Json<'a>, JsonError> {
         let start = self.pos;
         self.enter()?;
-        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(8);
         let mut index: Option<HashSet<Cow<'a, str>>> = None;
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -312,18 +312,16 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escapes, borrow the payload.
-        loop {
-            match self.peek() {
-                None => return Err(self.error("unterminated string")),
-                Some(b'"') => {
-                    let s = self.text.get(start..self.pos).unwrap_or_default();
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(0x00..=0x1f) => return Err(self.error("control character in string")),
-                Some(_) => self.pos += 1,
+        self.pos += plain_run(self.text.as_bytes().get(self.pos..).unwrap_or_default());
+        match self.peek() {
+            None => return Err(self.error("unterminated string")),
+            Some(b'"') => {
+                let s = self.text.get(start..self.pos).unwrap_or_default();
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.error("control character in string")),
         }
         let mut out = String::from(self.text.get(start..self.pos).unwrap_or_default());
         loop {
@@ -340,9 +338,7 @@ impl<'a> Reader<'a> {
                 Some(0x00..=0x1f) => return Err(self.error("control character in string")),
                 Some(_) => {
                     let run = self.pos;
-                    while !matches!(self.peek(), None | Some(b'"' | b'\\' | 0x00..=0x1f)) {
-                        self.pos += 1;
-                    }
+                    self.pos += plain_run(self.text.as_bytes().get(run..).unwrap_or_default());
                     out.push_str(self.text.get(run..self.pos).unwrap_or_default());
                 }
             }
@@ -433,6 +429,36 @@ fn is_duplicate<'a>(
     false
 }
 
+/// How many bytes at the start of `bytes` need no attention inside a JSON
+/// string: everything but `"`, `\\` and control characters. Eight bytes at a
+/// time (strings are most of a payload's bytes), then one at a time.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Exact per-byte tests on a whole word: a byte below n sets its high bit
+    // in (w - n*ONES) & !w & HIGHS; equality is "below 1" after an xor.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS;
+    let special = |w: u64| {
+        below(w, 0x20)
+            | below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+    };
+    let mut run = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if special(u64::from_ne_bytes(word)) != 0 {
+            break;
+        }
+        run += 8;
+    }
+    let tail = bytes.get(run..).unwrap_or_default();
+    run + tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(tail.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,5 +544,29 @@ mod tests {
             minify("{ \"a b\" : [ 1 , \"x \\\" y\" ] }"),
             "{\"a b\":[1,\"x \\\" y\"]}"
         );
+    }
+
+    #[test]
+    fn plain_run_agrees_with_a_byte_at_a_time_scan() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(b.len())
+        };
+        let fillers = [b'a', 0x7f, 0x80, 0xc3, 0xff, b'!', b'#', b'[', b']', 0x21];
+        let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
+        for len in 0..24 {
+            for &filler in &fillers {
+                let mut bytes = vec![filler; len];
+                assert_eq!(plain_run(&bytes), naive(&bytes));
+                for at in 0..len {
+                    for &special in &specials {
+                        bytes[at] = special;
+                        assert_eq!(plain_run(&bytes), naive(&bytes), "{bytes:?}");
+                        bytes[at] = filler;
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,56 @@
+// The decode comparison, the same in Node and in a browser: given the
+// package's API and the competitors, it times every case and gives plain data.
+import { compare } from "./harness.mjs";
+import { LADDER, PAYLOADS } from "./payloads.mjs";
+import { ajvValidator, valibotSafeParse, zodEnvelope } from "./schemas.mjs";
+
+const LIMIT = { maxPayloadBytes: 2 * 1024 * 1024 };
+
+export function runSuite(ce, jsonSchema, log = () => {}) {
+    const ajv = ajvValidator(jsonSchema);
+    const competitors = (payload) => ({
+        "crowd-envelope": () => ce.tryDecodeEnvelope(payload, LIMIT),
+        "JSON.parse": () => JSON.parse(payload),
+        "JSON.parse + zod": () => zodEnvelope.safeParse(JSON.parse(payload)),
+        "JSON.parse + Ajv": () => ajv(JSON.parse(payload)),
+        "JSON.parse + valibot": () => valibotSafeParse(JSON.parse(payload)),
+    });
+    checkVerdicts(ce, ajv);
+
+    const cases = {};
+    for (const [name, payload] of Object.entries(PAYLOADS)) {
+        log(`decode: ${name} (${payload.length} bytes)`);
+        const big = payload.length > 100_000;
+        cases[name] = { bytes: payload.length, results: compare(competitors(payload), big ? { rounds: 5, roundMs: 150 } : {}) };
+    }
+
+    log("scaling: 1 KB to 1 MB");
+    const ladder = LADDER.map(({ bytes, payload }) => {
+        const { nsPerOp } = compare({ decode: () => ce.tryDecodeEnvelope(payload, LIMIT) }, { rounds: 5, roundMs: 60 }).decode;
+        return { bytes: payload.length, target: bytes, nsPerOp, nsPerByte: nsPerOp / payload.length };
+    });
+
+    log("batch: decodeBatch vs one call each");
+    const many = Array.from({ length: 1000 }, () => PAYLOADS.typical);
+    const batch = compare({
+        "decodeBatch(1000)": () => ce.decodeBatch(many),
+        "1000 x tryDecodeEnvelope": () => many.map((p) => ce.tryDecodeEnvelope(p)),
+    });
+    return { cases, ladder, batch };
+}
+
+/** A benchmark of validators that disagree with each other measures nothing. */
+function checkVerdicts(ce, ajv) {
+    const verdicts = (payload) => ({
+        "crowd-envelope": ce.tryDecodeEnvelope(payload, LIMIT).ok,
+        zod: zodEnvelope.safeParse(JSON.parse(payload)).success,
+        Ajv: ajv(JSON.parse(payload)),
+        valibot: valibotSafeParse(JSON.parse(payload)).success,
+    });
+    for (const [name, payload] of Object.entries(PAYLOADS)) {
+        const wanted = name !== "invalid";
+        for (const [who, ok] of Object.entries(verdicts(payload))) {
+            if (ok !== wanted) throw new Error(`${who} says ${ok ? "valid" : "invalid"} for the ${name} payload`);
+        }
+    }
+}
