@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 BIN := target/debug/crowd-envelope
 
-.PHONY: test demo build lint test-rust test-reference test-wasm test-npm pkg vectors clean
+.PHONY: test demo bench build lint test-rust test-reference test-wasm test-npm pkg vectors clean
 
 ## Build the CLI (debug).
 build:
@@ -45,6 +45,10 @@ test-npm: build pkg
 ## The Python reference model, its corpus check and the differential run.
 test-reference: build $(VENV)/.installed
 	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -p no:cacheprovider
+
+## Speed and size against what users would pick instead: target/bench/REPORT.md.
+bench:
+	benches/run.sh
 
 ## Regenerate tests/vectors/corpus.jsonl from the reference model.
 vectors: $(VENV)/.installed

@@ -91,7 +91,8 @@ fn decode_text<R>(
     text: &str,
     then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,
 ) -> Result<R, DecodeError> {
-    let json = parse_json(text)?;
+    // `meta` is kept as text, so it is checked without building its tree.
+    let json = json::parse_keeping_raw(text, Some("meta")).map_err(invalid_json)?;
     check_version(&json)?;
     let envelope = CrowdPredictionEnvelope::from_json_value(&json)?;
     Ok(then(&json, envelope))
@@ -99,8 +100,11 @@ fn decode_text<R>(
 
 /// Parses JSON text strictly, or rejects it as `invalid_json`.
 pub(crate) fn parse_json(text: &str) -> Result<Json<'_>, DecodeError> {
-    json::parse(text)
-        .map_err(|e| DecodeError::whole(DecodeReason::InvalidJson, format!("invalid JSON: {e}")))
+    json::parse(text).map_err(invalid_json)
+}
+
+fn invalid_json(error: json::JsonError) -> DecodeError {
+    DecodeError::whole(DecodeReason::InvalidJson, format!("invalid JSON: {error}"))
 }
 
 /// A future version must never crash today's consumer: anything but `"1"`

@@ -21,20 +21,26 @@ pub const ARENA: &str = "crowd_simulation";
 
 /// Free-form operator metadata: a JSON object kept as the producer wrote it
 /// (key order, number lexemes, escapes), minus insignificant whitespace.
+///
+/// The text was checked when the meta was made, so it is kept as a plain
+/// string: a large `meta` is neither parsed again nor copied into a tree.
 #[derive(Clone)]
-pub struct Meta(Box<RawValue>);
+pub struct Meta(Box<str>);
 
 impl Meta {
     /// `{}`.
     pub fn new() -> Meta {
-        // "{}" is valid JSON: the fallback is unreachable.
-        Meta(RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+        Meta("{}".into())
     }
 
     /// Meta holding `map`, keys in the map's order.
     pub fn from_map(map: &serde_json::Map<String, serde_json::Value>) -> Meta {
-        let text = serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned());
-        Meta::from_minified(text)
+        // A map of JSON values always serializes.
+        Meta(
+            serde_json::to_string(map)
+                .unwrap_or_else(|_| "{}".to_owned())
+                .into(),
+        )
     }
 
     /// Meta from JSON text, which must be one object; checked as strictly as
@@ -54,20 +60,12 @@ impl Meta {
     }
 
     pub(crate) fn from_object(object: &Object<'_>) -> Meta {
-        Meta::from_minified(json::minify(object.raw))
-    }
-
-    fn from_minified(text: String) -> Meta {
-        // The text was produced by a JSON reader or writer, so this cannot
-        // fail; an empty object is the harmless fallback if it ever did.
-        RawValue::from_string(text)
-            .map(Meta)
-            .unwrap_or_else(|_| Meta::new())
+        Meta(json::minify(object.raw).into())
     }
 
     /// The object as compact JSON text.
     pub fn as_json(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Whether the object has no members.
@@ -101,8 +99,12 @@ impl fmt::Debug for Meta {
 }
 
 impl Serialize for Meta {
+    /// As raw JSON. [`encode_envelope`] splices the text in directly; this is
+    /// for other serializers, which take it through `RawValue`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        RawValue::from_string(self.0.to_string())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
     }
 }
 
@@ -303,16 +305,35 @@ pub(crate) fn meta_from_json(value: &Json<'_>) -> lax::Coerced<Meta> {
 impl Serialize for CrowdPredictionEnvelope {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("CrowdPredictionEnvelope", 8)?;
-        s.serialize_field("schema_version", SCHEMA_VERSION)?;
-        s.serialize_field("arena", ARENA)?;
-        s.serialize_field("prediction", &self.prediction)?;
-        s.serialize_field("decision", &self.decision)?;
-        s.serialize_field("decision_kind", &self.decision.kind())?;
-        s.serialize_field("published_at", &self.published_at)?;
-        s.serialize_field("correlation_id", &self.correlation_id)?;
+        serialize_fields_but_meta(self, &mut s)?;
         s.serialize_field("meta", &self.meta)?;
         s.end()
     }
+}
+
+/// The envelope without its last field, `meta`, which [`encode_envelope`]
+/// appends as the text it already is.
+struct WithoutMeta<'e>(&'e CrowdPredictionEnvelope);
+
+impl Serialize for WithoutMeta<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("CrowdPredictionEnvelope", 7)?;
+        serialize_fields_but_meta(self.0, &mut s)?;
+        s.end()
+    }
+}
+
+fn serialize_fields_but_meta<S: SerializeStruct>(
+    envelope: &CrowdPredictionEnvelope,
+    s: &mut S,
+) -> Result<(), S::Error> {
+    s.serialize_field("schema_version", SCHEMA_VERSION)?;
+    s.serialize_field("arena", ARENA)?;
+    s.serialize_field("prediction", &envelope.prediction)?;
+    s.serialize_field("decision", &envelope.decision)?;
+    s.serialize_field("decision_kind", &envelope.decision.kind())?;
+    s.serialize_field("published_at", &envelope.published_at)?;
+    s.serialize_field("correlation_id", &envelope.correlation_id)
 }
 
 /// A fresh correlation id: a uuid4 as 32 lowercase hex digits.
@@ -367,8 +388,13 @@ pub fn build_envelope(
 /// section 5 writes them.
 pub fn encode_envelope(envelope: &CrowdPredictionEnvelope) -> String {
     // Every field serializes infallibly (no maps with non-string keys, no
-    // I/O), so the error arm is unreachable.
-    serde_json::to_string(envelope).unwrap_or_default()
+    // I/O), so the fallback is unreachable.
+    let mut out = serde_json::to_string(&WithoutMeta(envelope)).unwrap_or_else(|_| "{}".into());
+    out.pop(); // the closing brace
+    out.push_str(",\"meta\":");
+    out.push_str(envelope.meta.as_json());
+    out.push('}');
+    out
 }
 
 /// Whether the envelope's decision is the one SPEC section 3 gives for its

@@ -85,14 +85,26 @@ impl fmt::Display for JsonError {
 
 /// Parses one JSON text (surrounding whitespace allowed, nothing else).
 pub(crate) fn parse(text: &str) -> Result<Json<'_>, JsonError> {
+    parse_keeping_raw(text, None)
+}
+
+/// Like [`parse`], but the value of the top-level member `raw_only` is
+/// checked just as strictly and kept only as its raw text (an empty
+/// `Object` or `Array` with `raw` set): no tree is built for a large `meta`
+/// that the decoder keeps as text anyway.
+pub(crate) fn parse_keeping_raw<'a>(
+    text: &'a str,
+    raw_only: Option<&str>,
+) -> Result<Json<'a>, JsonError> {
     let mut reader = Reader {
         text,
         bytes: text.as_bytes(),
         pos: 0,
         depth: 0,
+        raw_only,
     };
     reader.skip_whitespace();
-    let value = reader.value()?;
+    let value = reader.value(true)?;
     reader.skip_whitespace();
     if reader.pos != reader.bytes.len() {
         return Err(reader.error("unexpected data after the JSON value"));
@@ -103,37 +115,48 @@ pub(crate) fn parse(text: &str) -> Result<Json<'_>, JsonError> {
 /// Rewrites valid JSON text without insignificant whitespace, byte for byte
 /// otherwise (escapes, number lexemes and key order kept).
 pub(crate) fn minify(raw: &str) -> String {
+    let bytes = raw.as_bytes();
     let mut out = String::with_capacity(raw.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in raw.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
+    let mut run = 0; // start of the bytes not yet copied
+    let mut pos = 0;
+    while let Some(&b) = bytes.get(pos) {
+        match b {
+            b'"' => pos = string_end(bytes, pos + 1),
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                out.push_str(raw.get(run..pos).unwrap_or_default());
+                pos += 1;
+                run = pos;
             }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
+            _ => pos += 1,
         }
     }
+    out.push_str(raw.get(run..).unwrap_or_default());
     out
 }
 
-struct Reader<'a> {
+/// The index just past the closing quote of a string whose contents start
+/// at `pos` (the text was already checked, so the quote is there).
+fn string_end(bytes: &[u8], mut pos: usize) -> usize {
+    loop {
+        pos += plain_run(bytes.get(pos..).unwrap_or_default());
+        match bytes.get(pos) {
+            Some(b'\\') => pos += 2,
+            Some(b'"') => return pos + 1,
+            Some(_) => pos += 1, // a control character; not in checked text
+            None => return pos,
+        }
+    }
+}
+
+struct Reader<'a, 'k> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
+    raw_only: Option<&'k str>,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> Reader<'a, '_> {
     fn error(&self, message: impl Into<String>) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -164,11 +187,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn value(&mut self) -> Result<Json<'a>, JsonError> {
+    /// The next value; with `keep` false, containers are checked but their
+    /// contents dropped.
+    fn value(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
         match self.peek() {
             None => Err(self.error("unexpected end of input")),
-            Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
+            Some(b'{') => self.object(keep),
+            Some(b'[') => self.array(keep),
             Some(b'"') => self.string().map(Json::String),
             Some(b't') => self.expect_literal("true", Json::Bool(true)),
             Some(b'f') => self.expect_literal("false", Json::Bool(false)),
@@ -188,7 +213,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn array(&mut self) -> Result<Json<'a>, JsonError> {
+    fn array(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
         self.enter()?;
         let mut items = Vec::new();
         if self.peek() == Some(b']') {
@@ -197,7 +222,10 @@ impl<'a> Reader<'a> {
             return Ok(Json::Array(items));
         }
         loop {
-            items.push(self.value()?);
+            let item = self.value(keep)?;
+            if keep {
+                items.push(item);
+            }
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
@@ -214,7 +242,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn object(&mut self) -> Result<Json<'a>, JsonError> {
+    fn object(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
         let start = self.pos;
         self.enter()?;
         let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(8);
@@ -242,8 +270,10 @@ impl<'a> Reader<'a> {
             }
             self.pos += 1;
             self.skip_whitespace();
-            let value = self.value()?;
-            members.push((key, value));
+            let keep_value = keep && !(self.depth == 1 && self.raw_only == Some(key.as_ref()));
+            let value = self.value(keep_value)?;
+            // Unkept members stay listed (as null) for the duplicate check.
+            members.push((key, if keep { value } else { Json::Null }));
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
@@ -253,6 +283,9 @@ impl<'a> Reader<'a> {
                 Some(b'}') => {
                     self.pos += 1;
                     self.depth -= 1;
+                    if !keep {
+                        members = Vec::new();
+                    }
                     return Ok(self.finish_object(start, members));
                 }
                 _ => return Err(self.error("expected ',' or '}'")),

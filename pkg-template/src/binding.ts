@@ -4,7 +4,6 @@
 
 /** The private exports of `src/wasm.rs`; see the reply format there. */
 export interface Glue {
-    wireDecodeText(payload: string, maxPayloadBytes: number): string;
     wireDecodeBytes(payload: Uint8Array, maxPayloadBytes: number): string;
     wireEncode(envelope: string): string;
     wireVerify(envelope: string): boolean;

@@ -1,0 +1,196 @@
+// Writes target/bench/REPORT.md from the JSON the benchmark steps left in
+// target/bench/, and prints the targets table.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+
+const dir = process.argv[2];
+const read = (name) => JSON.parse(readFileSync(join(dir, name), "utf8"));
+const node = read("node.json");
+const browser = existsSync(join(dir, "browser.json")) ? read("browser.json") : null;
+const native = read("native.json");
+const python = read("python.json");
+const redis = read("redis.json");
+const sizes = read("sizes.json");
+// The CSV row is the command (with the payload, commas and all), then seven
+// numbers: requests per second first.
+const ceilingNumbers = [...readFileSync(join(dir, "redis-benchmark.csv"), "utf8").matchAll(/"([\d.]+)"/g)].map((m) => Number(m[1]));
+const ceiling = ceilingNumbers[ceilingNumbers.length - 7];
+
+const us = (ns) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
+const x = (ratio) => `${ratio.toFixed(2)}x`;
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const met = (ok) => (ok ? "met" : "**not met**");
+const version = (cmd, args) => {
+    try {
+        return execFileSync(cmd, args, { encoding: "utf8" }).trim().split("\n")[0];
+    } catch {
+        return "unknown";
+    }
+};
+const npmVersion = (name) => JSON.parse(readFileSync(`node_modules/${name}/package.json`, "utf8")).version;
+
+const typical = node.cases.typical.results;
+const ours = typical["crowd-envelope"].nsPerOp;
+const nativeTypical = native.cases["decode/typical"].nsPerOp;
+const pythonTypical = python.cases.typical.nsPerOp;
+const targets = [
+    ["Node, typical envelope: at least 1.5x faster than JSON.parse + zod", `${us(ours)} µs vs ${us(typical["JSON.parse + zod"].nsPerOp)} µs`, typical["JSON.parse + zod"].nsPerOp / ours, (r) => r >= 1.5, "faster by"],
+    ["Node, typical envelope: within 2x of JSON.parse alone", `${us(ours)} µs vs ${us(typical["JSON.parse"].nsPerOp)} µs`, ours / typical["JSON.parse"].nsPerOp, (r) => r <= 2, "slower by"],
+    ["Native: at least 5x faster than Pydantic", `${us(nativeTypical)} µs vs ${us(pythonTypical)} µs`, pythonTypical / nativeTypical, (r) => r >= 5, "faster by"],
+    ["wasm (browser) at most 64 KB gzipped", kb(sizes.webWasm.gzip), sizes.webWasm.gzip / 65536, (r) => r <= 1, "of budget"],
+    ["wasm (Node) at most 64 KB gzipped", kb(sizes.nodeWasm.gzip), sizes.nodeWasm.gzip / 65536, (r) => r <= 1, "of budget"],
+    ["Publish: at least half of redis-benchmark's XADD", `${Math.round(redis.publish.perSecond)}/s vs ${Math.round(ceiling)}/s`, redis.publish.perSecond / ceiling, (r) => r >= 0.5, "of ceiling"],
+    ["Follow: p99 from XADD to delivery under 5 ms", `${(redis.follow.p99Micros / 1000).toFixed(2)} ms (p50 ${(redis.follow.p50Micros / 1000).toFixed(2)} ms)`, redis.follow.p99Micros / 5000, (r) => r < 1, "of budget"],
+];
+
+function caseTable(run) {
+    const names = Object.keys(run.cases.typical.results);
+    const header = `| payload | ${names.join(" | ")} |\n|---|${names.map(() => "---:").join("|")}|`;
+    const rows = Object.entries(run.cases).map(([name, { bytes, results }]) => {
+        const base = results["crowd-envelope"].nsPerOp;
+        const cells = names.map((n) => {
+            const t = results[n].nsPerOp;
+            return n === "crowd-envelope" ? `**${us(t)} µs**` : `${us(t)} µs (${x(t / base)})`;
+        });
+        return `| ${name} (${kb(bytes)}) | ${cells.join(" | ")} |`;
+    });
+    return `${header}\n${rows.join("\n")}\n\nIn brackets: each competitor's time as a multiple of crowd-envelope's (above 1 means crowd-envelope is faster).`;
+}
+
+function ladderTable(run, nativeCases) {
+    const rows = run.ladder.map(({ bytes, target, nsPerOp }) => {
+        const n = nativeCases[`decode/ladder_${target}`]?.nsPerOp;
+        return `| ${kb(bytes)} | ${us(nsPerOp)} µs | ${(nsPerOp / bytes).toFixed(2)} | ${n ? `${us(n)} µs` : "-"} | ${n ? (n / bytes).toFixed(2) : "-"} |`;
+    });
+    return `| payload | ${run.runtime} | ns/byte | native | ns/byte |\n|---:|---:|---:|---:|---:|\n${rows.join("\n")}`;
+}
+
+const batch = node.batch;
+const batchNames = Object.keys(batch);
+const pyRows = Object.entries(python.cases)
+    .filter(([name]) => !name.startsWith("ladder"))
+    .map(([name, { bytes, nsPerOp }]) => {
+        const n = native.cases[`decode/${name}`].nsPerOp;
+        return `| ${name} (${kb(bytes)}) | ${us(n)} µs | ${us(nsPerOp)} µs | ${x(nsPerOp / n)} |`;
+    });
+
+const report = `# crowd-envelope benchmark report
+
+Written by \`make bench\` on ${new Date().toISOString()}.
+
+Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.
+Versions: ${node.runtime}; ${browser ? browser.runtime : "Chromium not run"}; ${version("rustc", ["--version"])};
+${python.runtime}; ${version("redis-server", ["--version"])}; zod ${npmVersion("zod")}, valibot ${npmVersion("valibot")},
+Ajv ${npmVersion("ajv")}.
+
+Every comparison of one table ran in one process, competitors in alternating
+rounds, the median round reported, so the ratios hold on a noisy machine;
+absolute times move with the machine. "Decode" is what a consumer needs:
+parse, validate, give the object (for the package, \`tryDecodeEnvelope\`; for
+the others \`JSON.parse\` then the schema).
+
+## Targets
+
+| target | measured | ratio | |
+|---|---|---:|---|
+${targets.map(([name, measured, ratio, ok, unit]) => `| ${name} | ${measured} | ${x(ratio)} ${unit} | ${met(ok(ratio))} |`).join("\n")}
+
+## Node: decode per envelope
+
+${caseTable(node)}
+
+## Chromium: decode per envelope
+
+${browser ? caseTable(browser) : "Not run."}
+
+## Native Rust against Pydantic
+
+Pydantic v2 \`model_validate_json\`, as the seed module decoded; Rust \`Decoder::decode\` (criterion).
+
+| payload | native | Pydantic | Pydantic / native |
+|---|---:|---:|---:|
+${pyRows.join("\n")}
+
+Encoding a typical envelope natively: ${us(native.cases["encode_typical"]?.nsPerOp ?? NaN)} µs.
+
+## Scaling: 1 KB to 1 MB
+
+Time per byte stays flat from 16 KB up: decoding is linear in the payload.
+
+${ladderTable(node, native.cases)}
+${browser ? `\n${ladderTable(browser, native.cases)}` : ""}
+
+## Batch
+
+| Node | time for 1,000 typical envelopes |
+|---|---:|
+${batchNames.map((n) => `| ${n} | ${us(batch[n].nsPerOp)} µs |`).join("\n")}
+
+\`decodeBatch\` is one call for the caller; under it, each payload still
+crosses the boundary on its own, so it costs what a loop costs.
+
+## Redis
+
+| | |
+|---|---:|
+| redis-benchmark \`XADD\` (1 connection, pipeline 100, same ${redis.payloadBytes}-byte payload) | ${Math.round(ceiling)}/s |
+| \`publish_envelopes\` (1 connection, pipeline ${redis.publish.pipeline}, validated and encoded) | ${Math.round(redis.publish.perSecond)}/s |
+| follow latency, XADD to delivery, p50 / p99 / max (${redis.follow.samples} samples) | ${(redis.follow.p50Micros / 1000).toFixed(2)} / ${(redis.follow.p99Micros / 1000).toFixed(2)} / ${(redis.follow.maxMicros / 1000).toFixed(2)} ms |
+
+## Sizes
+
+| | raw | gzipped |
+|---|---:|---:|
+| wasm loaded by Node | ${kb(sizes.nodeWasm.raw)} | ${kb(sizes.nodeWasm.gzip)} |
+| wasm loaded by browsers | ${kb(sizes.webWasm.raw)} | ${kb(sizes.webWasm.gzip)} |
+| npm tarball | ${kb(sizes.tarball)} | |
+
+## What was tried, and what it gave
+
+Measured on this kind of machine while working on the targets (typical
+envelope unless stated; Node times include \`JSON.parse\` of the result):
+
+1. **The boundary.** Values cross as JSON text and come back through one
+   \`JSON.parse\`; \`serde-wasm-bindgen\` building objects field by field was
+   never used. When \`JSON.parse\` of the payload itself gives the decoded
+   envelope (every field present, canonical types and date-times: what
+   producers write), wasm replies with an empty string and the wrapper parses
+   its own input: no encoding in wasm, nothing copied back. Wasm decode alone
+   went from 6.1 to 4.3 µs.
+2. **Passing strings.** wasm-bindgen's string passing copies character by
+   character in JavaScript; encoding with \`TextEncoder.encodeInto\` into a
+   reused buffer and passing bytes took a 64 KB payload from 177 to 47 µs and
+   a typical one from 5.6 to 4.1 µs.
+3. **\`meta\`.** It is kept as text, so its subtree is now checked
+   (duplicates, depth, surrogates) without building a tree, and no longer
+   re-validated by \`serde_json::RawValue\`: native 64 KB decode from 98 to
+   33 µs, 1 MB from 1.46 to 0.50 ms.
+4. **Strings** are scanned eight bytes at a time: about 7% fewer
+   instructions natively (callgrind), no measurable change in wasm.
+5. **Size against speed.** opt-level 3 decodes about 25% faster in wasm but
+   is 79 KB gzipped; opt-level \`s\` is within the 64 KB budget, so the
+   package ships it (\`[profile.wasm-release]\`). Optimizing only this crate
+   for speed and its dependencies for size gave 75 KB.
+
+**Why the Node targets are not met yet.** A typical envelope costs about
+1.5 µs in \`JSON.parse\` alone, and the package pays that too (the object must
+be built by V8). The rest is the Rust decoder running as wasm: about 4 µs,
+against 1.5 µs for the same code natively; zod and valibot cost 3 µs on top
+of \`JSON.parse\`. Meeting "1.5x faster than zod" needs the wasm part under
+about 1 µs. Profiling (callgrind, native) puts two thirds of decoding in
+building the intermediate JSON tree and its allocations (one \`Vec\` per
+object, one \`String\` per text field), which wasm's allocator makes dearer.
+The next step is a decoder that validates straight from the bytes into the
+typed structs with no intermediate tree and borrowed strings; that is a
+rewrite of the reader and the field readers, not a tuning, and is left as
+the open part of issue 6. Native decoding has the same cause for missing
+its 5x against Pydantic on the typical envelope, while it is 1.1x to 1.8x
+faster than Pydantic on large payloads.
+`;
+
+writeFileSync(join(dir, "REPORT.md"), report);
+console.log("\n| target | measured | |\n|---|---|---|");
+for (const [name, measured, ratio, ok, unit] of targets) console.log(`| ${name} | ${measured} (${x(ratio)} ${unit}) | ${met(ok(ratio))} |`);
+console.log(`\nReport: ${join(dir, "REPORT.md")}`);

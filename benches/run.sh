@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make bench`: every comparison of issue 6, one step at a time with
+# progress on stderr, results as JSON in target/bench/, then
+# target/bench/REPORT.md and a summary. Needs what `make test` installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=target/bench
+mkdir -p "$OUT"
+step() { echo "bench: $*" >&2; }
+
+scripts/ensure.sh native-deps node-modules redis chromium
+step "build: release CLI, npm package, Python referee"
+cargo build --quiet --release --features cli
+BIN=target/release/crowd-envelope
+[ -f pkg/package.json ] && [ -z "${BENCH_REBUILD_PKG:-}" ] || scripts/build-pkg.sh
+make --quiet .venv/.installed
+
+node benches/js/write-payloads.mjs "$OUT/payloads.json"
+"$BIN" schema >"$OUT/schema.json"
+
+step "1/6 Node: crowd-envelope vs JSON.parse, zod, Ajv, valibot"
+CROWD_ENVELOPE_BIN="$BIN" node benches/js/node.mjs >"$OUT/node.json"
+
+step "2/6 Chromium: the same in a browser"
+node benches/js/browser.mjs >"$OUT/browser.json"
+
+step "3/6 native Rust (criterion) and Python (Pydantic)"
+cargo bench --quiet --bench decode -- --noplot >"$OUT/criterion.log" 2>&1
+node benches/js/criterion.mjs target/criterion >"$OUT/native.json"
+.venv/bin/python benches/python_bench.py "$OUT/payloads.json" >"$OUT/python.json"
+
+step "4/6 Redis: redis-benchmark XADD, pipelined publish, follow latency"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$PWD/$OUT" --pidfile "$PWD/$OUT/redis.pid" >/dev/null
+trap 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true' EXIT
+until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+PAYLOAD=$(node -e 'import("./benches/js/payloads.mjs").then(m => process.stdout.write(m.PAYLOADS.typical))')
+redis-benchmark -p "$PORT" -c 1 -P 100 -n 50000 --csv XADD bench:ceiling '*' data "$PAYLOAD" \
+    | tail -1 >"$OUT/redis-benchmark.csv"
+CROWD_BENCH_REDIS_URL="redis://127.0.0.1:$PORT" cargo bench --quiet --features redis --bench redis \
+    >"$OUT/redis.json" 2>"$OUT/redis.log"
+
+step "5/6 sizes: wasm per runtime, npm tarball"
+TARBALL=$(cd pkg && npm pack --silent --pack-destination "../$OUT")
+node -e '
+const { gzipSync } = require("node:zlib"); const { readFileSync, statSync } = require("node:fs");
+const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
+console.log(JSON.stringify({
+  nodeWasm: { raw: statSync("pkg/wasm/node/crowd_envelope_bg.wasm").size, gzip: gz("pkg/wasm/node/crowd_envelope_bg.wasm") },
+  webWasm: { raw: statSync("pkg/wasm/web/crowd_envelope_bg.wasm").size, gzip: gz("pkg/wasm/web/crowd_envelope_bg.wasm") },
+  tarball: statSync(process.argv[1]).size,
+}))' "$OUT/$TARBALL" >"$OUT/sizes.json"
+
+step "6/6 report"
+node benches/js/report.mjs "$OUT"
