@@ -219,6 +219,8 @@ pub struct StreamEnvelope {
 pub enum SkipReason {
     /// The entry has no `data` field.
     NoData,
+    /// The entry has fields besides `data` (SPEC: exactly one field).
+    ExtraFields,
     /// The `data` field does not decode.
     Decode(DecodeReason),
     /// (Group mode) the handler failed on every delivery allowed.
@@ -230,6 +232,7 @@ impl SkipReason {
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::NoData => "no_data",
+            SkipReason::ExtraFields => "extra_fields",
             SkipReason::Decode(reason) => reason.as_str(),
             SkipReason::HandlerFailed => "handler_failed",
         }
@@ -327,6 +330,27 @@ impl RawEntry {
                 data: None,
             }));
         };
+        let mut extra: Vec<&str> = self
+            .fields
+            .iter()
+            .map(String::as_str)
+            .filter(|&f| f != DATA_FIELD)
+            .collect();
+        if !extra.is_empty() {
+            extra.sort_unstable();
+            return StreamItem::Skipped(log_skip(Skipped {
+                id,
+                reason: SkipReason::ExtraFields,
+                errors: vec![FieldError {
+                    path: String::new(),
+                    message: format!(
+                        "expected exactly one field, '{DATA_FIELD}', found also {}",
+                        extra.join(", ")
+                    ),
+                }],
+                data: Some(data.clone()),
+            }));
+        }
         match decoder.decode(data) {
             Ok(envelope) => StreamItem::Envelope(StreamEnvelope { id, envelope }),
             Err(error) => StreamItem::Skipped(log_skip(Skipped {

@@ -4,6 +4,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -353,4 +354,135 @@ fn every_subcommand_has_help() {
         assert_eq!(out.status.code(), Some(0), "{sub}");
         assert!(stdout(&out).contains("Usage: crowd-envelope"), "{sub}");
     }
+}
+
+/// `crowd-envelope serve` on a free loopback port, with a stand-in package
+/// directory (these tests are about the server, not the package).
+struct Served {
+    child: Child,
+    addr: String,
+    _pkg: PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(server: &RedisServer) -> Served {
+    let pkg = std::env::temp_dir().join(format!("crowd-pkg-{}", server.port));
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("browser.js"), "export {};\n").unwrap();
+    let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");
+    let mut child = command(server, &["serve", "--addr", "127.0.0.1:0", "--www", www])
+        .arg("--pkg")
+        .arg(&pkg)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    Served {
+        child,
+        addr,
+        _pkg: pkg,
+    }
+}
+
+fn http(addr: &str, request_line: &str) -> String {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{request_line}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn serve_answers_get_only_with_security_headers_and_nothing_outside_its_directories() {
+    let server = RedisServer::start();
+    let served = serve(&server);
+    let page = http(&served.addr, "GET / HTTP/1.1");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let head = page.to_ascii_lowercase();
+    for header in [
+        "content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'",
+        "x-content-type-options: nosniff",
+        "x-frame-options: deny",
+        "referrer-policy: no-referrer",
+    ] {
+        assert!(head.contains(header), "missing {header}");
+    }
+    assert!(
+        !head.contains("access-control-allow-origin"),
+        "no CORS by default"
+    );
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        for path in ["/", "/feed", "/app.js"] {
+            let response = http(&served.addr, &format!("{method} {path} HTTP/1.1"));
+            assert!(
+                response.starts_with("HTTP/1.1 405"),
+                "{method} {path}: {response}"
+            );
+        }
+    }
+    for path in [
+        "/pkg/../Cargo.toml",
+        "/../Cargo.toml",
+        "/.gitignore",
+        "/pkg/%2e%2e/Cargo.toml",
+        "/nope.js",
+    ] {
+        let response = http(&served.addr, &format!("GET {path} HTTP/1.1"));
+        assert!(response.starts_with("HTTP/1.1 404"), "{path}: {response}");
+    }
+    let wasm_ok = http(&served.addr, "GET /pkg/browser.js HTTP/1.1");
+    assert!(
+        wasm_ok
+            .to_ascii_lowercase()
+            .contains("content-type: text/javascript"),
+        "{wasm_ok}"
+    );
+}
+
+#[test]
+fn serve_listens_on_loopback_only_unless_asked() {
+    let server = RedisServer::start();
+    let help = run(&server, &["serve", "--help"], b"");
+    assert!(
+        stdout(&help).contains("[default: 127.0.0.1:8080]"),
+        "{}",
+        stdout(&help)
+    );
+    let served = serve(&server);
+    assert!(served.addr.starts_with("127.0.0.1:"), "{}", served.addr);
+    let port = served.addr.rsplit(':').next().unwrap();
+    // Every address of this machine other than loopback must refuse.
+    let out = Command::new("hostname").arg("-I").output().unwrap();
+    let others: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|ip| !ip.starts_with("127.") && !ip.contains(':'))
+        .map(str::to_owned)
+        .collect();
+    for ip in &others {
+        let reached = std::net::TcpStream::connect_timeout(
+            &format!("{ip}:{port}").parse().unwrap(),
+            Duration::from_secs(2),
+        );
+        assert!(reached.is_err(), "reachable on {ip}:{port}");
+    }
+    // And it answers on loopback, so the refusals above mean something.
+    assert!(http(&served.addr, "GET / HTTP/1.1").starts_with("HTTP/1.1 200"));
 }

@@ -427,3 +427,103 @@ async fn errors_never_show_the_password() {
         .to_string();
     assert!(!bad.contains("hunter2"), "{bad}");
 }
+
+/// An entry with raw fields, as any producer might write it.
+async fn xadd_raw(url: &RedisUrl, stream: &str, fields: &[(&str, &[u8])]) {
+    let mut conn = url.connect().await.unwrap();
+    let mut cmd = ::redis::cmd("XADD");
+    cmd.arg(stream).arg("*");
+    for (name, value) in fields {
+        cmd.arg(*name).arg(*value);
+    }
+    let _: String = cmd.query_async(&mut conn).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let good = envelope(1).to_json();
+    let other_arena = good.replace(
+        "\"arena\":\"crowd_simulation\"",
+        "\"arena\":\"another_arena\"",
+    );
+    xadd_raw(&url, STREAM, &[("other", b"x")]).await;
+    xadd_raw(
+        &url,
+        STREAM,
+        &[("data", b"{\"schema_version\":\"1\",\xff\xfe}")],
+    )
+    .await;
+    xadd_raw(&url, STREAM, &[("data", good.as_bytes()), ("extra", b"1")]).await;
+    xadd_raw(&url, STREAM, &[("data", other_arena.as_bytes())]).await;
+    xadd_raw(&url, STREAM, &[("data", good.as_bytes())]).await;
+
+    let (got, skipped, _) = take_envelopes(
+        follow_envelopes(url.clone(), STREAM, follow_options("0")),
+        1,
+    )
+    .await;
+    assert_eq!(ids_of(&got), ["c-1"]);
+    let reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["no_data", "invalid_utf8", "extra_fields", "invalid"]
+    );
+    assert_eq!(skipped[3].errors[0].path, "arena");
+    assert_eq!(
+        skipped[1].data.as_deref(),
+        Some(&b"{\"schema_version\":\"1\",\xff\xfe}"[..]),
+        "raw bytes kept"
+    );
+
+    let mut consumer = GroupConsumer::new(url, STREAM, group_options("faults"));
+    let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
+    consumer.poll(&mut ok).await.unwrap();
+    let stats = consumer.stats();
+    assert_eq!(stats.handled, 1);
+    assert_eq!(stats.dead_lettered.values().sum::<u64>(), 4);
+    assert_eq!(stats.dead_lettered[&SkipReason::ExtraFields], 1);
+    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "4");
+    assert_eq!(pending_count(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_run_of_bad_entries_never_stops_a_follower_or_a_group() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut conn = url.connect().await.unwrap();
+    let mut pipe = ::redis::pipe();
+    for n in 0..2000 {
+        pipe.cmd("XADD")
+            .arg(STREAM)
+            .arg("*")
+            .arg("data")
+            .arg(format!("{{bad {n}"))
+            .ignore();
+    }
+    let () = pipe.query_async(&mut conn).await.unwrap();
+    publish_n(&url, STREAM, 0..1).await;
+
+    let (got, skipped, errors) = take_envelopes(
+        follow_envelopes(url.clone(), STREAM, follow_options("0")),
+        1,
+    )
+    .await;
+    assert_eq!(ids_of(&got), ["c-0"]);
+    assert_eq!(skipped.len(), 2000);
+    assert_eq!(errors, 0);
+
+    let mut options = group_options("survivors");
+    options.count = 500;
+    let mut consumer = GroupConsumer::new(url, STREAM, options);
+    let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
+    while consumer.stats().handled == 0 {
+        consumer.poll(&mut ok).await.unwrap();
+    }
+    assert_eq!(
+        consumer.stats().dead_lettered[&SkipReason::Decode(DecodeReason::InvalidJson)],
+        5000
+    );
+    assert_eq!(pending_count(&server), 0);
+}

@@ -50,12 +50,19 @@ function setStatus(id, cls, text) {
     badge.textContent = text;
 }
 
-/** One relayed entry: `data` (text), `data_b64` (bytes that are not UTF-8), or neither. */
+/**
+ * One relayed entry: `data` (text) or `data_b64` (bytes that are not UTF-8),
+ * and `fields` when it has other fields than `data` or none.
+ */
 function receive(entry) {
     if (state.seen.has(entry.id)) return;
     state.seen.add(entry.id);
+    const extra = Array.isArray(entry.fields) ? entry.fields.filter((f) => f !== "data") : [];
     let result;
-    if (typeof entry.data === "string") {
+    if (extra.length > 0 && (entry.data !== undefined || entry.data_b64 !== undefined)) {
+        const message = `expected exactly one field, 'data', found also ${extra.sort().join(", ")}`;
+        result = { ok: false, reason: "extra_fields", errors: [{ path: "", message }] };
+    } else if (typeof entry.data === "string") {
         result = tryDecodeEnvelope(entry.data);
     } else if (typeof entry.data_b64 === "string") {
         result = tryDecodeEnvelope(Uint8Array.from(atob(entry.data_b64), (c) => c.charCodeAt(0)));

@@ -31,8 +31,12 @@ export interface EnvelopeEntry {
     envelope: CrowdPredictionEnvelope;
 }
 
-/** Why an entry was skipped: a decode reason, or `no_data` for an entry without a `data` field. */
-export type SkipReason = DecodeReason | "no_data";
+/**
+ * Why an entry was skipped: a decode reason, `no_data` for an entry without
+ * a `data` field, `extra_fields` for one with fields besides it (SPEC: a
+ * stream entry has exactly one field).
+ */
+export type SkipReason = DecodeReason | "no_data" | "extra_fields";
 
 /** An entry that was not delivered, and why. */
 export interface SkippedEntry {
@@ -160,6 +164,15 @@ function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry 
             id: entry.id,
             reason: "no_data",
             errors: [{ path: "", message: "the stream entry has no 'data' field" }],
+        });
+        return undefined;
+    }
+    const extra = Object.keys(entry.message).filter((field) => field !== "data");
+    if (extra.length > 0) {
+        options.onSkip?.({
+            id: entry.id,
+            reason: "extra_fields",
+            errors: [{ path: "", message: `expected exactly one field, 'data', found also ${extra.sort().join(", ")}` }],
         });
         return undefined;
     }

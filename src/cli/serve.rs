@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, watch};
 use super::stream::interrupted;
 use super::StreamTarget;
 use crate::redis::{
-    follow_entries, read_entries, FollowOptions, RawEntry, RedisUrl, TransportError,
+    follow_entries, read_entries, FollowOptions, RawEntry, RedisUrl, TransportError, DATA_FIELD,
 };
 
 #[derive(Debug, Args)]
@@ -293,24 +293,28 @@ async fn backfill_entries(site: &Site, count: usize) -> Result<Vec<RawEntry>, Tr
 }
 
 /// `{"id": ..., "data": "..."}`; `data_b64` when the bytes are not UTF-8
-/// (the page's decoder rejects them with the reason), `fields` when there is
-/// no `data` at all. The payload travels as a JSON string, so no byte of it
+/// (the page's decoder rejects them with the reason), and `fields` (all the
+/// field names) when the entry has other fields than `data`, or none. The payload travels as a JSON string, so no byte of it
 /// is lost to SSE's line handling.
 fn entry_event(entry: &RawEntry) -> Event {
-    let body = match &entry.data {
-        Some(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => json!({"id": entry.id, "data": text}),
-            Err(_) => json!({
-                "id": entry.id,
-                "data_b64": base64::engine::general_purpose::STANDARD.encode(bytes),
-            }),
-        },
-        None => json!({"id": entry.id, "fields": entry.fields}),
-    };
+    let mut body = serde_json::Map::new();
+    body.insert("id".into(), json!(entry.id));
+    if let Some(bytes) = &entry.data {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => body.insert("data".into(), json!(text)),
+            Err(_) => body.insert(
+                "data_b64".into(),
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            ),
+        };
+    }
+    if entry.fields.iter().any(|f| f != DATA_FIELD) {
+        body.insert("fields".into(), json!(entry.fields));
+    }
     Event::default()
         .event("entry")
         .id(entry.id.clone())
-        .data(body.to_string())
+        .data(serde_json::Value::Object(body).to_string())
 }
 
 /// Whether Redis answers, as `status` events to the page.

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `make fuzz`: each fuzz target for FUZZ_SECONDS (default 300) with
+# libFuzzer, which prints its progress; targets from FUZZ_TARGETS (default
+# all). A crash is copied to fuzz/regressions/<target>/ (where
+# tests/fuzz_regressions.rs replays it in `make test`) and fails the run.
+# Figures go to target/fuzz/<target>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${FUZZ_SECONDS:-300}
+TARGETS=${FUZZ_TARGETS:-decode datetime roundtrip}
+mkdir -p target/fuzz
+
+if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "fuzz: needs the nightly toolchain: rustup toolchain install nightly" >&2
+    exit 2
+fi
+command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz --version 0.13.2
+
+seed() { # target: the corpus starts from the regressions and, for decode, the parity corpus
+    local corpus="fuzz/corpus/$1"
+    mkdir -p "$corpus"
+    cp -n fuzz/regressions/"$1"/* "$corpus"/ 2>/dev/null || true
+    if [ "$1" = decode ] && [ -z "$(ls -A "$corpus" | head -50 | sed -n 50p)" ]; then
+        python3 - "$corpus" <<'PY'
+import base64, json, sys, hashlib, pathlib
+out = pathlib.Path(sys.argv[1])
+for line in open("tests/vectors/corpus.jsonl"):
+    v = json.loads(line)
+    data = v["payload"].encode() if "payload" in v else base64.b64decode(v["payload_b64"])
+    if len(data) < 100_000:
+        (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
+PY
+    fi
+}
+
+status=0
+for target in $TARGETS; do
+    seed "$target"
+    echo "fuzz: $target for ${SECONDS_EACH}s" >&2
+    log="target/fuzz/$target.log"
+    started=$(date +%s)
+    cargo +nightly fuzz run --fuzz-dir fuzz "$target" "fuzz/corpus/$target" -- \
+        -max_total_time="$SECONDS_EACH" -print_final_stats=1 -max_len=65536 >"$log" 2>&1 &
+    pid=$!
+    tick=0
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        tick=$((tick + 1))
+        if [ $((tick % 30)) = 0 ]; then
+            echo "fuzz: $target, ${tick}s: $(grep -E '^#[0-9]+' "$log" | tail -1 | cut -c1-90)" >&2
+        fi
+    done
+    if wait "$pid"; then
+        outcome=ok
+    else
+        outcome=crash
+        status=1
+        tail -30 "$log" >&2
+        for crash in fuzz/artifacts/"$target"/*; do
+            [ -f "$crash" ] && cp "$crash" fuzz/regressions/"$target"/ && echo "fuzz: kept $crash as a regression test" >&2
+        done
+    fi
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+    printf '{"target":"%s","seconds":%d,"runs":%s,"outcome":"%s","finished":"%s"}\n' \
+        "$target" $(( $(date +%s) - started )) "${runs:-0}" "$outcome" "$(date -u +%FT%TZ)" >"target/fuzz/$target.json"
+    echo "fuzz: $target: $outcome, ${runs:-0} runs" >&2
+done
+exit $status
