@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 BIN := target/debug/crowd-envelope
 
-.PHONY: test demo bench build lint test-rust test-reference test-wasm test-npm pkg vectors clean
+.PHONY: test demo bench fuzz build lint test-rust test-reference test-wasm test-npm pkg vectors clean
 
 ## Build the CLI (debug).
 build:
@@ -49,6 +49,10 @@ test-reference: build $(VENV)/.installed
 ## Speed and size against what users would pick instead: target/bench/REPORT.md.
 bench:
 	benches/run.sh
+
+## Each fuzz target for FUZZ_SECONDS (default 300); crashes kept in fuzz/regressions/.
+fuzz:
+	scripts/fuzz.sh
 
 ## Regenerate tests/vectors/corpus.jsonl from the reference model.
 vectors: $(VENV)/.installed

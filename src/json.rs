@@ -102,6 +102,7 @@ pub(crate) fn parse_keeping_raw<'a>(
         pos: 0,
         depth: 0,
         raw_only,
+        unkept_keys: Vec::new(),
     };
     reader.skip_whitespace();
     let value = reader.value(true)?;
@@ -154,6 +155,7 @@ struct Reader<'a, 'k> {
     pos: usize,
     depth: usize,
     raw_only: Option<&'k str>,
+    unkept_keys: Vec<Cow<'a, str>>,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -245,7 +247,15 @@ impl<'a> Reader<'a, '_> {
     fn object(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
         let start = self.pos;
         self.enter()?;
-        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(8);
+        // Kept objects hold their keys in `members`; unkept ones on a stack
+        // shared by all of them, so checking a large `meta` allocates
+        // nothing per object.
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = if keep {
+            Vec::with_capacity(16)
+        } else {
+            Vec::new()
+        };
+        let base = self.unkept_keys.len();
         let mut index: Option<HashSet<Cow<'a, str>>> = None;
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -258,7 +268,13 @@ impl<'a> Reader<'a, '_> {
             }
             let key_at = self.pos;
             let key = self.string()?;
-            if is_duplicate(&members, &mut index, &key) {
+            let duplicate = if keep {
+                is_duplicate(members.iter().map(|(k, _)| k), &mut index, &key)
+            } else {
+                let seen = self.unkept_keys.get(base..).unwrap_or_default();
+                is_duplicate(seen.iter(), &mut index, &key)
+            };
+            if duplicate {
                 return Err(JsonError {
                     offset: key_at,
                     message: format!("duplicate key {:?}", truncate(&key, 40)),
@@ -272,8 +288,11 @@ impl<'a> Reader<'a, '_> {
             self.skip_whitespace();
             let keep_value = keep && !(self.depth == 1 && self.raw_only == Some(key.as_ref()));
             let value = self.value(keep_value)?;
-            // Unkept members stay listed (as null) for the duplicate check.
-            members.push((key, if keep { value } else { Json::Null }));
+            if keep {
+                members.push((key, value));
+            } else {
+                self.unkept_keys.push(key);
+            }
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
@@ -283,9 +302,7 @@ impl<'a> Reader<'a, '_> {
                 Some(b'}') => {
                     self.pos += 1;
                     self.depth -= 1;
-                    if !keep {
-                        members = Vec::new();
-                    }
+                    self.unkept_keys.truncate(base);
                     return Ok(self.finish_object(start, members));
                 }
                 _ => return Err(self.error("expected ',' or '}'")),
@@ -443,19 +460,22 @@ impl<'a> Reader<'a, '_> {
 /// large enough that linear scans would make decoding quadratic. The key is
 /// a `Cow` so that the index can keep borrowing from the payload.
 #[allow(clippy::ptr_arg)]
-fn is_duplicate<'a>(
-    members: &[(Cow<'a, str>, Json<'a>)],
+fn is_duplicate<'a, 'k>(
+    keys: impl ExactSizeIterator<Item = &'k Cow<'a, str>> + Clone,
     index: &mut Option<HashSet<Cow<'a, str>>>,
     key: &Cow<'a, str>,
-) -> bool {
+) -> bool
+where
+    'a: 'k,
+{
     if let Some(set) = index {
         return !set.insert(key.clone());
     }
-    if members.iter().any(|(k, _)| k == key) {
+    if keys.clone().any(|k| k == key) {
         return true;
     }
-    if members.len() + 1 >= LINEAR_DUPLICATE_SCAN {
-        let mut set: HashSet<Cow<'a, str>> = members.iter().map(|(k, _)| k.clone()).collect();
+    if keys.len() + 1 >= LINEAR_DUPLICATE_SCAN {
+        let mut set: HashSet<Cow<'a, str>> = keys.cloned().collect();
         set.insert(key.clone());
         *index = Some(set);
     }
@@ -601,5 +621,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_raw_only_member_is_checked_as_strictly_and_kept_as_text() {
+        let parse = |text| parse_keeping_raw(text, Some("meta"));
+        let wide: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        let wide_duplicate = format!(r#"{{"meta":{{{wide}"k7":0}}}}"#);
+        for bad in [
+            r#"{"meta":{"a":1,"a":2}}"#,
+            r#"{"meta":{"x":[{"b":1},{"c":{"d":1,"d":2}}]}}"#,
+            &wide_duplicate,
+            r#"{"meta":{"s":"\ud800"}}"#,
+            r#"{"meta":{"n":01}}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let ok = format!(r#"{{"meta": {{{wide}"x": [ {{"a":1}}, {{"a":1}} ]}}, "b": 1}}"#);
+        let Ok(Json::Object(o)) = parse(&ok) else {
+            panic!("{ok}")
+        };
+        let Some(Json::Object(meta)) = o.get("meta") else {
+            panic!("meta")
+        };
+        assert!(meta.members.is_empty(), "no tree for meta");
+        assert!(meta.raw.starts_with("{\"k0\":0,") && meta.raw.ends_with("]}"));
+        assert_eq!(o.get("b"), Some(&Json::Number("1")));
     }
 }

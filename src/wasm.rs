@@ -76,6 +76,10 @@ export type DecodeResult =
 
 const REJECTED: char = '!';
 
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Decodes a payload given as bytes, which must be UTF-8 (the wrapper
 /// encodes strings itself: faster than wasm-bindgen's string passing).
 ///

@@ -45,11 +45,12 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
             await client.xAdd("mixed", "*", { other: "x" });
             await client.xAdd("mixed", "*", { data: "{" });
             await client.xAdd("mixed", "*", { data: '{"schema_version":"2"}' });
+            await client.xAdd("mixed", "*", { data: encodeEnvelope(envelope(8)), source: "elsewhere" });
             await publishEnvelope(client, "mixed", envelope(9));
             const skipped = [];
             const entries = await readEnvelopes(client, "mixed", 10, { onSkip: (s) => skipped.push(s.reason) });
             assert.equal(entries.length, 1);
-            assert.deepEqual(skipped, ["unsupported_version", "invalid_json", "no_data"]);
+            assert.deepEqual(skipped, ["extra_fields", "unsupported_version", "invalid_json", "no_data"]);
         });
 
         await t.test("follow delivers what is published after it starts, in order, and ends on abort", async () => {
