@@ -28,6 +28,7 @@ step "3/6 native Rust (criterion) and Python (Pydantic)"
 cargo bench --quiet --bench decode -- --noplot >"$OUT/criterion.log" 2>&1
 node benches/js/criterion.mjs target/criterion >"$OUT/native.json"
 .venv/bin/python benches/python_bench.py "$OUT/payloads.json" >"$OUT/python.json"
+cargo run --quiet --release --example decode_memory "$OUT/payloads.json" >"$OUT/memory.json"
 
 step "4/6 Redis: redis-benchmark XADD, pipelined publish, follow latency"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -40,6 +41,10 @@ redis-benchmark -p "$PORT" -c 1 -P 100 -n 50000 --csv XADD bench:ceiling '*' dat
     | tail -1 >"$OUT/redis-benchmark.csv"
 CROWD_BENCH_REDIS_URL="redis://127.0.0.1:$PORT" cargo bench --quiet --features redis --bench redis \
     >"$OUT/redis.json" 2>"$OUT/redis.log"
+
+step "   dashboard: ${DASHBOARD_SECONDS:-60}s at 500 envelopes/s in Chromium"
+node benches/js/dashboard.mjs "redis://127.0.0.1:$PORT" "$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+    >"$OUT/dashboard.json"
 
 step "5/6 sizes: wasm per runtime, npm tarball"
 TARBALL=$(cd pkg && npm pack --silent --pack-destination "../$OUT")

@@ -13,6 +13,8 @@ const native = read("native.json");
 const python = read("python.json");
 const redis = read("redis.json");
 const sizes = read("sizes.json");
+const memory = read("memory.json");
+const dashboard = existsSync(join(dir, "dashboard.json")) ? read("dashboard.json") : null;
 // The CSV row is the command (with the payload, commas and all), then seven
 // numbers: requests per second first.
 const ceilingNumbers = [...readFileSync(join(dir, "redis-benchmark.csv"), "utf8").matchAll(/"([\d.]+)"/g)].map((m) => Number(m[1]));
@@ -122,6 +124,18 @@ Time per byte stays flat from 16 KB up: decoding is linear in the payload.
 ${ladderTable(node, native.cases)}
 ${browser ? `\n${ladderTable(browser, native.cases)}` : ""}
 
+## Memory
+
+The most memory one native decode holds at once (a counting allocator,
+\`examples/decode_memory.rs\`), and what the decoded envelope keeps:
+
+| payload | peak | kept |
+|---|---:|---:|
+${["typical", "meta64k", "meta1m"].map((n) => `| ${n} (${kb(memory[n].bytes)}) | ${kb(memory[n].peakBytes)} | ${kb(memory[n].keptBytes)} |`).join("\n")}
+
+A large \`meta\` is held once, as text: the peak is the payload plus a few
+kilobytes.
+
 ## Batch
 
 | Node | time for 1,000 typical envelopes |
@@ -138,6 +152,18 @@ crosses the boundary on its own, so it costs what a loop costs.
 | redis-benchmark \`XADD\` (1 connection, pipeline 100, same ${redis.payloadBytes}-byte payload) | ${Math.round(ceiling)}/s |
 | \`publish_envelopes\` (1 connection, pipeline ${redis.publish.pipeline}, validated and encoded) | ${Math.round(redis.publish.perSecond)}/s |
 | follow latency, XADD to delivery, p50 / p99 / max (${redis.follow.samples} samples) | ${(redis.follow.p50Micros / 1000).toFixed(2)} / ${(redis.follow.p99Micros / 1000).toFixed(2)} / ${(redis.follow.maxMicros / 1000).toFixed(2)} ms |
+
+## The dashboard under load
+
+${dashboard ? `${dashboard.published} envelopes at ${dashboard.rate}/s for ${dashboard.seconds} s into \`crowd-envelope serve\`, the page open in headless Chromium, every payload decoded by the page:
+
+| | |
+|---|---:|
+| envelopes decoded by the page | all ${dashboard.published} |
+| rows in the table (capped) | ${dashboard.rows} |
+| frame interval p50 / p95 / max | ${dashboard.frames.p50.toFixed(1)} / ${dashboard.frames.p95.toFixed(1)} / ${dashboard.frames.max.toFixed(1)} ms |
+| long tasks (over 50 ms) | ${dashboard.longTasks.count}, longest ${dashboard.longTasks.maxMs.toFixed(0)} ms |
+| a click on "pause" until the page shows it | ${dashboard.clickToUpdateMs} ms |` : "Not run."}
 
 ## Sizes
 

@@ -1,0 +1,52 @@
+//! `make bench`: the most memory one decode holds at once, per payload,
+//! counted by a global allocator that tracks live bytes. Prints JSON.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the
+// counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn main() {
+    let path = std::env::args().nth(1).unwrap_or_else(|| "target/bench/payloads.json".into());
+    let text = std::fs::read_to_string(&path).expect("the payloads `make bench` writes");
+    let payloads: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).expect("JSON");
+    let decoder = crowd_envelope::Decoder::new().max_payload_bytes(2 << 20);
+    let mut out = serde_json::Map::new();
+    for (name, payload) in &payloads {
+        let Some(payload) = payload.as_str() else { continue };
+        let before = LIVE.load(Ordering::Relaxed);
+        PEAK.store(before, Ordering::Relaxed);
+        let decoded = decoder.decode(payload.as_bytes());
+        let peak = PEAK.load(Ordering::Relaxed) - before;
+        let kept = LIVE.load(Ordering::Relaxed) - before;
+        drop(decoded);
+        out.insert(
+            name.clone(),
+            serde_json::json!({"bytes": payload.len(), "peakBytes": peak, "keptBytes": kept}),
+        );
+    }
+    println!("{}", serde_json::Value::Object(out));
+}
