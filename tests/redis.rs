@@ -523,7 +523,7 @@ async fn an_endless_run_of_bad_entries_never_stops_a_follower_or_a_group() {
     }
     assert_eq!(
         consumer.stats().dead_lettered[&SkipReason::Decode(DecodeReason::InvalidJson)],
-        5000
+        2000
     );
     assert_eq!(pending_count(&server), 0);
 }
