@@ -30,13 +30,18 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "target/bench/payloads.json".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/bench/payloads.json".into());
     let text = std::fs::read_to_string(&path).expect("the payloads `make bench` writes");
-    let payloads: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).expect("JSON");
+    let payloads: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("JSON");
     let decoder = crowd_envelope::Decoder::new().max_payload_bytes(2 << 20);
     let mut out = serde_json::Map::new();
     for (name, payload) in &payloads {
-        let Some(payload) = payload.as_str() else { continue };
+        let Some(payload) = payload.as_str() else {
+            continue;
+        };
         let before = LIVE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
         let decoded = decoder.decode(payload.as_bytes());
