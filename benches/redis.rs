@@ -11,6 +11,9 @@ use futures_util::StreamExt;
 
 const PUBLISHED: usize = 50_000;
 const PIPELINE: usize = 100;
+/// Pipelines in flight at once on the one multiplexed connection, as a
+/// producer with work queued would send them.
+const IN_FLIGHT: usize = 4;
 const LATENCY_SAMPLES: usize = 2_000;
 
 fn envelope(n: usize) -> CrowdPredictionEnvelope {
@@ -114,7 +117,7 @@ async fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "publish": {"envelopes": PUBLISHED, "pipeline": PIPELINE, "perSecond": per_second},
+            "publish": {"envelopes": PUBLISHED, "pipeline": PIPELINE, "inFlight": IN_FLIGHT, "perSecond": per_second},
             "follow": {
                 "samples": latencies.len(),
                 "p50Micros": percentile(&latencies, 0.5),

@@ -78,6 +78,17 @@ const pyRows = Object.entries(python.cases)
         return `| ${name} (${kb(bytes)}) | ${us(n)} µs | ${us(nsPerOp)} µs | ${x(nsPerOp / n)} |`;
     });
 
+function fuzzTable() {
+    const fuzzDir = join(dir, "..", "fuzz");
+    const runs = ["decode", "datetime", "roundtrip"]
+        .map((target) => join(fuzzDir, `${target}.json`))
+        .filter((file) => existsSync(file))
+        .map((file) => JSON.parse(readFileSync(file, "utf8")));
+    if (runs.length === 0) return "No \`make fuzz\` figures in target/fuzz/ yet.";
+    const rows = runs.map((r) => `| ${r.target} | ${(r.seconds / 60).toFixed(1)} min | ${r.runs.toLocaleString("en")} | ${r.outcome === "ok" ? "0" : "**crashed**"} | ${r.finished} |`);
+    return `From the last \`make fuzz\` runs (target/fuzz/):\n\n| target | time | executions | crashes | finished |\n|---|---:|---:|---:|---|\n${rows.join("\n")}`;
+}
+
 const report = `# crowd-envelope benchmark report
 
 Written by \`make bench\` on ${new Date().toISOString()}.
@@ -149,8 +160,8 @@ crosses the boundary on its own, so it costs what a loop costs.
 
 | | |
 |---|---:|
-| redis-benchmark \`XADD\` (1 connection, pipeline 100, same ${redis.payloadBytes}-byte payload) | ${Math.round(ceiling)}/s |
-| \`publish_envelopes\` (1 connection, pipeline ${redis.publish.pipeline}, validated and encoded) | ${Math.round(redis.publish.perSecond)}/s |
+| redis-benchmark \`XADD\` (1 connection, pipeline 100, the typical ${node.cases.typical.bytes}-byte payload) | ${Math.round(ceiling)}/s |
+| \`publish_envelopes\` (1 multiplexed connection, pipelines of ${redis.publish.pipeline}, ${redis.publish.inFlight} in flight, ${redis.payloadBytes}-byte envelopes, each validated and encoded) | ${Math.round(redis.publish.perSecond)}/s |
 | follow latency, XADD to delivery, p50 / p99 / max (${redis.follow.samples} samples) | ${(redis.follow.p50Micros / 1000).toFixed(2)} / ${(redis.follow.p99Micros / 1000).toFixed(2)} / ${(redis.follow.maxMicros / 1000).toFixed(2)} ms |
 
 ## The dashboard under load
@@ -164,6 +175,10 @@ ${dashboard ? `${dashboard.published} envelopes at ${dashboard.rate}/s for ${das
 | frame interval p50 / p95 / max | ${dashboard.frames.p50.toFixed(1)} / ${dashboard.frames.p95.toFixed(1)} / ${dashboard.frames.max.toFixed(1)} ms |
 | long tasks (over 50 ms) | ${dashboard.longTasks.count}, longest ${dashboard.longTasks.maxMs.toFixed(0)} ms |
 | a click on "pause" until the page shows it | ${dashboard.clickToUpdateMs} ms |` : "Not run."}
+
+## Fuzzing
+
+${fuzzTable()}
 
 ## Sizes
 
