@@ -190,6 +190,21 @@ fn terminate(child: &mut Child) {
         .unwrap();
 }
 
+/// `consume` in group `g` from the start of the stream, and `extra`.
+fn consume<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "consume",
+        "--group",
+        "g",
+        "--from",
+        "0",
+        "--block-ms",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn consume_pipes_each_envelope_to_a_command_and_acks_it() {
     let server = RedisServer::start();
@@ -201,23 +216,7 @@ fn consume_pipes_each_envelope_to_a_command_and_acks_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let sink = dir.join("out.jsonl");
     let exec = format!("cat >> {}", sink.display());
-    let out = run(
-        &server,
-        &[
-            "consume",
-            "--group",
-            "g",
-            "--from",
-            "0",
-            "--exec",
-            &exec,
-            "--limit",
-            "3",
-            "--block-ms",
-            "100",
-        ],
-        b"",
-    );
+    let out = run(&server, &consume(&["--exec", &exec, "--limit", "3"]), b"");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let written = std::fs::read_to_string(&sink).unwrap();
     let questions: Vec<String> = written
@@ -237,21 +236,7 @@ fn consume_dead_letters_entries_whose_command_keeps_failing() {
     server.cli(&["XADD", STREAM, "*", "data", "[]"]);
     let out = run(
         &server,
-        &[
-            "consume",
-            "--group",
-            "g",
-            "--from",
-            "0",
-            "--exec",
-            "exit 3",
-            "--max-deliveries",
-            "1",
-            "--limit",
-            "2",
-            "--block-ms",
-            "100",
-        ],
+        &consume(&["--exec", "exit 3", "--max-deliveries", "1", "--limit", "2"]),
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
