@@ -92,6 +92,8 @@ native_deps() {
 
 redis() {
     command -v redis-server >/dev/null || apt_install redis-server
+    # The rediss:// test makes its certificate with openssl.
+    command -v openssl >/dev/null || apt_install openssl
     # Debian starts a system-wide server on 6379; the tests start their own.
 }
 

@@ -527,3 +527,31 @@ async fn an_endless_run_of_bad_entries_never_stops_a_follower_or_a_group() {
     );
     assert_eq!(pending_count(&server), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rediss_with_a_password_publishes_and_reads_over_tls() {
+    let server = RedisServer::start_tls("s3cret-pw");
+    // `#insecure`: the test's certificate is self-signed.
+    let url = RedisUrl::parse(&format!(
+        "rediss://:s3cret-pw@127.0.0.1:{}/#insecure",
+        server.port
+    ))
+    .unwrap();
+    assert!(!url.redacted().contains("s3cret-pw"), "{url}");
+    let ids = publish_n(&url, STREAM, 0..3).await;
+    let mut conn = url.connect().await.unwrap();
+    let items = read_envelopes(&mut conn, STREAM, 10).await.unwrap();
+    let got: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
+    assert_eq!(got, ids.into_iter().rev().collect::<Vec<_>>());
+
+    let wrong = format!("rediss://:not-it@127.0.0.1:{}/#insecure", server.port);
+    let wrong = RedisUrl::parse(&wrong).unwrap();
+    let refused = match wrong.connect().await {
+        Ok(mut conn) => read_envelopes(&mut conn, STREAM, 1).await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    let message = refused
+        .expect_err("a wrong password is refused")
+        .to_string();
+    assert!(!message.contains("not-it"), "{message}");
+}

@@ -11,23 +11,57 @@ pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// TLS only, with this password: `rediss://` tests.
+    tls_password: Option<String>,
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        let mut server = RedisServer::unstarted();
+        server.spawn();
+        server
+    }
+
+    /// A server that speaks only TLS (a self-signed certificate made with
+    /// `openssl`) and requires `password`.
+    pub fn start_tls(password: &str) -> RedisServer {
+        let mut server = RedisServer::unstarted();
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+            ])
+            .current_dir(&server.dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(made.success(), "openssl made a certificate");
+        server.tls_password = Some(password.to_owned());
+        server.spawn();
+        server
+    }
+
+    fn unstarted() -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let dir = std::env::temp_dir().join(format!("crowd-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
-        let mut server = RedisServer {
+        RedisServer {
             port,
             dir,
             child: None,
-        };
-        server.spawn();
-        server
+            tls_password: None,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -35,10 +69,27 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let port = self.port.to_string();
+        let mut command = Command::new("redis-server");
+        match &self.tls_password {
+            None => command.args(["--port", &port]),
+            Some(password) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .args(["--tls-cert-file", "cert.pem", "--tls-key-file", "key.pem"])
+                .args(["--tls-ca-cert-file", "cert.pem", "--requirepass", password]),
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(&self.dir)
+            .current_dir(&self.dir)
             .args([
                 "--save",
                 "",
