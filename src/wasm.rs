@@ -24,7 +24,7 @@ use crate::decision::{
 };
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
 use crate::error::{DecodeError, ValidationError};
-use crate::json::{self, Json};
+use crate::json::{self, Json, Object};
 use crate::validate::{self, any, optional, Errors, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
 
@@ -219,48 +219,17 @@ fn build_options(text: &str) -> Result<BuildOptions, ValidationError> {
     let root = Path::ROOT;
     let path = root.key("options");
     let mut errors = Errors::default();
-    let parsed = json::parse(text);
-    let options = match parsed.as_ref().map_err(ToString::to_string) {
-        Ok(value) => match validate::object(value) {
-            Ok(o) => {
-                let correlation_id = optional(
-                    o,
-                    "correlationId",
-                    &path,
-                    &mut errors,
-                    nullable(lax::owned_string),
-                    any,
-                    || None,
-                );
-                let meta = optional(
-                    o,
-                    "meta",
-                    &path,
-                    &mut errors,
-                    nullable(meta_from_json),
-                    any,
-                    || None,
-                );
-                let published_at = optional(
-                    o,
-                    "publishedAt",
-                    &path,
-                    &mut errors,
-                    nullable(Timestamp::from_json),
-                    any,
-                    || None,
-                );
-                Some(BuildOptions {
-                    correlation_id: correlation_id.flatten(),
-                    meta: meta.flatten(),
-                    published_at: published_at.flatten(),
-                })
-            }
-            Err(message) => {
-                errors.push(&path, message);
-                None
-            }
-        },
+    let parsed = json::parse(text).map_err(|e| e.to_string());
+    let options = match parsed
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(validate::object)
+    {
+        Ok(o) => Some(BuildOptions {
+            correlation_id: option(o, "correlationId", &path, &mut errors, lax::owned_string),
+            meta: option(o, "meta", &path, &mut errors, meta_from_json),
+            published_at: option(o, "publishedAt", &path, &mut errors, Timestamp::from_json),
+        }),
         Err(message) => {
             errors.push(&path, message);
             None
@@ -269,15 +238,21 @@ fn build_options(text: &str) -> Result<BuildOptions, ValidationError> {
     errors.finish(options)
 }
 
-/// A coercion that also takes `null`, as "not given": JS callers pass
-/// `undefined` and `null` alike for an absent option.
-fn nullable<'j, T>(
+/// An option that may be absent or `null`: JS callers pass `undefined` and
+/// `null` alike for "not given". A value that does not coerce is reported
+/// in `errors`.
+fn option<'j, T>(
+    o: &'j Object<'_>,
+    key: &'static str,
+    path: &Path<'_>,
+    errors: &mut Errors,
     coerce: impl Fn(&'j Json<'_>) -> lax::Coerced<T>,
-) -> impl Fn(&'j Json<'_>) -> lax::Coerced<Option<T>> {
-    move |value| match value {
+) -> Option<T> {
+    let nullable = |value: &'j Json<'_>| match value {
         Json::Null => Ok(None),
         other => coerce(other).map(Some),
-    }
+    };
+    optional(o, key, path, errors, nullable, any, || None).flatten()
 }
 
 /// Whether `JSON.parse` of a payload gives exactly the envelope decoded from
