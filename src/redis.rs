@@ -741,14 +741,29 @@ impl GroupConsumer {
 
     /// Handles entries until `stop` completes; connection losses are
     /// retried with backoff, so it returns only when told to.
-    pub async fn run<H, Fut, E>(&mut self, mut handler: H, stop: impl Future<Output = ()>)
+    pub async fn run<H, Fut, E>(&mut self, handler: H, stop: impl Future<Output = ()>)
     where
         H: FnMut(StreamEnvelope) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
+        self.run_until(handler, stop, |_| false).await;
+    }
+
+    /// Like [`Self::run`], and also returns once `done` says so of the
+    /// counters (after N entries, say).
+    pub async fn run_until<H, Fut, E>(
+        &mut self,
+        mut handler: H,
+        stop: impl Future<Output = ()>,
+        done: impl Fn(&GroupStats) -> bool,
+    ) where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
         tokio::pin!(stop);
-        loop {
+        while !done(&self.stats) {
             tokio::select! {
                 () = &mut stop => return,
                 () = self.backoff.wait() => {}
@@ -758,8 +773,7 @@ impl GroupConsumer {
                 polled = self.poll(&mut handler) => polled,
             };
             if let Err(error) = polled {
-                tracing::warn!(stream = %self.stream, group = %self.options.group, "consume: {error}; reconnecting");
-                self.conn = None;
+                tracing::error!(stream = %self.stream, group = %self.options.group, "consume: {error}; reconnecting");
                 self.backoff.failed();
             } else {
                 self.backoff.succeeded();
@@ -769,8 +783,22 @@ impl GroupConsumer {
 
     /// One round: its own pending entries (first round only), then entries
     /// idle long enough to claim, then new entries (blocking up to
-    /// `block`). Gives how many entries it processed.
+    /// `block`). Gives how many entries it processed. After an error the
+    /// connection is dropped, so the next round connects afresh.
     pub async fn poll<H, Fut, E>(&mut self, handler: &mut H) -> Result<usize, TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let polled = self.poll_once(handler).await;
+        if polled.is_err() {
+            self.conn = None;
+        }
+        polled
+    }
+
+    async fn poll_once<H, Fut, E>(&mut self, handler: &mut H) -> Result<usize, TransportError>
     where
         H: FnMut(StreamEnvelope) -> Fut,
         Fut: Future<Output = Result<(), E>>,

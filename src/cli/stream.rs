@@ -14,7 +14,7 @@ use super::codec::build_one;
 use super::{exit_code, write_line, EnvelopeOptions, Input, StreamTarget};
 use crate::redis::{
     follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
-    PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
+    GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
 };
 use crate::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder};
 
@@ -301,36 +301,18 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
             }
         }
     };
-    match args.limit {
-        None => group.run(handler, interrupted()).await,
-        Some(limit) => {
-            let mut handler = handler;
-            let stop = interrupted();
-            tokio::pin!(stop);
-            while done(&group) < limit {
-                tokio::select! {
-                    () = &mut stop => break,
-                    polled = group.poll(&mut handler) => {
-                        if let Err(error) = polled {
-                            eprintln!("crowd-envelope: {error}");
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let limit = args.limit;
+    let reached = |stats: &GroupStats| {
+        limit
+            .is_some_and(|limit| stats.handled + stats.dead_lettered.values().sum::<u64>() >= limit)
+    };
+    group.run_until(handler, interrupted(), reached).await;
     let stats = group.stats();
     eprintln!(
         "crowd-envelope: handled {}, failed {}, claimed {}, dead-lettered {:?}",
         stats.handled, stats.failed, stats.claimed, stats.dead_lettered
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn done(group: &GroupConsumer) -> u64 {
-    let stats = group.stats();
-    stats.handled + stats.dead_lettered.values().sum::<u64>()
 }
 
 /// `sh -c COMMAND` with the envelope JSON on standard input and the entry id
