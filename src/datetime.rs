@@ -6,7 +6,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::ErrorCode;
 use crate::json::Json;
+use crate::lax::{self, Failure};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -64,13 +66,41 @@ impl Timestamp {
     /// Reads a date-time given as a JSON value: a string (RFC 3339 / ISO 8601
     /// forms, or a number in a string) or a number of Unix seconds or
     /// milliseconds.
-    pub(crate) fn from_json(value: &Json<'_>) -> Result<Timestamp, String> {
-        let parsed = match value {
-            Json::String(s) => s.parse::<Timestamp>().map_err(|e| e.0),
-            Json::Number(lexeme) => from_number_lexeme(lexeme),
-            other => Err(format!("found {}", other.describe())),
+    ///
+    /// The codes are Pydantic's: a string it cannot read is
+    /// `datetime_from_date_parsing` (Pydantic tries a date after a
+    /// date-time), a number out of range `datetime_parsing`, anything else
+    /// `datetime_type`; a string whose UTC instant leaves years 1 to 9999 is
+    /// `datetime_out_of_range` (SPEC section 5).
+    pub(crate) fn from_json(value: &Json<'_>) -> lax::Coerced<Timestamp> {
+        let (code, why) = match value {
+            Json::String(s) => match parse_text(s) {
+                Ok(at) => return Ok(at),
+                Err(why @ Unreadable::OutOfRange(_)) => {
+                    (ErrorCode::DatetimeOutOfRange, why.into_message())
+                }
+                Err(why @ Unreadable::Unrepresentable(_)) => {
+                    (ErrorCode::DatetimeParsing, why.into_message())
+                }
+                Err(why @ Unreadable::Malformed(_)) => {
+                    (ErrorCode::DatetimeFromDateParsing, why.into_message())
+                }
+            },
+            // An integer outside 64 bits is a Python big int, which Pydantic
+            // does not take as a date-time at all.
+            Json::Number(lexeme) if is_big_integer(lexeme) => {
+                return Err(lax::expected(ErrorCode::DatetimeType, "a date-time", value))
+            }
+            Json::Number(lexeme) => match from_number_lexeme(lexeme) {
+                Ok(at) => return Ok(at),
+                Err(why) => (ErrorCode::DatetimeParsing, why),
+            },
+            other => return Err(lax::expected(ErrorCode::DatetimeType, "a date-time", other)),
         };
-        parsed.map_err(|why| format!("expected a date-time, {why}"))
+        Err(Failure::new(
+            code,
+            format!("expected a date-time, {why} in {}", value.describe()),
+        ))
     }
 }
 
@@ -82,12 +112,10 @@ impl FromStr for Timestamp {
     /// `±HH:MM`, `±HHMM`), or a Unix timestamp written as a number. Values
     /// without an offset are UTC; digits past the microsecond are dropped.
     fn from_str(s: &str) -> Result<Timestamp, DateTimeError> {
-        let outcome = if looks_like_date(s.as_bytes()) {
-            parse_iso(s.as_bytes())
-        } else {
-            from_number_string(s)
-        };
-        outcome.map_err(|why| DateTimeError(format!("{why} in {:?}", crate::json::truncate(s, 60))))
+        parse_text(s).map_err(|why| {
+            let why = why.into_message();
+            DateTimeError(format!("{why} in {:?}", crate::json::truncate(s, 60)))
+        })
     }
 }
 
@@ -124,6 +152,39 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// Why a date-time string was not read.
+enum Unreadable {
+    /// Not a form Pydantic reads.
+    Malformed(String),
+    /// Well formed, but not a `datetime` Python can hold: year 0, or a Unix
+    /// timestamp out of range (`datetime_parsing`).
+    Unrepresentable(String),
+    /// Read, but its UTC instant is outside years 1 to 9999.
+    OutOfRange(String),
+}
+
+impl Unreadable {
+    fn into_message(self) -> String {
+        match self {
+            Unreadable::Malformed(why)
+            | Unreadable::OutOfRange(why)
+            | Unreadable::Unrepresentable(why) => why,
+        }
+    }
+}
+
+fn parse_text(s: &str) -> Result<Timestamp, Unreadable> {
+    if looks_like_date(s.as_bytes()) {
+        parse_iso(s.as_bytes())
+    } else {
+        from_number_string(s)
+    }
+}
+
+fn is_big_integer(lexeme: &str) -> bool {
+    !lexeme.contains(['.', 'e', 'E']) && lexeme.parse::<i64>().is_err()
 }
 
 /// `YYYY-MM-DD` at the start: four digits, a dash, and so on.
@@ -174,20 +235,34 @@ impl Cursor<'_> {
     }
 }
 
-fn parse_iso(bytes: &[u8]) -> Result<Timestamp, String> {
+fn parse_iso(bytes: &[u8]) -> Result<Timestamp, Unreadable> {
+    let (year, utc_micros) = parse_utc(bytes).map_err(Unreadable::Malformed)?;
+    if year == 0 {
+        return Err(Unreadable::Unrepresentable(
+            "year 0 does not exist".to_owned(),
+        ));
+    }
+    utc_micros
+        .and_then(Timestamp::from_unix_micros)
+        .ok_or_else(|| Unreadable::OutOfRange("out of range (years 1 to 9999 in UTC)".to_owned()))
+}
+
+/// The year an ISO string names, and its UTC instant in microseconds
+/// (`None` when the arithmetic overflows, which only an instant far out of
+/// range does).
+fn parse_utc(bytes: &[u8]) -> Result<(i64, Option<i64>), String> {
     let mut c = Cursor { bytes, pos: 0 };
     let year = c.number(4, "the year")?;
     c.expect(b'-', "after the year")?;
     let month = c.number(2, "the month")?;
     c.expect(b'-', "after the month")?;
     let day = c.number(2, "the day")?;
-    if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return Err("the date does not exist".to_owned());
     }
     let days = days_from_civil(year, month, day);
     if c.peek().is_none() {
-        return Timestamp::from_unix_micros(days * SECONDS_PER_DAY * MICROS_PER_SECOND)
-            .ok_or_else(|| "out of range".to_owned());
+        return Ok((year, Some(days * SECONDS_PER_DAY * MICROS_PER_SECOND)));
     }
     if !matches!(c.peek(), Some(b'T' | b't' | b' ' | b'_')) {
         return Err("expected 'T' or a space between date and time".to_owned());
@@ -198,8 +273,10 @@ fn parse_iso(bytes: &[u8]) -> Result<Timestamp, String> {
     if c.peek().is_some() {
         return Err("unexpected characters after the date-time".to_owned());
     }
-    Timestamp::from_unix_micros(local_micros - offset_seconds * MICROS_PER_SECOND)
-        .ok_or_else(|| "out of range (years 1 to 9999 in UTC)".to_owned())
+    Ok((
+        year,
+        local_micros.checked_sub(offset_seconds * MICROS_PER_SECOND),
+    ))
 }
 
 /// `HH:MM[:SS[(.|,)fraction]]` as microseconds since midnight.
@@ -266,75 +343,78 @@ fn parse_offset(c: &mut Cursor<'_>) -> Result<i64, String> {
 
 /// A Unix timestamp in a string: an integer, or a float whose exponent (if
 /// any) comes after a decimal point, as Pydantic's date-time parser reads it.
-fn from_number_string(s: &str) -> Result<Timestamp, String> {
+/// A number in a string. One whose instant falls in year 0 is
+/// `Unrepresentable` (Pydantic's parser takes year 0, Python does not);
+/// anything else that is not a number in range is `Malformed`.
+fn from_number_string(s: &str) -> Result<Timestamp, Unreadable> {
+    let malformed = || Unreadable::Malformed("not a date-time".to_owned());
     let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
     let integer_part = unsigned.split('.').next().unwrap_or_default();
     let has_dot = unsigned.len() > integer_part.len();
     if !integer_part.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("not a date-time".to_owned());
+        return Err(malformed());
     }
-    if has_dot {
-        let seconds = s.parse::<f64>().map_err(|_| "not a date-time".to_owned())?;
-        from_float_seconds(seconds)
+    let micros = if has_dot {
+        float_micros(s.parse::<f64>().map_err(|_| malformed())?)
     } else {
-        let seconds = s.parse::<i64>().map_err(|_| "not a date-time".to_owned())?;
-        from_integer_seconds(seconds)
+        integer_micros(s.parse::<i64>().map_err(|_| malformed())?)
+    };
+    match micros {
+        Some(m) if (YEAR_ZERO_MICROS..Timestamp::MIN.micros).contains(&m) => {
+            Err(Unreadable::Unrepresentable(out_of_range()))
+        }
+        _ => in_range(micros).map_err(Unreadable::Malformed),
     }
 }
 
+/// `0000-01-01T00:00:00Z`, in microseconds since the Unix epoch.
+const YEAR_ZERO_MICROS: i64 = -62_167_219_200_000_000;
+
 fn from_number_lexeme(lexeme: &str) -> Result<Timestamp, String> {
-    if lexeme.contains(['.', 'e', 'E']) {
-        let seconds = lexeme
-            .parse::<f64>()
-            .map_err(|_| "out of range".to_owned())?;
-        from_float_seconds(seconds)
+    let micros = if lexeme.contains(['.', 'e', 'E']) {
+        float_micros(lexeme.parse::<f64>().map_err(|_| out_of_range())?)
     } else {
-        let seconds = lexeme
-            .parse::<i64>()
-            .map_err(|_| "out of range".to_owned())?;
-        from_integer_seconds(seconds)
-    }
+        integer_micros(lexeme.parse::<i64>().map_err(|_| out_of_range())?)
+    };
+    in_range(micros)
 }
 
 fn out_of_range() -> String {
     "the timestamp is out of range".to_owned()
 }
 
-/// Whole seconds, or milliseconds past the watershed.
-fn from_integer_seconds(value: i64) -> Result<Timestamp, String> {
-    let micros = if value.unsigned_abs() as f64 > MS_WATERSHED {
-        value.checked_mul(1_000)
-    } else {
-        value.checked_mul(MICROS_PER_SECOND)
-    };
+fn in_range(micros: Option<i64>) -> Result<Timestamp, String> {
     micros
         .and_then(Timestamp::from_unix_micros)
         .ok_or_else(out_of_range)
 }
 
-/// Fractional seconds (or milliseconds past the watershed), rounded to the
-/// microsecond half up, as Pydantic does.
-fn from_float_seconds(value: f64) -> Result<Timestamp, String> {
-    if !value.is_finite() {
-        return Err(out_of_range());
+/// Whole seconds, or milliseconds past the watershed, as microseconds.
+fn integer_micros(value: i64) -> Option<i64> {
+    if value.unsigned_abs() as f64 > MS_WATERSHED {
+        value.checked_mul(1_000)
+    } else {
+        value.checked_mul(MICROS_PER_SECOND)
     }
+}
+
+/// Fractional seconds (or milliseconds past the watershed) as microseconds,
+/// rounded half up, as Pydantic does.
+fn float_micros(value: f64) -> Option<i64> {
     let whole = value.floor();
+    // Bounds keep the float-to-int casts below exact (and exclude NaN).
+    if whole.is_nan() || whole.abs() > 1e15 {
+        return None;
+    }
     let sub_unit_micros = if value.abs() > MS_WATERSHED {
         1_000.0
     } else {
         MICROS_PER_SECOND as f64
     };
-    // Bounds keep the float-to-int casts below exact.
-    if whole.abs() > 1e15 {
-        return Err(out_of_range());
-    }
     let fraction = ((value - whole) * sub_unit_micros + 0.5).floor();
-    let micros = (whole as i64)
+    (whole as i64)
         .checked_mul(sub_unit_micros as i64)
-        .and_then(|m| m.checked_add(fraction as i64));
-    micros
-        .and_then(Timestamp::from_unix_micros)
-        .ok_or_else(out_of_range)
+        .and_then(|m| m.checked_add(fraction as i64))
 }
 
 fn is_leap(year: i64) -> bool {
@@ -387,7 +467,7 @@ mod tests {
             .to_string()
     }
 
-    fn number(lexeme: &str) -> Result<String, String> {
+    fn number(lexeme: &str) -> Result<String, lax::Failure> {
         Timestamp::from_json(&Json::Number(lexeme)).map(|t| t.to_string())
     }
 
@@ -460,6 +540,63 @@ mod tests {
         ] {
             assert!(input.parse::<Timestamp>().is_err(), "{input:?}");
         }
+    }
+
+    #[test]
+    fn failures_carry_pydantics_codes() {
+        let code = |value: Json<'_>| Timestamp::from_json(&value).unwrap_err().code;
+        for text in [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "9999-12-31T23:59:59.999999-00:01",
+        ] {
+            assert_eq!(
+                code(Json::String(text.into())),
+                ErrorCode::DatetimeOutOfRange,
+                "{text}"
+            );
+        }
+        for text in [
+            "now",
+            "",
+            "2026-02-29T00:00:00",
+            "253402300800000",
+            "1e3",
+            "-9999999999999999",
+        ] {
+            assert_eq!(
+                code(Json::String(text.into())),
+                ErrorCode::DatetimeFromDateParsing,
+                "{text}"
+            );
+        }
+        for text in [
+            "0000-01-01",
+            "0000-12-31T23:00:00-01:00",
+            "0000-02-29 00:00",
+            "-62135596800001",
+            "-62135596800000.5",
+        ] {
+            assert_eq!(
+                code(Json::String(text.into())),
+                ErrorCode::DatetimeParsing,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            code(Json::String("0000-02-30T00:00:00".into())),
+            ErrorCode::DatetimeFromDateParsing
+        );
+        for lexeme in ["1e20", "253402300800000", "-62135596800001"] {
+            assert_eq!(code(Json::Number(lexeme)), ErrorCode::DatetimeParsing);
+        }
+        // Past 64 bits, an integer is a Python big int: not a date-time at all.
+        assert_eq!(
+            code(Json::Number("99999999999999999999")),
+            ErrorCode::DatetimeType
+        );
+        assert_eq!(code(Json::Bool(true)), ErrorCode::DatetimeType);
+        assert_eq!(code(Json::Null), ErrorCode::DatetimeType);
     }
 
     #[test]

@@ -253,10 +253,10 @@ impl Decision {
         path: &Path<'_>,
         errors: &mut Errors,
     ) -> Option<Decision> {
-        let o = match validate::object(value) {
+        let o = match validate::dict(value) {
             Ok(object) => object,
-            Err(message) => {
-                errors.push(path, message);
+            Err(failure) => {
+                errors.push_failure(path, failure);
                 return None;
             }
         };

@@ -116,16 +116,13 @@ fn check_version(json: &Json<'_>) -> Result<(), DecodeError> {
     match object.get("schema_version") {
         None | Some(Json::Null) => Ok(()),
         Some(Json::String(v)) if v == SCHEMA_VERSION => Ok(()),
-        Some(other) => Err(DecodeError {
-            reason: DecodeReason::UnsupportedVersion,
-            errors: vec![crate::FieldError {
-                path: "schema_version".to_owned(),
-                message: format!(
-                    "expected schema_version \"{SCHEMA_VERSION}\" (or absent), found {}",
-                    other.describe()
-                ),
-            }],
-        }),
+        Some(other) => Err(DecodeError::whole(
+            DecodeReason::UnsupportedVersion,
+            format!(
+                "expected schema_version \"{SCHEMA_VERSION}\" (or absent), found {}",
+                other.describe()
+            ),
+        )),
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use crate::datetime::Timestamp;
 use crate::decision::{decide, Decision, DecisionKind};
-use crate::error::{DecodeError, ValidationError};
+use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
 use crate::json::{self, Json, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
@@ -50,10 +50,11 @@ impl Meta {
         match value {
             Json::Object(object) => Ok(Meta::from_object(&object)),
             other => Err(ValidationError {
-                errors: vec![crate::FieldError {
-                    path: String::new(),
-                    message: format!("expected an object, found {}", other.describe()),
-                }],
+                errors: vec![FieldError::new(
+                    "",
+                    ErrorCode::DictType,
+                    format!("expected an object, found {}", other.describe()),
+                )],
             }
             .into()),
         }
@@ -172,10 +173,10 @@ impl CrowdPredictionEnvelope {
     ) -> Result<CrowdPredictionEnvelope, ValidationError> {
         let root = Path::ROOT;
         let mut errors = Errors::default();
-        let o = match validate::object(value) {
+        let o = match validate::model(value) {
             Ok(object) => object,
-            Err(message) => {
-                errors.push(&root, message);
+            Err(failure) => {
+                errors.push_failure(&root, failure);
                 return errors.finish(None);
             }
         };
@@ -203,7 +204,7 @@ fn envelope_fields(
     let prediction = match o.get("prediction") {
         Some(value) => CrowdPrediction::from_json_value(value, &prediction_path, errors),
         None => {
-            errors.push(&prediction_path, "required field is missing");
+            errors.missing(&prediction_path);
             None
         }
     };
@@ -218,13 +219,13 @@ fn envelope_fields(
     let decision_path = root.key("decision");
     let decision = match (o.get("decision"), kind) {
         (None, _) => {
-            errors.push(&decision_path, "required field is missing");
+            errors.missing(&decision_path);
             None
         }
         (Some(value), Some(kind)) => Decision::from_json(kind, value, &decision_path, errors),
         (Some(value), None) => {
-            if let Err(message) = validate::object(value) {
-                errors.push(&decision_path, message);
+            if let Err(failure) = validate::dict(value) {
+                errors.push_failure(&decision_path, failure);
             }
             None
         }
@@ -277,6 +278,7 @@ fn pairing_rule(source_type: SourceType, kind: DecisionKind, path: &Path<'_>, er
     if kind != wanted {
         errors.push(
             path,
+            ErrorCode::DecisionKindMismatch,
             format!(
                 "expected {} for source_type {}, found {}",
                 wanted.as_str(),
@@ -291,15 +293,16 @@ fn pairing_rule(source_type: SourceType, kind: DecisionKind, path: &Path<'_>, er
 fn constant(wanted: &'static str) -> impl Fn(&Json<'_>) -> lax::Coerced<()> {
     move |value| match lax::string(value) {
         Ok(s) if s == wanted => Ok(()),
-        _ => Err(format!(
-            "expected the string {wanted:?}, found {}",
-            value.describe()
+        _ => Err(lax::expected(
+            ErrorCode::LiteralError,
+            &format!("the string {wanted:?}"),
+            value,
         )),
     }
 }
 
 pub(crate) fn meta_from_json(value: &Json<'_>) -> lax::Coerced<Meta> {
-    validate::object(value).map(Meta::from_object)
+    validate::dict(value).map(Meta::from_object)
 }
 
 impl Serialize for CrowdPredictionEnvelope {

@@ -317,30 +317,59 @@ impl<'a> Reader<'a, '_> {
         })
     }
 
+    /// A number, which must also mean the same to `JSON.parse`, Python's
+    /// `json` and Pydantic (SPEC section 6): an integer of more than 4,300
+    /// digits (Python refuses it) or any number whose magnitude overflows a
+    /// double (`JSON.parse` reads it as infinity) is rejected.
     fn number(&mut self) -> Result<Json<'a>, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
             _ => return Err(self.error("expected a digit")),
         }
+        let int_digits = self.pos - int_start;
+        let mut integer = true;
         if self.peek() == Some(b'.') {
+            integer = false;
             self.pos += 1;
             self.require_digits()?;
         }
+        let mut exponent = false;
         if matches!(self.peek(), Some(b'e' | b'E')) {
+            integer = false;
+            exponent = true;
             self.pos += 1;
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.pos += 1;
             }
             self.require_digits()?;
         }
-        Ok(Json::Number(
-            self.text.get(start..self.pos).unwrap_or_default(),
-        ))
+        let lexeme = self.text.get(start..self.pos).unwrap_or_default();
+        if integer && int_digits > crate::lax::MAX_INT_DIGITS {
+            return Err(JsonError {
+                offset: start,
+                message: format!(
+                    "an integer of {int_digits} digits, over Python's limit of {}",
+                    crate::lax::MAX_INT_DIGITS
+                ),
+            });
+        }
+        // Only an exponent or more than 308 integer digits can overflow.
+        if (exponent || int_digits > 308) && lexeme.parse::<f64>().is_ok_and(f64::is_infinite) {
+            return Err(JsonError {
+                offset: start,
+                message: format!(
+                    "the number {} is too large for a double",
+                    truncate(lexeme, 40)
+                ),
+            });
+        }
+        Ok(Json::Number(lexeme))
     }
 
     fn digits(&mut self) {
@@ -558,8 +587,32 @@ mod tests {
             "\u{feff}{}",
             "1e",
             "-",
+            "1e400",
+            "-1e309",
+            "[1.8e308]",
+            "{\"m\":1E+999}",
         ] {
             parse(bad).expect_err(bad);
+        }
+    }
+
+    #[test]
+    fn numbers_must_mean_the_same_to_every_json_reader() {
+        let max_int = "9".repeat(crate::lax::MAX_INT_DIGITS);
+        assert!(parse(&max_int).is_err(), "4,300 nines overflow a double");
+        let ones = "1".repeat(308);
+        assert!(parse(&ones).is_ok());
+        let ten_to_309 = format!("1{}", "0".repeat(309));
+        assert!(rejects(&ten_to_309).contains("too large for a double"));
+        let too_long = format!("1{}", "0".repeat(crate::lax::MAX_INT_DIGITS));
+        assert!(rejects(&too_long).contains("Python's limit"));
+        for ok in [
+            "1.7976931348623157e308",
+            "-1.7976931348623157e308",
+            "1e-400",
+            "0e999999",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}");
         }
     }
 

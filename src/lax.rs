@@ -2,15 +2,39 @@
 //!
 //! Each rule here was taken from what Pydantic 2.x does when it is run, not
 //! from its documentation; `tests/reference/` holds the model they were
-//! checked against, and the parity corpus pins every case.
+//! checked against, and the parity corpus pins every case, error codes
+//! included.
 
+use std::fmt;
+
+use crate::error::ErrorCode;
 use crate::json::Json;
 
-/// A coercion failure: the message says what was expected and what was found.
-pub(crate) type Coerced<T> = Result<T, String>;
+/// Python's limit on the digits of an integer read from text (CPython's
+/// `sys.get_int_max_str_digits()`, which Pydantic follows).
+pub(crate) const MAX_INT_DIGITS: usize = 4300;
 
-fn expected(what: &str, found: &Json<'_>) -> String {
-    format!("expected {what}, found {}", found.describe())
+/// Why a value did not coerce: the code, and what was expected and found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A coerced value, or why not.
+pub(crate) type Coerced<T> = Result<T, Failure>;
+
+pub(crate) fn expected(code: ErrorCode, what: &str, found: &Json<'_>) -> Failure {
+    Failure::new(code, format!("expected {what}, found {}", found.describe()))
 }
 
 /// A JSON string, and only a string (Pydantic does not turn numbers into
@@ -18,7 +42,7 @@ fn expected(what: &str, found: &Json<'_>) -> String {
 pub(crate) fn string<'v>(value: &'v Json<'_>) -> Coerced<&'v str> {
     match value {
         Json::String(s) => Ok(s),
-        other => Err(expected("a string", other)),
+        other => Err(expected(ErrorCode::StringType, "a string", other)),
     }
 }
 
@@ -36,21 +60,40 @@ pub(crate) fn one_of<T: Copy>(value: &Json<'_>, choices: &[(&str, T)]) -> Coerce
         .map(|(_, chosen)| *chosen)
         .ok_or_else(|| {
             let names: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
-            expected(&format!("one of {}", names.join(", ")), value)
+            expected(
+                ErrorCode::LiteralError,
+                &format!("one of {}", names.join(", ")),
+                value,
+            )
         })
 }
 
 /// A finite float: a JSON number, `true`/`false`, or a string that holds one.
 pub(crate) fn finite_float(value: &Json<'_>) -> Coerced<f64> {
     let parsed = match value {
-        Json::Number(lexeme) => lexeme.parse::<f64>().ok(),
-        Json::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-        Json::String(s) => float_from_str(s),
-        _ => None,
-    };
-    match parsed {
-        Some(x) if x.is_finite() => Ok(x),
-        _ => Err(expected("a finite number", value)),
+        Json::Number(lexeme) => Ok(number_as_float(lexeme)),
+        Json::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
+        Json::String(s) => {
+            float_from_str(s).ok_or_else(|| expected(ErrorCode::FloatParsing, "a number", value))
+        }
+        other => Err(expected(ErrorCode::FloatType, "a number", other)),
+    }?;
+    if parsed.is_finite() {
+        Ok(parsed)
+    } else {
+        Err(expected(ErrorCode::FiniteNumber, "a finite number", value))
+    }
+}
+
+/// A JSON number lexeme as a double. An integer lexeme is Python's `int`
+/// first, so `-0` is the integer zero and reads as `+0.0`; `-0.0` and `-0e0`
+/// are floats and keep their sign (SPEC section 6).
+pub(crate) fn number_as_float(lexeme: &str) -> f64 {
+    let x = lexeme.parse::<f64>().unwrap_or(f64::NAN);
+    if x == 0.0 && is_integer_lexeme(lexeme) {
+        0.0
+    } else {
+        x
     }
 }
 
@@ -62,12 +105,11 @@ pub(crate) fn optional_finite_float(value: &Json<'_>) -> Coerced<Option<f64>> {
     }
 }
 
-/// Pydantic's string-to-float: trimmed, then Rust's float grammar (which is
-/// also Python's, bar underscores), with underscores allowed anywhere except
-/// at the ends or doubled.
+/// pydantic-core's `str_as_float`: the trimmed text in Rust's float grammar
+/// (Python's, bar underscores), else the untrimmed text with underscores
+/// removed where Python allows them (so `" 1_0 "` is not a number).
 fn float_from_str(s: &str) -> Option<f64> {
-    let s = s.trim();
-    if let Ok(x) = s.parse::<f64>() {
+    if let Ok(x) = s.trim().parse::<f64>() {
         return Some(x);
     }
     if s.starts_with('_') || s.ends_with('_') || s.contains("__") || !s.contains('_') {
@@ -76,61 +118,161 @@ fn float_from_str(s: &str) -> Option<f64> {
     s.replace('_', "").parse::<f64>().ok()
 }
 
+/// An integer as Python holds it: within `i64`, or larger, kept as its
+/// decimal digits so that messages show the number that was written and
+/// sums stay exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LaxInt {
+    Small(i64),
+    /// `-?[1-9][0-9]*`, outside `i64`.
+    Big(String),
+}
+
+impl LaxInt {
+    /// The value, saturated at the ends of `i64`: every range check of the
+    /// contract (bounds far inside `i64`) gives the same verdict on it.
+    pub fn saturated(&self) -> i64 {
+        match self {
+            LaxInt::Small(n) => *n,
+            LaxInt::Big(digits) if digits.starts_with('-') => i64::MIN,
+            LaxInt::Big(_) => i64::MAX,
+        }
+    }
+
+    /// Reads `-?digits` (leading zeros allowed); `None` past Python's limit.
+    fn from_digits(negative: bool, digits: &str) -> Option<LaxInt> {
+        let digits = digits.trim_start_matches('0');
+        if digits.len() > MAX_INT_DIGITS {
+            return None;
+        }
+        let sign = if negative && !digits.is_empty() {
+            "-"
+        } else {
+            ""
+        };
+        let text = format!("{sign}{digits}");
+        Some(match text.parse::<i64>() {
+            Ok(n) => LaxInt::Small(n),
+            Err(_) if digits.is_empty() => LaxInt::Small(0),
+            Err(_) => LaxInt::Big(text),
+        })
+    }
+
+    /// The exact sum of non-negative integers, as decimal text.
+    pub fn sum(values: &[LaxInt]) -> String {
+        values.iter().fold(String::from("0"), |total, value| {
+            add_decimal(&total, &value.to_string())
+        })
+    }
+}
+
+impl fmt::Display for LaxInt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LaxInt::Small(n) => write!(f, "{n}"),
+            LaxInt::Big(digits) => f.write_str(digits),
+        }
+    }
+}
+
+/// `a + b` for non-negative decimal integers written as digits.
+fn add_decimal(a: &str, b: &str) -> String {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut out = Vec::with_capacity(a.len().max(b.len()) + 1);
+    let mut carry = 0;
+    for i in 0..a.len().max(b.len()) {
+        let digit = |s: &[u8]| {
+            s.len()
+                .checked_sub(i + 1)
+                .and_then(|at| s.get(at))
+                .map_or(0, |d| d.wrapping_sub(b'0'))
+        };
+        let total = digit(a) + digit(b) + carry;
+        out.push(b'0' + total % 10);
+        carry = total / 10;
+    }
+    if carry > 0 {
+        out.push(b'0' + carry);
+    }
+    out.iter().rev().map(|&d| char::from(d)).collect()
+}
+
 /// An integer: a JSON integer, a float with no fractional part, `true`/`false`,
 /// or a string holding a decimal integer (optionally `.0…`).
-///
-/// Integers written out in full are Python's unbounded ints; outside `i64`
-/// they saturate, which keeps every range check's verdict (the contract's
-/// bounds are far inside `i64`). Floats outside `i64` are rejected, as
-/// Pydantic does.
-pub(crate) fn integer(value: &Json<'_>) -> Coerced<i64> {
-    let parsed = match value {
-        Json::Number(lexeme) if is_integer_lexeme(lexeme) => Some(saturating_parse(lexeme)),
-        Json::Number(lexeme) => lexeme.parse::<f64>().ok().and_then(integral_float),
-        Json::Bool(b) => Some(i64::from(*b)),
-        Json::String(s) => int_from_str(s),
-        _ => None,
-    };
-    parsed.ok_or_else(|| expected("an integer", value))
+pub(crate) fn integer(value: &Json<'_>) -> Coerced<LaxInt> {
+    match value {
+        Json::Number(lexeme) if is_integer_lexeme(lexeme) => {
+            let digits = lexeme.strip_prefix('-');
+            // The JSON reader rejects integer literals over Python's limit.
+            LaxInt::from_digits(digits.is_some(), digits.unwrap_or(lexeme))
+                .ok_or_else(|| expected(ErrorCode::IntParsingSize, "an integer", value))
+        }
+        Json::Number(lexeme) => float_as_int(number_as_float(lexeme), value),
+        Json::Bool(b) => Ok(LaxInt::Small(i64::from(*b))),
+        Json::String(s) => int_from_str(s, value),
+        other => Err(expected(ErrorCode::IntType, "an integer", other)),
+    }
 }
 
 fn is_integer_lexeme(lexeme: &str) -> bool {
     !lexeme.contains(['.', 'e', 'E'])
 }
 
-/// A float that is a whole number within `i64` range.
-fn integral_float(x: f64) -> Option<i64> {
-    // The open bounds mirror Pydantic's own check.
-    let in_range = (i64::MIN as f64) < x && x < (i64::MAX as f64);
-    if x.is_finite() && x.fract() == 0.0 && in_range {
-        Some(x as i64)
+/// pydantic-core's `float_as_int`: whole, and within `i64` (open bounds).
+fn float_as_int(x: f64, value: &Json<'_>) -> Coerced<LaxInt> {
+    if !x.is_finite() {
+        Err(expected(ErrorCode::FiniteNumber, "an integer", value))
+    } else if x.fract() != 0.0 {
+        Err(expected(ErrorCode::IntFromFloat, "an integer", value))
+    } else if (i64::MIN as f64) < x && x < (i64::MAX as f64) {
+        Ok(LaxInt::Small(x as i64))
     } else {
-        None
+        Err(expected(
+            ErrorCode::IntParsingSize,
+            "an integer within 64 bits",
+            value,
+        ))
     }
 }
 
-/// Pydantic's string-to-int: trimmed, `[+-]? digit (_? digit)* (.0+)?`.
-fn int_from_str(s: &str) -> Option<i64> {
+/// pydantic-core's `str_as_int`. The text as it is, if it starts like a JSON
+/// integer with more digits than Python reads, is `int_parsing_size`; then
+/// the cleaned text (trimmed, `[+-]? digit (_? digit)* (.0+)?`) is read, and
+/// anything else, too many digits included, is `int_parsing`.
+fn int_from_str(s: &str, value: &Json<'_>) -> Coerced<LaxInt> {
+    if leading_integer_digits(s) > MAX_INT_DIGITS {
+        return Err(expected(
+            ErrorCode::IntParsingSize,
+            &format!("an integer of at most {MAX_INT_DIGITS} digits"),
+            value,
+        ));
+    }
+    clean_int_str(s)
+        .and_then(|(negative, digits)| LaxInt::from_digits(negative, &digits))
+        .ok_or_else(|| expected(ErrorCode::IntParsing, "an integer", value))
+}
+
+/// The length of the digit run at the start of `s` after an optional `-`,
+/// when it is a JSON integer's (no leading zero); else 0.
+fn leading_integer_digits(s: &str) -> usize {
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    if !unsigned.starts_with(|c: char| matches!(c, '1'..='9')) {
+        return 0;
+    }
+    unsigned.bytes().take_while(u8::is_ascii_digit).count()
+}
+
+/// The sign and the digits (underscores removed) of an integer string.
+fn clean_int_str(s: &str) -> Option<(bool, String)> {
     let s = s.trim();
     let whole = match s.split_once('.') {
         Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
         Some(_) => return None,
         None => s,
     };
+    let negative = whole.starts_with('-');
     let digits = whole.strip_prefix(['+', '-']).unwrap_or(whole);
-    if !python_digit_groups(digits) {
-        return None;
-    }
-    Some(saturating_parse(&whole.replace('_', "")))
-}
-
-/// Parses `[+-]?digits`, saturating at the ends of `i64`.
-fn saturating_parse(digits: &str) -> i64 {
-    digits.parse::<i64>().unwrap_or(if digits.starts_with('-') {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
+    python_digit_groups(digits).then(|| (negative, digits.replace('_', "")))
 }
 
 /// ASCII digits with single underscores only between digits, as Python's `int()`.
@@ -163,6 +305,10 @@ mod tests {
         Json::String(text.into())
     }
 
+    fn code<T: fmt::Debug>(result: Coerced<T>) -> ErrorCode {
+        result.expect_err("a failure").code
+    }
+
     #[test]
     fn floats_follow_pydantic() {
         let accepted = [
@@ -182,56 +328,127 @@ mod tests {
             assert_eq!(finite_float(&s(text)), Ok(want), "{text:?}");
         }
         for text in [
-            "", " ", "_1", "1_", "1__0", "0x10", "inf", "nan", "Infinity", "1e400", "\u{1c}1",
-            "1,5", "١", "1.0j", "e5", ".",
+            "", " ", "_1", "1_", "1__0", "0x10", "1,5", "١", "1.0j", "e5", ".", " 1_0 ", "1_0 ",
         ] {
-            assert!(finite_float(&s(text)).is_err(), "{text:?}");
+            assert_eq!(
+                code(finite_float(&s(text))),
+                ErrorCode::FloatParsing,
+                "{text:?}"
+            );
+        }
+        for text in ["inf", "nan", "Infinity", "-inf", "+nan", "1e400"] {
+            assert_eq!(
+                code(finite_float(&s(text))),
+                ErrorCode::FiniteNumber,
+                "{text:?}"
+            );
         }
         assert_eq!(finite_float(&Json::Bool(true)), Ok(1.0));
         assert_eq!(finite_float(&Json::Number("1e-400")), Ok(0.0));
-        assert!(finite_float(&Json::Number("1e400")).is_err());
-        assert!(finite_float(&Json::Null).is_err());
+        assert_eq!(code(finite_float(&Json::Null)), ErrorCode::FloatType);
+    }
+
+    #[test]
+    fn the_integer_token_minus_zero_is_positive_zero() {
+        let bits = |lexeme| finite_float(&Json::Number(lexeme)).unwrap().to_bits();
+        assert_eq!(bits("-0"), 0.0f64.to_bits());
+        assert_eq!(bits("-0.0"), (-0.0f64).to_bits());
+        assert_eq!(bits("-0e0"), (-0.0f64).to_bits());
+        assert_eq!(bits("-0E+3"), (-0.0f64).to_bits());
     }
 
     #[test]
     fn integers_follow_pydantic() {
+        let small = |n| Ok(LaxInt::Small(n));
         let accepted = [
-            (Json::Number("120"), 120),
-            (Json::Number("120.0"), 120),
-            (Json::Number("1e2"), 100),
-            (Json::Number("-0.0"), 0),
-            (Json::Bool(true), 1),
-            (s("120"), 120),
-            (s(" 120.00 "), 120),
-            (s("1_000"), 1000),
-            (s("+5"), 5),
-            (s("-1_2"), -12),
-            (s("007"), 7),
-            (s("1_2.0"), 12),
-            (Json::Number("99999999999999999999999"), i64::MAX),
-            (Json::Number("-99999999999999999999999"), i64::MIN),
+            (Json::Number("120"), small(120)),
+            (Json::Number("-0"), small(0)),
+            (Json::Number("120.0"), small(120)),
+            (Json::Number("1e2"), small(100)),
+            (Json::Number("-0.0"), small(0)),
+            (Json::Bool(true), small(1)),
+            (s("120"), small(120)),
+            (s(" 120.00 "), small(120)),
+            (s("1_000"), small(1000)),
+            (s("+5"), small(5)),
+            (s("-1_2"), small(-12)),
+            (s("007"), small(7)),
+            (s("-0_0"), small(0)),
+            (s("1_2.0"), small(12)),
         ];
         for (value, want) in accepted {
-            assert_eq!(integer(&value), Ok(want), "{value:?}");
+            assert_eq!(integer(&value), want, "{value:?}");
         }
         let rejected = [
-            Json::Number("120.5"),
-            Json::Number("1e20"),
-            s("120.5"),
-            s("1e2"),
-            s("1."),
-            s(".0"),
-            s("+_1"),
-            s("1__0"),
-            s("1_"),
-            s("1.0_0"),
-            s("1_.0"),
-            s("0x10"),
-            Json::Null,
+            (Json::Number("120.5"), ErrorCode::IntFromFloat),
+            (Json::Number("1e20"), ErrorCode::IntParsingSize),
+            (Json::Number("-1e19"), ErrorCode::IntParsingSize),
+            (s("120.5"), ErrorCode::IntParsing),
+            (s("1e2"), ErrorCode::IntParsing),
+            (s("1."), ErrorCode::IntParsing),
+            (s(".0"), ErrorCode::IntParsing),
+            (s("+_1"), ErrorCode::IntParsing),
+            (s("+-1"), ErrorCode::IntParsing),
+            (s("-"), ErrorCode::IntParsing),
+            (s("1__0"), ErrorCode::IntParsing),
+            (s("1_"), ErrorCode::IntParsing),
+            (s("1.0_0"), ErrorCode::IntParsing),
+            (s("1_.0"), ErrorCode::IntParsing),
+            (s("0x10"), ErrorCode::IntParsing),
+            (Json::Null, ErrorCode::IntType),
+            (Json::Array(Vec::new()), ErrorCode::IntType),
         ];
-        for value in rejected {
-            assert!(integer(&value).is_err(), "{value:?}");
+        for (value, want) in rejected {
+            assert_eq!(code(integer(&value)), want, "{value:?}");
         }
+    }
+
+    #[test]
+    fn big_integers_keep_their_digits() {
+        let thirty = "123456789012345678901234567890";
+        assert_eq!(integer(&s(thirty)), Ok(LaxInt::Big(thirty.to_owned())));
+        let negative = format!("-000{thirty}");
+        assert_eq!(
+            integer(&s(&negative)).unwrap().to_string(),
+            format!("-{thirty}")
+        );
+        assert_eq!(integer(&s(&negative)).unwrap().saturated(), i64::MIN);
+        assert_eq!(
+            integer(&Json::Number(thirty)).unwrap().saturated(),
+            i64::MAX
+        );
+        assert_eq!(
+            LaxInt::sum(&[
+                LaxInt::Big("99999999999999999999".into()),
+                LaxInt::Small(1),
+                LaxInt::Small(0)
+            ]),
+            "100000000000000000000"
+        );
+    }
+
+    #[test]
+    fn integer_strings_past_pythons_digit_limit() {
+        let at_limit = "7".repeat(MAX_INT_DIGITS);
+        let over = "7".repeat(MAX_INT_DIGITS + 1);
+        assert!(matches!(integer(&s(&at_limit)), Ok(LaxInt::Big(_))));
+        let cases = [
+            (over.clone(), ErrorCode::IntParsingSize),
+            (format!("-{over}"), ErrorCode::IntParsingSize),
+            (format!("{over}.0"), ErrorCode::IntParsingSize),
+            (format!("{over}x"), ErrorCode::IntParsingSize),
+            (format!(" {over}"), ErrorCode::IntParsing),
+            (format!("+{over}"), ErrorCode::IntParsing),
+            (format!("0{over}"), ErrorCode::IntParsing),
+            (format!("{at_limit}x"), ErrorCode::IntParsing),
+        ];
+        for (text, want) in cases {
+            assert_eq!(code(integer(&s(&text))), want, "{}…", &text[..3]);
+        }
+        let zeros = "0".repeat(MAX_INT_DIGITS + 1);
+        assert_eq!(integer(&s(&zeros)), Ok(LaxInt::Small(0)));
+        let padded = format!("-0{at_limit}");
+        assert!(matches!(integer(&s(&padded)), Ok(LaxInt::Big(_))));
     }
 
     #[test]
@@ -239,7 +456,10 @@ mod tests {
         assert_eq!(string(&s("a")), Ok("a"));
         assert_eq!(
             string(&Json::Number("1")),
-            Err("expected a string, found 1".to_owned())
+            Err(Failure::new(
+                ErrorCode::StringType,
+                "expected a string, found 1"
+            ))
         );
     }
 }

@@ -82,7 +82,7 @@ pub use envelope::{
     build_envelope, encode_envelope, new_correlation_id, verify_decision, BuildOptions,
     CrowdPredictionEnvelope, Meta, ARENA, SCHEMA_VERSION,
 };
-pub use error::{DecodeError, DecodeReason, FieldError, ValidationError};
+pub use error::{DecodeError, DecodeReason, ErrorCode, FieldError, ValidationError};
 pub use json::MAX_DEPTH;
 pub use prediction::{
     Crowd, CrowdPrediction, SourceType, MAX_AGENTS, MAX_DRIVERS, MAX_DRIVER_CHARS,

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::datetime::Timestamp;
-use crate::error::{DecodeError, ValidationError};
+use crate::error::{DecodeError, ErrorCode, ValidationError};
 use crate::json::{Json, Object};
-use crate::lax;
+use crate::lax::{self, LaxInt};
 use crate::validate::{self, any, optional, required, Errors, Path};
 
 /// Most agents a crowd may have.
@@ -176,14 +176,13 @@ impl CrowdPrediction {
         path: &Path<'_>,
         errors: &mut Errors,
     ) -> Option<CrowdPrediction> {
-        let object = match validate::object(value) {
+        let o = match validate::model(value) {
             Ok(object) => object,
-            Err(message) => {
-                errors.push(path, message);
+            Err(failure) => {
+                errors.push_failure(path, failure);
                 return None;
             }
         };
-        let o = object;
         let source_type = required(o, "source_type", path, errors, SourceType::from_json, any);
         let source_id = required(
             o,
@@ -252,26 +251,24 @@ impl CrowdPrediction {
 impl Crowd {
     fn check(&self, path: &Path<'_>, errors: &mut Errors) {
         let before = errors.len();
-        agents_rule(&i64::from(self.agents), &path.key("agents"), errors);
+        let agents = LaxInt::Small(self.agents.into());
+        agents_rule(&agents, &path.key("agents"), errors);
         if errors.len() == before {
-            check_sum(
-                self.agents.into(),
-                [self.bullish, self.bearish, self.neutral].map(i64::from),
-                path,
-                errors,
-            );
+            let counts =
+                [self.bullish, self.bearish, self.neutral].map(|n| LaxInt::Small(n.into()));
+            check_sum(&agents, &counts, path, errors);
         }
     }
 
     fn from_json(parent: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Crowd> {
         let here = path.key("crowd");
-        let object = match parent.get("crowd").map(validate::object) {
+        let object = match parent.get("crowd").map(validate::model) {
             None => {
-                errors.push(&here, "required field is missing");
+                errors.missing(&here);
                 return None;
             }
-            Some(Err(message)) => {
-                errors.push(&here, message);
+            Some(Err(failure)) => {
+                errors.push_failure(&here, failure);
                 return None;
             }
             Some(Ok(object)) => object,
@@ -286,12 +283,12 @@ impl Crowd {
         }
         let (agents, counts) = (agents?, [bullish?, bearish?, neutral?]);
         // As Pydantic's model validator: the sum is checked once every count is valid.
-        if !check_sum(agents, counts, &here, errors) {
+        if !check_sum(&agents, &counts, &here, errors) {
             return None;
         }
-        let [bullish, bearish, neutral] = counts.map(|n| u32::try_from(n).ok());
+        let [bullish, bearish, neutral] = counts.map(|n| u32::try_from(n.saturated()).ok());
         Some(Crowd {
-            agents: u32::try_from(agents).ok()?,
+            agents: u32::try_from(agents.saturated()).ok()?,
             bullish: bullish?,
             bearish: bearish?,
             neutral: neutral?,
@@ -299,14 +296,16 @@ impl Crowd {
     }
 }
 
-/// Whether the three counts add up to `agents`; reports at the crowd if not.
-fn check_sum(agents: i64, counts: [i64; 3], path: &Path<'_>, errors: &mut Errors) -> bool {
-    let [bullish, bearish, neutral] = counts;
-    let sum = i128::from(bullish) + i128::from(bearish) + i128::from(neutral);
-    let adds_up = sum == i128::from(agents);
+/// Whether the three counts (each >= 0) add up to `agents`; reports at the
+/// crowd if not, with the numbers as written and their exact sum.
+fn check_sum(agents: &LaxInt, counts: &[LaxInt; 3], path: &Path<'_>, errors: &mut Errors) -> bool {
+    let sum = LaxInt::sum(counts);
+    let adds_up = sum == agents.to_string();
     if !adds_up {
+        let [bullish, bearish, neutral] = counts;
         errors.push(
             path,
+            ErrorCode::CrowdSumMismatch,
             format!(
                 "expected bullish + bearish + neutral to equal agents ({agents}), found {bullish} + {bearish} + {neutral} = {sum}"
             ),
@@ -334,9 +333,9 @@ fn drivers_from_json(
         None => return Some(Vec::new()),
         Some(Json::Array(items)) => items,
         Some(other) => {
-            errors.push(
+            errors.push_failure(
                 &here,
-                format!("expected an array of strings, found {}", other.describe()),
+                lax::expected(ErrorCode::ListType, "an array of strings", other),
             );
             return None;
         }
@@ -353,8 +352,8 @@ fn drivers_from_json(
                 driver_rule(driver, &here.index(i), errors);
                 drivers.push(driver.to_owned());
             }
-            Err(message) => {
-                errors.push(&here.index(i), message);
+            Err(failure) => {
+                errors.push_failure(&here.index(i), failure);
                 all_strings = false;
             }
         }
@@ -385,28 +384,44 @@ fn unit_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {
 }
 
 fn market_rule(m: &Option<f64>, path: &Path<'_>, errors: &mut Errors) {
-    if let Some(m) = *m {
-        if !(0.0 < m && m < 1.0) {
-            errors.push(
-                path,
-                format!("expected a number strictly between 0 and 1, or null, found {m:?}"),
-            );
-        }
-    }
+    let Some(m) = *m else { return };
+    // NaN and infinities reach here only from values built in Rust.
+    let code = if !m.is_finite() {
+        ErrorCode::FiniteNumber
+    } else if m <= 0.0 {
+        ErrorCode::GreaterThan
+    } else if m >= 1.0 {
+        ErrorCode::LessThan
+    } else {
+        return;
+    };
+    errors.push(
+        path,
+        code,
+        format!("expected a number strictly between 0 and 1, or null, found {m:?}"),
+    );
 }
 
-fn agents_rule(n: &i64, path: &Path<'_>, errors: &mut Errors) {
-    if !(1..=i64::from(MAX_AGENTS)).contains(n) {
+fn agents_rule(n: &LaxInt, path: &Path<'_>, errors: &mut Errors) {
+    let code = match n.saturated() {
+        ..1 => ErrorCode::GreaterThanEqual,
+        x if x > i64::from(MAX_AGENTS) => ErrorCode::LessThanEqual,
+        _ => return,
+    };
+    errors.push(
+        path,
+        code,
+        format!("expected an integer from 1 to {MAX_AGENTS}, found {n}"),
+    );
+}
+
+fn count_rule(n: &LaxInt, path: &Path<'_>, errors: &mut Errors) {
+    if n.saturated() < 0 {
         errors.push(
             path,
-            format!("expected an integer from 1 to {MAX_AGENTS}, found {n}"),
+            ErrorCode::GreaterThanEqual,
+            format!("expected an integer >= 0, found {n}"),
         );
-    }
-}
-
-fn count_rule(n: &i64, path: &Path<'_>, errors: &mut Errors) {
-    if *n < 0 {
-        errors.push(path, format!("expected an integer >= 0, found {n}"));
     }
 }
 
@@ -424,6 +439,7 @@ fn drivers_count_rule(count: usize, path: &Path<'_>, errors: &mut Errors) {
     if count > MAX_DRIVERS {
         errors.push(
             path,
+            ErrorCode::TooLong,
             format!("expected at most {MAX_DRIVERS} drivers, found {count}"),
         );
     }

@@ -38,7 +38,7 @@ use ::redis::streams::{
 use ::redis::{AsyncConnectionConfig, Client, RedisError, Value};
 use futures_util::{Stream, StreamExt};
 
-use crate::error::{DecodeReason, FieldError, ValidationError};
+use crate::error::{DecodeReason, ErrorCode, FieldError, ValidationError};
 use crate::{CrowdPredictionEnvelope, Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
 
 /// The one field of a stream entry.
@@ -323,10 +323,11 @@ impl RawEntry {
             return StreamItem::Skipped(log_skip(Skipped {
                 id,
                 reason: SkipReason::NoData,
-                errors: vec![FieldError {
-                    path: String::new(),
-                    message: format!("the entry has no '{DATA_FIELD}' field"),
-                }],
+                errors: vec![FieldError::new(
+                    "",
+                    ErrorCode::Missing,
+                    format!("the entry has no '{DATA_FIELD}' field"),
+                )],
                 data: None,
             }));
         };
@@ -341,13 +342,14 @@ impl RawEntry {
             return StreamItem::Skipped(log_skip(Skipped {
                 id,
                 reason: SkipReason::ExtraFields,
-                errors: vec![FieldError {
-                    path: String::new(),
-                    message: format!(
+                errors: vec![FieldError::new(
+                    "",
+                    ErrorCode::ExtraForbidden,
+                    format!(
                         "expected exactly one field, '{DATA_FIELD}', found also {}",
                         extra.join(", ")
                     ),
-                }],
+                )],
                 data: Some(data.clone()),
             }));
         }
@@ -947,10 +949,11 @@ impl GroupConsumer {
                     self.bury(Skipped {
                         id: entry.id.clone(),
                         reason: SkipReason::HandlerFailed,
-                        errors: vec![FieldError {
-                            path: String::new(),
-                            message: format!("handler failed {deliveries} times, last: {error}"),
-                        }],
+                        errors: vec![FieldError::new(
+                            "",
+                            ErrorCode::HandlerFailed,
+                            format!("handler failed {deliveries} times, last: {error}"),
+                        )],
                         data: entry.data,
                     })
                     .await?;

@@ -2,9 +2,9 @@
 //! rendered only when something fails), what failed, and the rules that more
 //! than one field uses.
 
-use crate::error::{FieldError, ValidationError};
+use crate::error::{ErrorCode, FieldError, ValidationError};
 use crate::json::{Json, Object};
-use crate::lax::Coerced;
+use crate::lax::{self, Coerced, Failure};
 
 /// A position in the value being validated, as a chain of borrowed segments
 /// so that the happy path allocates nothing.
@@ -64,11 +64,16 @@ impl<'p> Path<'p> {
 pub(crate) struct Errors(Vec<FieldError>);
 
 impl Errors {
-    pub fn push(&mut self, path: &Path<'_>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            path: path.render(),
-            message: message.into(),
-        });
+    pub fn push(&mut self, path: &Path<'_>, code: ErrorCode, message: impl Into<String>) {
+        self.0.push(FieldError::new(path.render(), code, message));
+    }
+
+    pub fn push_failure(&mut self, path: &Path<'_>, failure: Failure) {
+        self.push(path, failure.code, failure.message);
+    }
+
+    pub fn missing(&mut self, path: &Path<'_>) {
+        self.push(path, ErrorCode::Missing, "required field is missing");
     }
 
     pub fn len(&self) -> usize {
@@ -102,7 +107,7 @@ pub(crate) fn required<'j, T>(
     let here = path.key(key);
     match object.get(key) {
         None => {
-            errors.push(&here, "required field is missing");
+            errors.missing(&here);
             None
         }
         Some(value) => checked(value, &here, errors, coerce, rule),
@@ -138,8 +143,8 @@ fn checked<'j, T>(
             rule(&v, here, errors);
             Some(v)
         }
-        Err(message) => {
-            errors.push(here, message);
+        Err(failure) => {
+            errors.push_failure(here, failure);
             None
         }
     }
@@ -148,22 +153,42 @@ fn checked<'j, T>(
 /// A rule that accepts everything, for fields whose type says it all.
 pub(crate) fn any<T: ?Sized>(_: &T, _: &Path<'_>, _: &mut Errors) {}
 
-/// The object itself, or an error at `path`.
-pub(crate) fn object<'j, 'a>(value: &'j Json<'a>) -> Coerced<&'j Object<'a>> {
+/// The object itself where a model (the envelope, a prediction, a crowd)
+/// is expected: `model_type` otherwise, as Pydantic says.
+pub(crate) fn model<'j, 'a>(value: &'j Json<'a>) -> Coerced<&'j Object<'a>> {
+    object_or(value, ErrorCode::ModelType)
+}
+
+/// The object itself where free-form JSON (`decision`, `meta`) is
+/// expected: `dict_type` otherwise, as Pydantic says.
+pub(crate) fn dict<'j, 'a>(value: &'j Json<'a>) -> Coerced<&'j Object<'a>> {
+    object_or(value, ErrorCode::DictType)
+}
+
+fn object_or<'j, 'a>(value: &'j Json<'a>, code: ErrorCode) -> Coerced<&'j Object<'a>> {
     match value {
         Json::Object(object) => Ok(object),
-        other => Err(format!("expected an object, found {}", other.describe())),
+        other => Err(lax::expected(code, "an object", other)),
     }
 }
 
 /// `min <= x <= max`.
 pub(crate) fn in_closed_range(x: f64, min: f64, max: f64, path: &Path<'_>, errors: &mut Errors) {
-    if !(min <= x && x <= max) {
-        errors.push(
-            path,
-            format!("expected a number from {min:?} to {max:?}, found {x:?}"),
-        );
-    }
+    // NaN and infinities reach here only from values built in Rust.
+    let code = if !x.is_finite() {
+        ErrorCode::FiniteNumber
+    } else if x < min {
+        ErrorCode::GreaterThanEqual
+    } else if x > max {
+        ErrorCode::LessThanEqual
+    } else {
+        return;
+    };
+    errors.push(
+        path,
+        code,
+        format!("expected a number from {min:?} to {max:?}, found {x:?}"),
+    );
 }
 
 /// Text whose length, in code points, is within `min..=max`, and that is
@@ -177,17 +202,25 @@ pub(crate) fn text(
     errors: &mut Errors,
 ) {
     let length = s.chars().count();
-    if length < min || length > max {
-        errors.push(
-            path,
-            format!("expected {min} to {max} characters, found {length}"),
-        );
-    } else if nonblank && s.chars().all(is_python_space) {
-        errors.push(
-            path,
-            "expected text that is not blank, found only whitespace",
-        );
-    }
+    let code = if length < min {
+        ErrorCode::StringTooShort
+    } else if length > max {
+        ErrorCode::StringTooLong
+    } else {
+        if nonblank && s.chars().all(is_python_space) {
+            errors.push(
+                path,
+                ErrorCode::BlankString,
+                "expected text that is not blank, found only whitespace",
+            );
+        }
+        return;
+    };
+    errors.push(
+        path,
+        code,
+        format!("expected {min} to {max} characters, found {length}"),
+    );
 }
 
 /// Python's `str.isspace()`: Unicode White_Space plus the four information

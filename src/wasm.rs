@@ -23,7 +23,7 @@ use crate::decision::{
     crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier, crowd_to_polymarket_side, DecisionKind,
 };
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
-use crate::error::{DecodeError, ValidationError};
+use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
 use crate::json::{self, Json, Object};
 use crate::validate::{self, any, optional, Errors, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
@@ -148,6 +148,7 @@ pub fn decide_value(kind: &str, prediction: &str) -> String {
         }
         None => rejected(&whole_error(
             "kind",
+            ErrorCode::LiteralError,
             format!("unknown decision kind {kind:?}"),
         )),
     }
@@ -205,12 +206,9 @@ fn rejected(error: &DecodeError) -> String {
     reply
 }
 
-fn whole_error(path: &str, message: String) -> DecodeError {
+fn whole_error(path: &str, code: ErrorCode, message: String) -> DecodeError {
     ValidationError {
-        errors: vec![crate::FieldError {
-            path: path.to_owned(),
-            message,
-        }],
+        errors: vec![FieldError::new(path, code, message)],
     }
     .into()
 }
@@ -219,19 +217,20 @@ fn build_options(text: &str) -> Result<BuildOptions, ValidationError> {
     let root = Path::ROOT;
     let path = root.key("options");
     let mut errors = Errors::default();
-    let parsed = json::parse(text).map_err(|e| e.to_string());
+    let parsed =
+        json::parse(text).map_err(|e| lax::Failure::new(ErrorCode::JsonInvalid, e.to_string()));
     let options = match parsed
         .as_ref()
         .map_err(Clone::clone)
-        .and_then(validate::object)
+        .and_then(validate::dict)
     {
         Ok(o) => Some(BuildOptions {
             correlation_id: option(o, "correlationId", &path, &mut errors, lax::owned_string),
             meta: option(o, "meta", &path, &mut errors, meta_from_json),
             published_at: option(o, "publishedAt", &path, &mut errors, Timestamp::from_json),
         }),
-        Err(message) => {
-            errors.push(&path, message);
+        Err(failure) => {
+            errors.push_failure(&path, failure);
             None
         }
     };

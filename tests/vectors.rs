@@ -1,5 +1,6 @@
 //! Every payload of the parity corpus decodes as the Pydantic reference says:
-//! accept or reject, the reason, the failing paths, the decoded values, and
+//! accept or reject, the reason, the failing paths and their error codes,
+//! the decoded values, and
 //! whether the decision is the one SPEC section 3 gives.
 
 mod common;
@@ -69,15 +70,17 @@ fn check(decoder: &Decoder, vector: &common::Vector) {
                 expect["reason"],
                 "{name}: reason ({error})"
             );
-            let actual = common::sorted_paths(error.errors.iter().map(|e| e.path.as_str()));
-            let wanted = common::sorted_paths(
-                expect["paths"]
-                    .as_array()
-                    .unwrap()
+            let actual = common::error_set(
+                error
+                    .errors
                     .iter()
-                    .map(|p| p.as_str().unwrap()),
+                    .map(|e| (e.path.as_str(), e.code.as_str())),
             );
-            assert_eq!(actual, wanted, "{name}: failing paths ({error})");
+            assert_eq!(
+                actual,
+                common::expected_errors(expect),
+                "{name}: failing paths and codes ({error})"
+            );
         }
         (Ok(_), false) => panic!(
             "{name}: accepted, reference rejects with {}",

@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::{exit_code, result_line, write_line, EnvelopeOptions, Input};
 use crate::{
-    build_envelope, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope, DecodeError,
-    DecodeReason, Decoder, DEFAULT_MAX_PAYLOAD_BYTES,
+    build_envelope, verify_decision, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope,
+    DecodeError, DecodeReason, Decoder, DEFAULT_MAX_PAYLOAD_BYTES,
 };
 
 #[derive(Debug, Args)]
@@ -18,6 +18,10 @@ pub(super) struct DecodeArgs {
     /// Reject payloads larger than this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_PAYLOAD_BYTES, value_name = "BYTES")]
     max_payload_bytes: usize,
+    /// Also say whether each accepted envelope's decision is the one SPEC
+    /// section 3 gives for its prediction ("verify": true or false).
+    #[arg(long)]
+    verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -30,7 +34,20 @@ pub(super) struct BuildArgs {
 
 pub(super) fn decode(args: DecodeArgs) -> io::Result<ExitCode> {
     let decoder = Decoder::new().max_payload_bytes(args.max_payload_bytes);
-    each_result(&args.input, |payload| decoder.decode(payload))
+    let verify = args.verify;
+    each_line(&args.input, |payload| {
+        let result = decoder.decode(payload);
+        let ok = result.is_ok();
+        let line = match result {
+            Ok(envelope) if verify => format!(
+                "{{\"ok\":true,\"verify\":{},\"envelope\":{}}}",
+                verify_decision(&envelope),
+                envelope.to_json()
+            ),
+            other => result_line(&other),
+        };
+        (ok, line)
+    })
 }
 
 pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
@@ -75,12 +92,23 @@ fn each_result(
     input: &Input,
     mut handle: impl FnMut(&[u8]) -> Result<CrowdPredictionEnvelope, DecodeError>,
 ) -> io::Result<ExitCode> {
+    each_line(input, |item| {
+        let result = handle(item);
+        (result.is_ok(), result_line(&result))
+    })
+}
+
+/// One line per item from `handle`, which says whether the item passed.
+fn each_line(
+    input: &Input,
+    mut handle: impl FnMut(&[u8]) -> (bool, String),
+) -> io::Result<ExitCode> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut all_ok = true;
     for item in input.items()? {
-        let result = handle(&item?);
-        all_ok &= result.is_ok();
-        write_line(&mut out, &result_line(&result))?;
+        let (ok, line) = handle(&item?);
+        all_ok &= ok;
+        write_line(&mut out, &line)?;
     }
     out.flush()?;
     Ok(exit_code(all_ok))

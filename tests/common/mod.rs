@@ -85,10 +85,28 @@ pub fn assert_envelope_matches(name: &str, actual: &Value, expect: &Value) {
     );
 }
 
-/// The sorted, de-duplicated failing paths of a rejection.
-pub fn sorted_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut paths: Vec<String> = paths.into_iter().map(str::to_owned).collect();
-    paths.sort();
-    paths.dedup();
-    paths
+/// The sorted, distinct `(path, code)` pairs of a rejection.
+pub fn error_set<'a>(
+    errors: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, String)> {
+    let mut errors: Vec<(String, String)> = errors
+        .into_iter()
+        .map(|(path, code)| (path.to_owned(), code.to_owned()))
+        .collect();
+    errors.sort();
+    errors.dedup();
+    errors
+}
+
+/// The expected `(path, code)` pairs of a rejected vector.
+pub fn expected_errors(expect: &Value) -> Vec<(String, String)> {
+    let errors = expect["errors"]
+        .as_array()
+        .expect("a rejection lists its errors");
+    error_set(errors.iter().map(|e| {
+        (
+            e["path"].as_str().expect("path"),
+            e["code"].as_str().expect("code"),
+        )
+    }))
 }

@@ -8,18 +8,26 @@ paths fail, and what the accepted envelope means.
 
 What Pydantic does not do by itself, this module adds, as SPEC asks:
 strict JSON (no NaN/Infinity tokens, no duplicate keys, nesting at most 128,
-no lone surrogates), the size limit, the version pre-check, UTC for naive
-date-times, the per-kind decision shapes and the decision/source pairing.
+no lone surrogates, no number that overflows a double), the size limit, the
+version pre-check, UTC for naive date-times, the per-kind decision shapes
+and the decision/source pairing.
+
+Every error is a ``(path, code)`` pair: the code is the Pydantic error
+``type``, and the rules this contract adds raise their SPEC code
+(``blank_string``, ``crowd_sum_mismatch``, ``decision_kind_mismatch``,
+``datetime_out_of_range``) through ``PydanticCustomError``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
+from pydantic_core import PydanticCustomError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -60,7 +68,9 @@ def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(timezone.utc)
     except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+00:01
-        raise ValueError("date-time out of range in UTC") from exc
+        raise PydanticCustomError(
+            "datetime_out_of_range", "date-time out of range in UTC (years 1 to 9999)"
+        ) from exc
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_to_utc)]
@@ -95,7 +105,7 @@ class Crowd(BaseModel):
     @model_validator(mode="after")
     def _counts_add_up(self) -> "Crowd":
         if self.bullish + self.bearish + self.neutral != self.agents:
-            raise ValueError("bullish + bearish + neutral must equal agents")
+            raise PydanticCustomError("crowd_sum_mismatch", "bullish + bearish + neutral must equal agents")
         return self
 
 
@@ -116,7 +126,7 @@ class CrowdPrediction(BaseModel):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must not be blank")
+            raise PydanticCustomError("blank_string", "must not be blank")
         return value
 
 
@@ -238,11 +248,14 @@ class Envelope(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
+Error = tuple[str, str]  # (path, code)
+
+
 class Rejected(Exception):
-    def __init__(self, reason: str, paths: list[str]):
-        super().__init__(reason, paths)
+    def __init__(self, reason: str, errors: list[Error]):
+        super().__init__(reason, errors)
         self.reason = reason
-        self.paths = paths
+        self.errors = errors
 
 
 def _strict_json(text: str) -> Any:
@@ -257,12 +270,29 @@ def _strict_json(text: str) -> Any:
             raise ValueError("duplicate key")
         return dict(pairs)
 
+    def finite_float(token: str) -> float:
+        value = float(token)
+        if math.isinf(value):
+            raise ValueError(f"{token} overflows a double")
+        return value
+
+    def finite_int(token: str) -> int:
+        value = int(token)  # raises past Python's 4,300-digit limit
+        float(value)  # raises OverflowError past a double's range
+        return value
+
     try:
-        value = json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates)
-    except (ValueError, RecursionError) as exc:
-        raise Rejected("invalid_json", [""]) from exc
+        value = json.loads(
+            text,
+            parse_constant=no_constants,
+            object_pairs_hook=no_duplicates,
+            parse_float=finite_float,
+            parse_int=finite_int,
+        )
+    except (ValueError, OverflowError, RecursionError) as exc:
+        raise Rejected("invalid_json", [("", "json_invalid")]) from exc
     if _too_deep(value) or _has_surrogate(value):
-        raise Rejected("invalid_json", [""])
+        raise Rejected("invalid_json", [("", "json_invalid")])
     return value
 
 
@@ -293,35 +323,35 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
-def _paths(error: ValidationError, prefix: tuple = ()) -> list[str]:
-    return [".".join(str(part) for part in prefix + tuple(e["loc"])) for e in error.errors()]
+def _errors(error: ValidationError, prefix: tuple = ()) -> list[Error]:
+    return [(".".join(str(part) for part in prefix + tuple(e["loc"])), e["type"]) for e in error.errors()]
 
 
 def decode(payload: bytes | str, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> Envelope:
     """Decodes a payload as a v1 consumer must, or raises ``Rejected``."""
     data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
     if len(data) > max_payload_bytes:
-        raise Rejected("too_large", [""])
+        raise Rejected("too_large", [("", "too_large")])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Rejected("invalid_utf8", [""]) from exc
+        raise Rejected("invalid_utf8", [("", "json_invalid")]) from exc
     head = _strict_json(text)
     if isinstance(head, dict):
         version = head.get("schema_version")
         if version is not None and not (isinstance(version, str) and version == SCHEMA_VERSION):
-            raise Rejected("unsupported_version", ["schema_version"])
+            raise Rejected("unsupported_version", [("schema_version", "literal_error")])
 
-    paths: list[str] = []
+    errors: list[Error] = []
     envelope = None
     try:
         envelope = Envelope.model_validate_json(text)
     except ValidationError as exc:
-        paths += _paths(exc)
+        errors += _errors(exc)
     if isinstance(head, dict):
-        paths += _decision_paths(head)
-    if paths:
-        raise Rejected("invalid", paths)
+        errors += _decision_errors(head)
+    if errors:
+        raise Rejected("invalid", errors)
     assert envelope is not None
     decision_model = DECISION_MODELS[envelope.decision_kind]
     # Keep only the decision's own fields, canonical types (unknown ones dropped).
@@ -329,9 +359,9 @@ def decode(payload: bytes | str, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BY
     return envelope.model_copy(update={"decision": decision.model_dump(mode="json")})
 
 
-def _decision_paths(head: dict[str, Any]) -> list[str]:
+def _decision_errors(head: dict[str, Any]) -> list[Error]:
     """The per-kind decision shape, and the kind/source pairing."""
-    paths: list[str] = []
+    errors: list[Error] = []
     kind = head.get("decision_kind")
     kind = kind if isinstance(kind, str) else None
     decision = head.get("decision")
@@ -339,13 +369,13 @@ def _decision_paths(head: dict[str, Any]) -> list[str]:
         try:
             DECISION_MODELS[kind].model_validate_json(json.dumps(decision))
         except ValidationError as exc:
-            paths += _paths(exc, ("decision",))
+            errors += _errors(exc, ("decision",))
     prediction = head.get("prediction")
     source = prediction.get("source_type") if isinstance(prediction, dict) else None
     source = source if isinstance(source, str) else None
     if kind in DECISION_MODELS and source in KIND_FOR_SOURCE and KIND_FOR_SOURCE[source] != kind:
-        paths.append("decision_kind")
-    return paths
+        errors.append(("decision_kind", "decision_kind_mismatch"))
+    return errors
 
 
 def canonical(envelope: Envelope) -> dict[str, Any]:
@@ -360,11 +390,17 @@ def canonical(envelope: Envelope) -> dict[str, Any]:
 
 
 def outcome(payload: bytes | str, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> dict[str, Any]:
-    """``{"ok": true, "envelope": ...}`` or ``{"ok": false, "reason", "paths"}``."""
+    """``{"ok": true, "envelope": ...}`` or ``{"ok": false, "reason", "errors"}``,
+    the errors as sorted, distinct ``{"path", "code"}`` objects."""
     try:
         return {"ok": True, "envelope": canonical(decode(payload, max_payload_bytes))}
     except Rejected as rejected:
-        return {"ok": False, "reason": rejected.reason, "paths": sorted(set(rejected.paths))}
+        return {"ok": False, "reason": rejected.reason, "errors": error_set(rejected.errors)}
+
+
+def error_set(errors: list[Error]) -> list[dict[str, str]]:
+    """Errors as a sorted list of distinct ``{"path", "code"}`` objects."""
+    return [{"path": path, "code": code} for path, code in sorted(set(errors))]
 
 
 def build(prediction_json: str, **overrides: Any) -> dict[str, Any]:

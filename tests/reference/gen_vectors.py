@@ -6,7 +6,8 @@ expectations without needing Python.
 
 Each line: ``{"name", "payload" | "payload_b64", ["pad_to"], ["max_payload_bytes"], "expect"}``
 where ``expect`` is ``{"ok": true, "envelope", "volatile", "verify"}`` or
-``{"ok": false, "reason", "paths"}``. ``pad_to`` appends spaces (valid JSON
+``{"ok": false, "reason", "errors"}`` (``errors``: the sorted, distinct
+``{"path", "code"}`` pairs). ``pad_to`` appends spaces (valid JSON
 whitespace) up to that many bytes; ``volatile`` lists fields whose defaults
 come from the clock or randomness and are not compared; ``verify`` says
 whether the decision is the one SPEC section 3 gives.
@@ -394,15 +395,139 @@ def sizes_and_bytes() -> None:
         add(f"utf8/{name}", bad)
 
 
+DOUBLE_OVERFLOW = 2**1024 - 2**970  # the least integer that rounds to infinity
+
+
+def parity_classes() -> None:
+    """The disagreement classes SPEC sections 5 and 6 settle, ten or more each."""
+    k = "oddsoddy_strategy"
+    fields = ["prediction.generated_at", "published_at", "prediction.resolves_at"]
+    out_of_range = [
+        "0001-01-01T00:00:00+01:00", "0001-01-01T00:59:59+01:00", "0001-01-01T00:00:00.000001+00:01",
+        "0001-01-01 00:00+00:01", "0001-01-01T23:58:59+23:59", "0001-01-01T00:00:00.5+00:01",
+        "9999-12-31T23:59:59-01:00", "9999-12-31T23:00:00-01:00", "9999-12-31T23:59:59.999999-00:01",
+        "9999-12-31 23:30:00-00:31", "9999-12-31T23:59-00:01", "9999-12-31T00:00:01-23:59",
+    ]
+    in_range = ["0001-01-01T01:00:00+01:00", "9999-12-31T22:59:59.999999-01:00", "0001-01-01T00:00:00-00:01"]
+    for i, value in enumerate(out_of_range + in_range):
+        add(f"parity/datetime-range/{fields[i % 3]}={value}", mutate(k, set_path(fields[i % 3], value)))
+
+    base = compact(envelope_for(PREDICTIONS["polymarket_bet"]))
+    over = "1" * 4301
+    for name, literal in {
+        "meta": f'{{"n":{over}}}', "meta-negative": f'{{"n":-{over}}}', "meta-nested": f'{{"a":[[{over}]]}}',
+        "meta-4300-nines": '{"n":' + "9" * 4300 + "}",
+    }.items():
+        add(f"parity/int-literal-digits/{name}", base.replace('"meta":{}', f'"meta":{literal}'))
+    for field in ["agents", "bullish", "bearish", "neutral"]:
+        add(f"parity/int-literal-digits/{field}", base.replace(f'"{field}":', f'"{field}":{over},"x_{field}":', 1))
+    add("parity/int-literal-digits/probability", base.replace('"probability":0.64', f'"probability":{over}'))
+    add("parity/int-literal-digits/stake", base.replace('"stake_fraction":', f'"stake_fraction":{over},"x":', 1))
+    add("parity/int-literal-digits/308-digits-ok", base.replace('"meta":{}', '"meta":{"n":' + "9" * 308 + "}"))
+
+    strings = {
+        "4301": over, "4301-negative": "-" + over, "4301-point-zero": over + ".0", "4301-then-junk": over + "x",
+        "4301-space-first": " " + over, "4301-plus": "+" + over, "4301-zero-first": "0" + over,
+        "4300": "1" * 4300, "4300-junk": "1" * 4300 + "x", "30": "1" * 30, "30-negative": "-" + "9" * 30,
+        "20": "98765432109876543210", "zeros-4301": "0" * 4301, "zero-padded-4300": "-0" + "1" * 4300,
+    }
+    for i, (name, value) in enumerate(strings.items()):
+        field = ["agents", "bullish", "bearish", "neutral"][i % 4]
+        add(f"parity/int-string-digits/{field}={name}", mutate(k, set_path(f"prediction.crowd.{field}", value)))
+    add("parity/int-string-digits/big-sum", mutate(k, set_path("prediction.crowd", {"agents": 90, "bullish": "9" * 25, "bearish": "9" * 25, "neutral": 10})))
+
+    zero_fields = ["prediction.probability", "prediction.confidence", "prediction.market_probability", "decision.multiplier"]
+    for lexeme in ["-0", "-0.0", "-0e0", "-0E+0", "-0.000", "0", "-0e-5"]:
+        for field in zero_fields:
+            body = envelope_for(PREDICTIONS[k])
+            set_path(field, "__ZERO__")(body)
+            add(f"parity/minus-zero/{field}={lexeme}", compact(body).replace('"__ZERO__"', lexeme))
+    for field, kind in [("decision.strength", "fomo2_report"), ("decision.edge", "polymarket_bet"), ("decision.stake_fraction", "polymarket_bet")]:
+        for lexeme in ["-0", "-0.0"]:
+            body = envelope_for(PREDICTIONS[kind])
+            set_path(field, "__ZERO__")(body)
+            add(f"parity/minus-zero/{field}={lexeme}", compact(body).replace('"__ZERO__"', lexeme))
+    strength_minus_zero = envelope_for(with_prediction("fomo2_report", probability=0.5, confidence=0.9))
+    add("parity/minus-zero/strength-verify", compact(strength_minus_zero).replace('"strength":0.0', '"strength":-0.0'))
+
+    overflow = {
+        "meta-1e400": '{"x":1e400}', "meta-minus-1e400": '{"x":-1e400}', "meta-1E309": '{"x":[1E309]}',
+        "meta-2e308": '{"x":{"y":2e308}}', "meta-10^309": '{"x":1' + "0" * 309 + "}",
+        "meta-boundary-int": f'{{"x":{DOUBLE_OVERFLOW}}}', "meta-boundary-int-minus-1": f'{{"x":{DOUBLE_OVERFLOW - 1}}}',
+        "meta-1.7976931348623159e308": '{"x":1.7976931348623159e308}',
+        "meta-1.7976931348623158e308": '{"x":1.7976931348623158e308}', "meta-max": '{"x":1.7976931348623157e308}',
+        "meta-1e-400": '{"x":1e-400}',
+    }
+    for name, meta in overflow.items():
+        add(f"parity/overflow/{name}", base.replace('"meta":{}', f'"meta":{meta}'))
+    for name, lexeme in {"probability-1e400": "1e400", "probability-1e309": "1e309"}.items():
+        add(f"parity/overflow/{name}", base.replace('"probability":0.64', f'"probability":{lexeme}'))
+    add("parity/overflow/stake-1e999", base.replace('"stake_fraction":', '"stake_fraction":1e999,"x":', 1))
+
+
+def decision_boundaries() -> None:
+    """Vectors exactly on every decision boundary, in binary."""
+    bullish = {"agents": 10, "bullish": 6, "bearish": 3, "neutral": 1}
+    bearish = {"agents": 10, "bullish": 3, "bearish": 6, "neutral": 1}
+    cases = [
+        ("fomo2_report", 0.625, 0.8, None, bullish, "score=+0.2"),
+        ("fomo2_report", 0.625, 0.8, None, bearish, "score=+0.2/split"),
+        ("fomo2_report", 0.375, 0.8, None, bearish, "score=-0.2"),
+        ("fomo2_report", 0.375, 0.8, None, bullish, "score=-0.2/split"),
+        ("fomo2_report", 0.625, 0.5, None, bullish, "confidence=0.5"),
+        ("polymarket_bet", 0.05, 0.9, 0.1, bullish, "edge=-0.05"),
+        ("polymarket_bet", 0.07, 0.9, 0.02, bullish, "edge=+0.05"),
+        ("polymarket_bet", 0.75, 1.0, 0.5, bullish, "stake=0.25"),
+        ("polymarket_bet", 0.25, 1.0, 0.5, bullish, "stake=0.25/no"),
+        ("polymarket_bet", 0.7, 0.5, 0.5, bullish, "confidence=0.5"),
+        ("oddsoddy_strategy", 0.5, 0.9, 0.5, bullish, "multiplier=1.0"),
+        ("oddsoddy_strategy", 0.5, 1.0, 0.25, bullish, "multiplier=2.0"),
+        ("oddsoddy_strategy", 0.5, 0.5, None, bullish, "multiplier=1.0/no-market"),
+        ("oddsoddy_strategy", 0.0, 1.0, 0.5, bullish, "multiplier=0.0"),
+    ]
+    for kind, p, c, m, crowd, label in cases:
+        prediction = with_prediction(kind, probability=p, confidence=c, market_probability=m, crowd=crowd)
+        add(f"boundary/{kind}/{label}", compact(envelope_for(prediction)))
+    k = "fomo2_report"
+    for crowd in [
+        {"agents": 10, "bullish": 5, "bearish": 4, "neutral": 0},
+        {"agents": 10, "bullish": 0, "bearish": 0, "neutral": 9},
+        {"agents": 1_000_000, "bullish": 999_999, "bearish": 0, "neutral": 0},
+        {"agents": 10, "bullish": 5, "bearish": 5, "neutral": 1},
+        {"agents": 1, "bullish": 9_223_372_036_854_775_807, "bearish": 9_223_372_036_854_775_807, "neutral": 2},
+    ]:
+        add(f"boundary/crowd-sum={compact(crowd)}", mutate(k, set_path("prediction.crowd", crowd)))
+    wide = {f"k{i}": i for i in range(20)}
+    base = compact(envelope_for(PREDICTIONS[k], meta=wide))
+    add("boundary/duplicate-key/meta-20-members", base.replace('"k19":19', '"k19":19,"k3":0'))
+    add("boundary/duplicate-key/meta-20-members-escaped", base.replace('"k19":19', '"k19":19,"\\u006b3":0'))
+    add("boundary/duplicate-key/meta-20-members-ok", base)
+    extra = "".join(f'"x{i}":{i},' for i in range(12))
+    add("boundary/duplicate-key/prediction-wide", base.replace('"prediction":{', '"prediction":{' + extra + '"probability":0.1,'))
+    add("boundary/duplicate-key/crowd-wide", base.replace('"crowd":{', '"crowd":{' + extra + '"x11":1,'))
+    top = "".join(f'"y{i}":{i},' for i in range(12))
+    add("boundary/duplicate-key/top-wide", "{" + top + base[1:-1] + ',"y0":1}')
+    add("boundary/duplicate-key/top-wide-ok", "{" + top + base[1:])
+    for field, unit, count, ok in [
+        ("source_id", "😀", 256, True), ("source_id", "e\u0301", 128, True), ("source_id", "e\u0301", 129, False),
+        ("question", "😀", 2000, True), ("question", "😀", 2001, False), ("rationale", "𝄞", 4000, True),
+        ("rationale", "𝄞", 4001, False),
+    ]:
+        text = json.loads(f'"{unit}"') * count
+        add(f"boundary/code-points/{field}={count}x{unit}", mutate(k, set_path(f"prediction.{field}", text)))
+    for count in [280, 281]:
+        add(f"boundary/code-points/driver={count}x😀", mutate(k, set_path("prediction.drivers", ["😀" * count])))
+
+
+PARTS = [
+    "valid_envelopes", "decision_sweep", "bounds", "lax_numbers", "datetimes", "envelope_rules",
+    "broken_json", "sizes_and_bytes", "parity_classes", "decision_boundaries",
+]
+
+
 def main() -> None:
-    valid_envelopes()
-    decision_sweep()
-    bounds()
-    lax_numbers()
-    datetimes()
-    envelope_rules()
-    broken_json()
-    sizes_and_bytes()
+    for part in PARTS:
+        globals()[part]()
     names = [v["name"] for v in vectors]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

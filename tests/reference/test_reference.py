@@ -25,10 +25,8 @@ def corpus() -> list[dict]:
 
 def test_checked_in_corpus_matches_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gen_vectors, "vectors", [])
-    for part in (gen_vectors.valid_envelopes, gen_vectors.decision_sweep, gen_vectors.bounds,
-                 gen_vectors.lax_numbers, gen_vectors.datetimes, gen_vectors.envelope_rules,
-                 gen_vectors.broken_json, gen_vectors.sizes_and_bytes):
-        part()
+    for part in gen_vectors.PARTS:
+        getattr(gen_vectors, part)()
     fresh = [json.loads(json.dumps(v)) for v in gen_vectors.vectors]
     assert fresh == corpus(), "tests/vectors/corpus.jsonl is stale: run `make vectors`"
 
@@ -60,5 +58,18 @@ def test_mappers_reach_every_reason() -> None:
 def test_rejections_carry_paths() -> None:
     outcome = ref.outcome('{"prediction": {"crowd": {"agents": 0}}}')
     assert outcome["reason"] == "invalid"
-    assert "prediction.crowd.agents" in outcome["paths"]
-    assert "decision" in outcome["paths"]
+    assert {"path": "prediction.crowd.agents", "code": "greater_than_equal"} in outcome["errors"]
+    assert {"path": "decision", "code": "missing"} in outcome["errors"]
+
+
+def test_custom_rules_raise_their_spec_codes() -> None:
+    base = gen_vectors.envelope_for(gen_vectors.PREDICTIONS["fomo2_report"])
+    cases = {
+        "blank_string": ("prediction", {**base["prediction"], "question": "  "}),
+        "crowd_sum_mismatch": ("prediction", {**base["prediction"], "crowd": {"agents": 3, "bullish": 1, "bearish": 1, "neutral": 0}}),
+        "decision_kind_mismatch": ("decision_kind", "polymarket_side"),
+        "datetime_out_of_range": ("published_at", "0001-01-01T00:00:00+01:00"),
+    }
+    for code, (field, value) in cases.items():
+        outcome = ref.outcome(json.dumps({**base, field: value}))
+        assert code in {e["code"] for e in outcome["errors"]}, (code, outcome)
