@@ -5,8 +5,10 @@ CARGO ?= cargo
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 BIN := target/debug/crowd-envelope
+# Accepted payloads of the last differential run, with native's encodings.
+PARITY := target/parity/accepted.jsonl
 
-.PHONY: test demo bench fuzz build lint test-rust test-reference test-wasm test-npm pkg vectors clean
+.PHONY: test demo bench fuzz build lint test-rust test-reference test-wasm test-npm pkg vectors parity clean
 
 ## Build the CLI (debug).
 build:
@@ -39,12 +41,22 @@ test-wasm:
 ## The packed package in a scratch project: Node (ESM, CJS, corpus, native
 ## parity, Redis), strict TypeScript, Vite + headless Chromium, and the
 ## dashboard against redis-server and `crowd-envelope serve`.
-test-npm: build pkg
+test-npm: build pkg $(PARITY)
 	tests/npm/run.sh
 
-## The Python reference model, its corpus check and the differential run.
+## The Python reference model, its corpus check and the differential run
+## (20,000 payloads; it writes $(PARITY), which test-npm holds the package to).
 test-reference: build $(VENV)/.installed
 	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -p no:cacheprovider
+
+## The differential run at full size: 200,000 payloads, a new seed each time
+## unless DIFF_SEED is set (about 2 minutes).
+parity: build $(VENV)/.installed
+	cd tests/reference && DIFF_PAYLOADS=200000 DIFF_SEED=$${DIFF_SEED:-$$RANDOM} CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) \
+		$(PY) -m pytest -q -p no:cacheprovider test_differential.py
+
+$(PARITY): | build $(VENV)/.installed
+	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -p no:cacheprovider test_differential.py -k decoder
 
 ## Speed and size against what users would pick instead: target/bench/REPORT.md.
 bench:

@@ -89,7 +89,7 @@ pub use prediction::{
     MAX_QUESTION_CHARS, MAX_RATIONALE_CHARS, MAX_SOURCE_ID_CHARS,
 };
 #[cfg(feature = "schema")]
-pub use schema::envelope_json_schema;
+pub use schema::{decode_result_json_schema, envelope_json_schema};
 
 /// The Redis stream the crowd simulation publishes to.
 pub const DEFAULT_STREAM_NAME: &str = "maf:arena:crowd_simulation:output";

@@ -9,6 +9,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Value};
 
 use crate::decision::{DecisionKind, Fomo2Signal, OddsoddyMultiplier, PolymarketSide};
+use crate::error::{DecodeReason, FieldError};
 use crate::prediction::{CrowdPrediction, SourceType};
 use crate::Timestamp;
 
@@ -69,6 +70,58 @@ pub fn envelope_json_schema() -> Value {
             "meta": {"type": "object"}
         },
         "oneOf": variants,
+        "$defs": definitions,
+    })
+}
+
+/// The JSON Schema of one result line of `crowd-envelope decode` (and of the
+/// npm package's `tryDecodeEnvelope`): an accepted envelope, or a rejection
+/// with its reason and every error's path, stable code and message.
+///
+/// ```
+/// let schema = crowd_envelope::decode_result_json_schema();
+/// let codes = schema["$defs"]["ErrorCode"]["oneOf"].as_array().unwrap();
+/// assert!(codes.iter().any(|c| c["const"] == "crowd_sum_mismatch"));
+/// ```
+pub fn decode_result_json_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let reason = generator.subschema_for::<DecodeReason>();
+    let error = generator.subschema_for::<FieldError>();
+    let mut definitions = generator.take_definitions(true);
+    // The envelope's own definitions move up beside it, so that its
+    // `#/$defs/...` references resolve from this document's root.
+    let mut envelope = envelope_json_schema();
+    if let Some(Value::Object(inner)) = envelope.as_object_mut().and_then(|e| e.remove("$defs")) {
+        definitions.extend(inner);
+    }
+    if let Some(e) = envelope.as_object_mut() {
+        e.remove("$schema");
+    }
+    definitions.insert("CrowdPredictionEnvelope".to_owned(), envelope);
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "DecodeResult",
+        "description": "One decoded payload: the envelope, or why it was rejected (SPEC section 4).",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["ok", "envelope"],
+                "properties": {
+                    "ok": {"const": true},
+                    "verify": {"type": "boolean", "description": "with decode --verify"},
+                    "envelope": {"$ref": "#/$defs/CrowdPredictionEnvelope"}
+                }
+            },
+            {
+                "type": "object",
+                "required": ["ok", "reason", "errors"],
+                "properties": {
+                    "ok": {"const": false},
+                    "reason": reason,
+                    "errors": {"type": "array", "minItems": 1, "items": error}
+                }
+            }
+        ],
         "$defs": definitions,
     })
 }

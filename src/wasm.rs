@@ -369,12 +369,14 @@ mod js_shape {
         matches!(json, Json::String(_))
     }
 
+    /// A number `JSON.parse` reads as the decoder does: not the integer
+    /// token `-0`, which is `-0` in JS but `+0.0` here (SPEC section 6).
     fn number(json: &Json<'_>) -> bool {
-        matches!(json, Json::Number(_))
+        matches!(json, Json::Number(lexeme) if *lexeme != "-0")
     }
 
     fn nullable_number(json: &Json<'_>) -> bool {
-        matches!(json, Json::Number(_) | Json::Null)
+        matches!(json, Json::Null) || number(json)
     }
 
     /// The string is the timestamp's canonical form, compared as it is
@@ -437,6 +439,8 @@ mod js_shape {
                     "\"reason\":\"crowd_above_market\",\"x\":0",
                 ),
                 ("\"bullish\":6", "\"bullish\":true"),
+                ("\"probability\":0.7", "\"probability\":-0"), // -0 in JS, +0.0 here
+                ("\"price\":0.5", "\"price\":-0"),
             ] {
                 let changed = CANONICAL.replacen(from, to, 1);
                 assert_ne!(changed, CANONICAL, "{from}");

@@ -61,14 +61,14 @@ function receive(entry) {
     let result;
     if (extra.length > 0 && (entry.data !== undefined || entry.data_b64 !== undefined)) {
         const message = `expected exactly one field, 'data', found also ${extra.sort().join(", ")}`;
-        result = { ok: false, reason: "extra_fields", errors: [{ path: "", message }] };
+        result = { ok: false, reason: "extra_fields", errors: [{ path: "", code: "extra_forbidden", message }] };
     } else if (typeof entry.data === "string") {
         result = tryDecodeEnvelope(entry.data);
     } else if (typeof entry.data_b64 === "string") {
         result = tryDecodeEnvelope(Uint8Array.from(atob(entry.data_b64), (c) => c.charCodeAt(0)));
     } else {
         const fields = Array.isArray(entry.fields) ? entry.fields.join(", ") : "";
-        result = { ok: false, reason: "no_data", errors: [{ path: "", message: `the entry has no data field (fields: ${fields})` }] };
+        result = { ok: false, reason: "no_data", errors: [{ path: "", code: "missing", message: `the entry has no data field (fields: ${fields})` }] };
     }
     queue(entry.id, result);
 }
@@ -292,9 +292,12 @@ function renderRejected() {
         head.className = "rejected-head";
         head.textContent = `${id} · ${reason}`;
         const list = document.createElement("ul");
-        for (const { path, message } of errors.slice(0, 8)) {
+        for (const { path, code, message } of errors.slice(0, 8)) {
             const error = document.createElement("li");
-            error.textContent = path ? `${path}: ${message}` : message;
+            const tag = document.createElement("code");
+            tag.className = "error-code";
+            tag.textContent = code ?? "";
+            error.append(tag, ` ${path ? `${path}: ${message}` : message}`);
             list.append(error);
         }
         li.append(head, list);

@@ -11,6 +11,7 @@ import type {
     DecodeReason,
     DecodeResult,
     DecisionKind,
+    ErrorCode,
     FieldError,
     Fomo2Signal,
     OddsoddyMultiplier,
@@ -104,7 +105,7 @@ export function tryDecodeEnvelope(payload: Payload, options?: DecodeOptions): De
     } catch (error) {
         // Unreachable unless the module itself is broken; the promise of
         // this function is to answer, not to throw.
-        return rejection("invalid", "", `internal error while decoding: ${String(error)}`);
+        return rejection("invalid", "", "model_type", `internal error while decoding: ${String(error)}`);
     }
 }
 
@@ -123,7 +124,7 @@ export function decodeBatch(payloads: Iterable<Payload>, options?: DecodeOptions
             results.push(typeof limit === "number" ? decodeOne(payload, limit) : limit);
         }
     } catch (error) {
-        results.push(rejection("invalid", "", `cannot read the payloads: ${String(error)}`));
+        results.push(rejection("invalid", "", "model_type", `cannot read the payloads: ${String(error)}`));
     }
     return results;
 }
@@ -134,6 +135,7 @@ function payloadLimit(options: DecodeOptions | undefined): number | DecodeResult
         return rejection(
             "invalid",
             "options.maxPayloadBytes",
+            typeof limit === "number" ? "greater_than_equal" : "float_type",
             `expected a number of bytes >= 0, found ${describe(limit)}`,
         );
     }
@@ -151,6 +153,7 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
             return rejection(
                 "invalid_utf8",
                 "",
+                "json_invalid",
                 "the string holds a lone surrogate, which has no UTF-8 encoding",
             );
         }
@@ -158,7 +161,12 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
     }
     const bytes = asBytes(payload);
     if (bytes === undefined) {
-        return rejection("invalid", "", `expected a string, Uint8Array or ArrayBuffer, found ${describe(payload)}`);
+        return rejection(
+            "invalid",
+            "",
+            "model_type",
+            `expected JSON text as a string, Uint8Array or ArrayBuffer, found ${describe(payload)}`,
+        );
     }
     if (bytes.byteLength > limit) {
         return tooLarge(String(bytes.byteLength), limit);
@@ -167,17 +175,25 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
 }
 
 function envelopeReply(reply: string, input: string | Uint8Array): DecodeResult {
-    if (reply === "") {
-        // The input is already the canonical encoding: parse it as is.
-        const text = typeof input === "string" ? input : utf8.decode(input);
-        return { ok: true, envelope: JSON.parse(text) as CrowdPredictionEnvelope };
-    }
     if (reply.charCodeAt(0) === REJECTED) {
         const { reason, errors } = JSON.parse(reply.slice(1)) as Rejection;
         return { ok: false, reason, errors };
     }
-    return { ok: true, envelope: JSON.parse(reply) as CrowdPredictionEnvelope };
+    // Empty: the input is already the canonical encoding, parsed as is.
+    const text = reply !== "" ? reply : typeof input === "string" ? input : utf8.decode(input);
+    const envelope = JSON.parse(text) as CrowdPredictionEnvelope;
+    decodedFrom.set(envelope, text);
+    return { ok: true, envelope };
 }
+
+/**
+ * The text each decoded envelope was parsed from (a reference, not a copy).
+ * JS numbers cannot hold every JSON number that `meta` keeps as written
+ * (`1.0`, `1e21`, integers above 2^53), so {@link encodeEnvelope} of an
+ * envelope the caller has not changed re-encodes from that text, and gives
+ * exactly the bytes native code gives.
+ */
+const decodedFrom = new WeakMap<object, string>();
 
 // A string crosses into wasm as UTF-8 bytes encoded here, natively, into a
 // reused buffer: wasm-bindgen's own string passing copies character by
@@ -197,11 +213,11 @@ function utf8Bytes(text: string): Uint8Array {
 }
 
 function tooLarge(size: string, limit: number): DecodeResult {
-    return rejection("too_large", "", `payload is ${size} bytes, over the limit of ${limit} bytes`);
+    return rejection("too_large", "", "too_large", `payload is ${size} bytes, over the limit of ${limit} bytes`);
 }
 
-function rejection(reason: DecodeReason, path: string, message: string): DecodeResult {
-    return { ok: false, reason, errors: [{ path, message }] };
+function rejection(reason: DecodeReason, path: string, code: ErrorCode, message: string): DecodeResult {
+    return { ok: false, reason, errors: [{ path, code, message }] };
 }
 
 function asBytes(payload: unknown): Uint8Array | undefined {
@@ -265,10 +281,19 @@ export function buildEnvelope(
  * decoder would; throws a {@link ValidationError}.
  */
 export function encodeEnvelope(envelope: CrowdPredictionEnvelope): string {
-    const text = toJson(envelope, "envelope");
+    const text = unchangedSource(envelope) ?? toJson(envelope, "envelope");
     const reply = glue().wireEncode(text);
     if (reply.charCodeAt(0) === REJECTED) throw rejected(reply);
     return reply === "" ? text : reply;
+}
+
+/** The text a decoded envelope came from, if the envelope still says the same. */
+function unchangedSource(envelope: unknown): string | undefined {
+    if (typeof envelope !== "object" || envelope === null) return undefined;
+    const source = decodedFrom.get(envelope);
+    if (source === undefined) return undefined;
+    const now = toJson(envelope, "envelope");
+    return now === toJson(JSON.parse(source), "envelope") ? source : undefined;
 }
 
 /**
@@ -298,27 +323,54 @@ function rejected(reply: string): ValidationError {
  * JSON text for a JS value, so the one Rust validator sees what a payload
  * would carry. Non-finite numbers become their names (and are rejected by
  * name, not as a puzzling `null`); bigints their digits, which Pydantic's
- * lax integers accept.
+ * lax integers accept; `-0` stays `-0.0`, where `JSON.stringify` would
+ * write `0` and lose the sign (SPEC section 6).
  */
 function toJson(value: unknown, what: string): string {
     let text: string | undefined;
+    negativeZeros = 0;
     try {
         text = JSON.stringify(value, jsonReplacer);
     } catch (error) {
         throw new ValidationError("invalid", [
-            { path: "", message: `the ${what} cannot be written as JSON: ${String(error)}` },
+            { path: "", code: "model_type", message: `the ${what} cannot be written as JSON: ${String(error)}` },
         ]);
     }
     if (text === undefined) {
-        throw new ValidationError("invalid", [{ path: "", message: `expected an object, found ${describe(value)}` }]);
+        throw new ValidationError("invalid", [
+            { path: "", code: "model_type", message: `expected an object, found ${describe(value)}` },
+        ]);
     }
-    return text;
+    return negativeZeros === 0 ? text : restoreNegativeZeros(text);
 }
 
+// A string no caller writes (a per-load nonce after a NUL) stands in for -0
+// while JSON.stringify runs; every stand-in is then swapped for `-0.0`.
+const NEGATIVE_ZERO = `\u0000-0:${Math.random().toString(36).slice(2)}`;
+const NEGATIVE_ZERO_JSON = JSON.stringify(NEGATIVE_ZERO);
+let negativeZeros = 0;
+
 function jsonReplacer(_key: string, value: unknown): unknown {
-    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    if (typeof value === "number") {
+        if (!Number.isFinite(value)) return String(value);
+        if (value === 0 && 1 / value < 0) {
+            negativeZeros += 1;
+            return NEGATIVE_ZERO;
+        }
+        return value;
+    }
     if (typeof value === "bigint") return value.toString();
     return value;
+}
+
+function restoreNegativeZeros(text: string): string {
+    const parts = text.split(NEGATIVE_ZERO_JSON);
+    if (parts.length - 1 !== negativeZeros) {
+        throw new ValidationError("invalid", [
+            { path: "", code: "model_type", message: "the value holds a string reserved for -0" },
+        ]);
+    }
+    return parts.join("-0.0");
 }
 
 function describe(value: unknown): string {
@@ -347,10 +399,14 @@ export type StandardResult<Output> =
     | { readonly value: Output; readonly issues?: undefined }
     | { readonly issues: ReadonlyArray<StandardIssue> };
 
-/** One Standard Schema issue, with the path as keys and indexes. */
+/**
+ * One Standard Schema issue, with the path as keys and indexes, and the
+ * error's stable `code` (SPEC section 4) beside the standard fields.
+ */
 export interface StandardIssue {
     readonly message: string;
     readonly path?: ReadonlyArray<PropertyKey>;
+    readonly code?: ErrorCode;
 }
 
 function standardSchema<Output>(check: (value: unknown) => Output): StandardSchemaV1<unknown, Output> {
@@ -370,9 +426,9 @@ function standardSchema<Output>(check: (value: unknown) => Output): StandardSche
     };
 }
 
-function toIssue({ path, message }: FieldError): StandardIssue {
-    if (path === "") return { message };
-    return { message, path: path.split(".").map((key) => (/^\d+$/.test(key) ? Number(key) : key)) };
+function toIssue({ path, code, message }: FieldError): StandardIssue {
+    if (path === "") return { message, code };
+    return { message, code, path: path.split(".").map((key) => (/^\d+$/.test(key) ? Number(key) : key)) };
 }
 
 /** Validates an envelope object; the output is its canonical form. */

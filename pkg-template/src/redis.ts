@@ -163,7 +163,7 @@ function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry 
         options.onSkip?.({
             id: entry.id,
             reason: "no_data",
-            errors: [{ path: "", message: "the stream entry has no 'data' field" }],
+            errors: [{ path: "", code: "missing", message: "the stream entry has no 'data' field" }],
         });
         return undefined;
     }
@@ -172,7 +172,13 @@ function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry 
         options.onSkip?.({
             id: entry.id,
             reason: "extra_fields",
-            errors: [{ path: "", message: `expected exactly one field, 'data', found also ${extra.sort().join(", ")}` }],
+            errors: [
+                {
+                    path: "",
+                    code: "extra_forbidden",
+                    message: `expected exactly one field, 'data', found also ${extra.sort().join(", ")}`,
+                },
+            ],
         });
         return undefined;
     }

@@ -70,8 +70,21 @@ pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
     }
 }
 
-pub(super) fn schema() -> io::Result<ExitCode> {
-    let text = serde_json::to_string_pretty(&crate::envelope_json_schema())?;
+#[derive(Debug, Args)]
+pub(super) struct SchemaArgs {
+    /// The schema of a `decode` output line instead: `{"ok": true, "envelope"}`
+    /// or `{"ok": false, "reason", "errors": [{path, code, message}]}`.
+    #[arg(long)]
+    result: bool,
+}
+
+pub(super) fn schema(args: SchemaArgs) -> io::Result<ExitCode> {
+    let schema = if args.result {
+        crate::decode_result_json_schema()
+    } else {
+        crate::envelope_json_schema()
+    };
+    let text = serde_json::to_string_pretty(&schema)?;
     write_line(&mut io::stdout().lock(), &text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -37,8 +37,8 @@ enum Command {
     Decode(codec::DecodeArgs),
     /// Build an envelope from a prediction (JSON in, envelope JSON out).
     Build(codec::BuildArgs),
-    /// Print the JSON Schema of the envelope.
-    Schema,
+    /// Print the JSON Schema of the envelope (or, with --result, of decode's output lines).
+    Schema(codec::SchemaArgs),
     /// Build envelopes from predictions (or take ready envelopes) and publish them; print each id.
     Publish(stream::PublishArgs),
     /// Show the newest envelopes, or follow the stream as it grows.
@@ -55,7 +55,7 @@ pub fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Decode(args) => codec::decode(args),
         Command::Build(args) => codec::build(args),
-        Command::Schema => codec::schema(),
+        Command::Schema(args) => codec::schema(args),
         Command::Publish(args) => stream::block_on(stream::publish(args)),
         Command::Tail(args) => stream::block_on(stream::tail(args)),
         Command::Consume(args) => stream::block_on(stream::consume(args)),

@@ -39,7 +39,8 @@ export function withoutFields(object, fields) {
     return copy;
 }
 
-export const sortedPaths = (errors) => [...new Set(errors.map((e) => (typeof e === "string" ? e : e.path)))].sort();
+/** The sorted, distinct "path code" pairs of a rejection's errors. */
+export const errorSet = (errors) => [...new Set(errors.map((e) => `${e.path} ${e.code}`))].sort();
 
 /** A valid prediction of each source type. */
 export const PREDICTIONS = {

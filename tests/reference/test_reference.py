@@ -42,6 +42,22 @@ def test_schema_accepts_every_canonical_envelope() -> None:
     assert not validator.is_valid(wrong_kind)
 
 
+def test_decode_result_schema_describes_every_corpus_outcome() -> None:
+    """`schema --result` accepts what `decode` prints, codes included."""
+    schema = json.loads(subprocess.run([str(CLI), "schema", "--result"], capture_output=True, check=True).stdout)
+    validator = jsonschema.Draft202012Validator(schema)
+    codes = {choice["const"] for choice in schema["$defs"]["ErrorCode"]["oneOf"]}
+    vectors = [v for v in corpus() if v.get("payload", "").strip() and not {"\n", "\r"} & set(v["payload"]) and "pad_to" not in v]
+    lines = "".join(v["payload"] + "\n" for v in vectors).encode("utf-8", "surrogatepass")
+    done = subprocess.run([str(CLI), "decode", "--lines", "--verify"], input=lines, capture_output=True, check=False)
+    outputs = done.stdout.decode().split("\n")[:-1]
+    assert len(outputs) == len(vectors)
+    for line in outputs:
+        validator.validate(json.loads(line))
+    assert {e["code"] for v in vectors if not v["expect"]["ok"] for e in v["expect"]["errors"]} <= codes
+    assert not validator.is_valid({"ok": False, "reason": "invalid", "errors": [{"path": "", "code": "nope", "message": ""}]})
+
+
 def test_mappers_reach_every_reason() -> None:
     reasons = {
         v["expect"]["envelope"]["decision"]["reason"]
