@@ -137,6 +137,9 @@ test("the live dashboard", async (t) => {
         assert.deepEqual(reasons, { invalid_json: 1, unsupported_version: 1, invalid: 1, no_data: 1 });
         const listed = await page.locator("#rejected-list").textContent();
         assert.match(listed, /decision_kind: expected polymarket_side for source_type polymarket_bet/);
+        const codes = await page.locator("#rejected-list code.error-code").allTextContents();
+        assert.ok(codes.includes("decision_kind_mismatch"), codes.join(","));
+        assert.ok(codes.includes("json_invalid") && codes.includes("literal_error") && codes.includes("missing"), codes.join(","));
         assert.equal(await page.locator("#count-rejected").textContent(), "4");
     });
 
