@@ -184,7 +184,7 @@ fn parse_text(s: &str) -> Result<Timestamp, Unreadable> {
 }
 
 fn is_big_integer(lexeme: &str) -> bool {
-    !lexeme.contains(['.', 'e', 'E']) && lexeme.parse::<i64>().is_err()
+    lax::is_integer_lexeme(lexeme) && lexeme.parse::<i64>().is_err()
 }
 
 /// `YYYY-MM-DD` at the start: four digits, a dash, and so on.

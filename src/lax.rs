@@ -145,24 +145,40 @@ impl LaxInt {
         if digits.len() > MAX_INT_DIGITS {
             return None;
         }
-        let sign = if negative && !digits.is_empty() {
-            "-"
-        } else {
-            ""
-        };
-        let text = format!("{sign}{digits}");
-        Some(match text.parse::<i64>() {
-            Ok(n) => LaxInt::Small(n),
-            Err(_) if digits.is_empty() => LaxInt::Small(0),
-            Err(_) => LaxInt::Big(text),
-        })
+        // Up to 18 digits always fit: no text is built for the usual counts.
+        if digits.len() <= 18 {
+            let magnitude = digits.parse::<i64>().unwrap_or(0);
+            return Some(LaxInt::Small(if negative { -magnitude } else { magnitude }));
+        }
+        let text = format!("{}{digits}", if negative { "-" } else { "" });
+        Some(LaxInt::from_text(text))
     }
 
-    /// The exact sum of non-negative integers, as decimal text.
-    pub fn sum(values: &[LaxInt]) -> String {
-        values.iter().fold(String::from("0"), |total, value| {
-            add_decimal(&total, &value.to_string())
-        })
+    /// `-?[1-9][0-9]*` as the smallest form that holds it.
+    fn from_text(text: String) -> LaxInt {
+        match text.parse::<i64>() {
+            Ok(n) => LaxInt::Small(n),
+            Err(_) => LaxInt::Big(text),
+        }
+    }
+
+    /// The exact sum of non-negative integers: in 128 bits when every one
+    /// fits in 64, else added as decimal digits.
+    pub fn sum(values: &[LaxInt]) -> LaxInt {
+        let small: Option<i128> = values.iter().try_fold(0i128, |total, value| match value {
+            LaxInt::Small(n) => Some(total + i128::from(*n)),
+            LaxInt::Big(_) => None,
+        });
+        let text = match small {
+            Some(total) => match i64::try_from(total) {
+                Ok(n) => return LaxInt::Small(n),
+                Err(_) => total.to_string(),
+            },
+            None => values.iter().fold(String::from("0"), |total, value| {
+                add_decimal(&total, &value.to_string())
+            }),
+        };
+        LaxInt::from_text(text)
     }
 }
 
@@ -214,7 +230,8 @@ pub(crate) fn integer(value: &Json<'_>) -> Coerced<LaxInt> {
     }
 }
 
-fn is_integer_lexeme(lexeme: &str) -> bool {
+/// Whether a JSON number lexeme is an integer (no fraction, no exponent).
+pub(crate) fn is_integer_lexeme(lexeme: &str) -> bool {
     !lexeme.contains(['.', 'e', 'E'])
 }
 
@@ -423,7 +440,16 @@ mod tests {
                 LaxInt::Small(1),
                 LaxInt::Small(0)
             ]),
-            "100000000000000000000"
+            LaxInt::Big("100000000000000000000".into())
+        );
+        let max = LaxInt::Small(i64::MAX);
+        assert_eq!(
+            LaxInt::sum(&[max.clone(), max, LaxInt::Small(2)]),
+            LaxInt::Big("18446744073709551616".into())
+        );
+        assert_eq!(
+            LaxInt::sum(&[LaxInt::Small(6), LaxInt::Small(3), LaxInt::Small(1)]),
+            LaxInt::Small(10)
         );
     }
 

@@ -300,7 +300,7 @@ impl Crowd {
 /// crowd if not, with the numbers as written and their exact sum.
 fn check_sum(agents: &LaxInt, counts: &[LaxInt; 3], path: &Path<'_>, errors: &mut Errors) -> bool {
     let sum = LaxInt::sum(counts);
-    let adds_up = sum == agents.to_string();
+    let adds_up = sum == *agents;
     if !adds_up {
         let [bullish, bearish, neutral] = counts;
         errors.push(

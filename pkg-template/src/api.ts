@@ -281,19 +281,17 @@ export function buildEnvelope(
  * decoder would; throws a {@link ValidationError}.
  */
 export function encodeEnvelope(envelope: CrowdPredictionEnvelope): string {
-    const text = unchangedSource(envelope) ?? toJson(envelope, "envelope");
+    const text = envelopeText(envelope);
     const reply = glue().wireEncode(text);
     if (reply.charCodeAt(0) === REJECTED) throw rejected(reply);
     return reply === "" ? text : reply;
 }
 
-/** The text a decoded envelope came from, if the envelope still says the same. */
-function unchangedSource(envelope: unknown): string | undefined {
-    if (typeof envelope !== "object" || envelope === null) return undefined;
-    const source = decodedFrom.get(envelope);
-    if (source === undefined) return undefined;
+/** The envelope as JSON text: the text it was decoded from, if it still says the same. */
+function envelopeText(envelope: unknown): string {
     const now = toJson(envelope, "envelope");
-    return now === toJson(JSON.parse(source), "envelope") ? source : undefined;
+    const source = typeof envelope === "object" && envelope !== null ? decodedFrom.get(envelope) : undefined;
+    return source !== undefined && now === toJson(JSON.parse(source), "envelope") ? source : now;
 }
 
 /**

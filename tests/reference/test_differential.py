@@ -56,7 +56,8 @@ def strip_volatile(envelope: dict[str, Any], payload: str) -> dict[str, Any]:
 
 def volatile(payload: str) -> bool:
     """Whether the envelope takes a default from the clock or randomness."""
-    return strip_volatile({"published_at": 0, "correlation_id": 0}, payload) != {"published_at": 0, "correlation_id": 0}
+    head = json.loads(payload)
+    return not {"published_at", "correlation_id"} <= head.keys()
 
 
 def disagreement(payload: str, rust: dict[str, Any]) -> str | None:
@@ -91,10 +92,10 @@ def test_decoder_agrees_with_reference() -> None:
                 problem = disagreement(payload, rust)
                 if problem:
                     failures.append(problem)
-                elif rust["ok"] and volatile(payload):
-                    accepted += 1
                 elif rust["ok"]:
                     accepted += 1
+                    if volatile(payload):
+                        continue
                     # The envelope's bytes exactly as native wrote them ("verify" comes first).
                     encoded = line[line.index(ENVELOPE_KEY) + len(ENVELOPE_KEY) : -1]
                     record = {"payload": payload, "encoded": encoded, "verify": rust["verify"]}
