@@ -16,41 +16,54 @@ const PIPELINE: usize = 100;
 const IN_FLIGHT: usize = 4;
 const LATENCY_SAMPLES: usize = 2_000;
 
-fn envelope(n: usize) -> CrowdPredictionEnvelope {
-    let prediction = CrowdPrediction::from_json(
-        r#"{"source_type": "polymarket_bet", "source_id": "0x5f3a9c2e41d7",
-            "question": "Will the Federal Reserve cut interest rates at its December meeting?",
-            "probability": 0.64, "confidence": 0.77, "market_probability": 0.52,
-            "crowd": {"agents": 200, "bullish": 121, "bearish": 55, "neutral": 24},
-            "rationale": "Agents weighted the softening labour data over hawkish guidance.",
-            "drivers": ["labour market", "CPI trend"], "generated_at": "2026-11-26T21:16:00Z"}"#,
-    )
-    .expect("a valid prediction");
-    let options = BuildOptions {
-        correlation_id: Some(format!("bench-{n}")),
-        ..BuildOptions::default()
-    };
-    build_envelope(prediction, options).expect("valid")
+/// The typical payload of every other benchmark, the same bytes that the
+/// redis-benchmark ceiling run sends (`CROWD_BENCH_PAYLOAD`, set by
+/// benches/run.sh), decoded once.
+fn typical() -> CrowdPredictionEnvelope {
+    let payload =
+        std::env::var("CROWD_BENCH_PAYLOAD").expect("CROWD_BENCH_PAYLOAD: run `make bench`");
+    try_decode_envelope(&payload).expect("the typical payload decodes")
 }
 
-async fn publish_throughput(url: &RedisUrl) -> f64 {
-    let mut conn = url.connect().await.expect("redis");
-    let batch: Vec<_> = (0..PIPELINE).map(envelope).collect();
+/// The typical envelope with its own correlation id, for the latency run.
+fn envelope(template: &CrowdPredictionEnvelope, n: usize) -> CrowdPredictionEnvelope {
+    CrowdPredictionEnvelope {
+        correlation_id: format!("bench-{n}"),
+        ..template.clone()
+    }
+}
+
+/// `IN_FLIGHT` tasks share the one multiplexed connection, each sending its
+/// pipelines as soon as the previous one is answered, so that many
+/// pipelines are in flight at once.
+async fn publish_throughput(url: &RedisUrl, template: &CrowdPredictionEnvelope) -> f64 {
+    let conn = url.connect().await.expect("redis");
+    let batch: Vec<_> = std::iter::repeat_n(template.clone(), PIPELINE).collect();
     let start = Instant::now();
-    for _ in 0..PUBLISHED / PIPELINE {
-        publish_envelopes(
-            &mut conn,
-            "bench:publish",
-            &batch,
-            PublishOptions::default(),
-        )
-        .await
-        .expect("published");
+    let tasks: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let (mut conn, batch) = (conn.clone(), batch.clone());
+            tokio::spawn(async move {
+                for _ in 0..PUBLISHED / PIPELINE / IN_FLIGHT {
+                    publish_envelopes(
+                        &mut conn,
+                        "bench:publish",
+                        &batch,
+                        PublishOptions::default(),
+                    )
+                    .await
+                    .expect("published");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("publisher");
     }
     PUBLISHED as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn follow_latency(url: &RedisUrl) -> Vec<f64> {
+async fn follow_latency(url: &RedisUrl, template: &CrowdPredictionEnvelope) -> Vec<f64> {
     let options = FollowOptions {
         block: Duration::from_secs(1),
         ..FollowOptions::default()
@@ -77,7 +90,7 @@ async fn follow_latency(url: &RedisUrl) -> Vec<f64> {
     let mut conn = url.connect().await.expect("redis");
     let mut sent = HashMap::new();
     for n in 0..LATENCY_SAMPLES {
-        let envelope = envelope(n);
+        let envelope = envelope(template, n);
         sent.insert(envelope.correlation_id.clone(), Instant::now());
         publish_envelope(
             &mut conn,
@@ -110,10 +123,11 @@ async fn main() {
         return;
     };
     let url = RedisUrl::parse(&url).expect("a Redis URL");
-    eprintln!("bench (redis): publishing {PUBLISHED} envelopes, {PIPELINE} per pipeline");
-    let per_second = publish_throughput(&url).await;
+    eprintln!("bench (redis): publishing {PUBLISHED} envelopes, {PIPELINE} per pipeline, {IN_FLIGHT} in flight");
+    let template = typical();
+    let per_second = publish_throughput(&url, &template).await;
     eprintln!("bench (redis): follow latency over {LATENCY_SAMPLES} envelopes");
-    let latencies = follow_latency(&url).await;
+    let latencies = follow_latency(&url, &template).await;
     println!(
         "{}",
         serde_json::json!({
@@ -124,7 +138,7 @@ async fn main() {
                 "p99Micros": percentile(&latencies, 0.99),
                 "maxMicros": latencies.last().copied().unwrap_or(f64::NAN),
             },
-            "payloadBytes": envelope(0).to_json().len(),
+            "payloadBytes": template.to_json().len(),
         })
     );
 }

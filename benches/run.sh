@@ -39,7 +39,7 @@ until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
 PAYLOAD=$(node -e 'import("./benches/js/payloads.mjs").then(m => process.stdout.write(m.PAYLOADS.typical))')
 redis-benchmark -p "$PORT" -c 1 -P 100 -n 50000 --csv XADD bench:ceiling '*' data "$PAYLOAD" \
     | tail -1 >"$OUT/redis-benchmark.csv"
-CROWD_BENCH_REDIS_URL="redis://127.0.0.1:$PORT" cargo bench --quiet --features redis --bench redis \
+CROWD_BENCH_REDIS_URL="redis://127.0.0.1:$PORT" CROWD_BENCH_PAYLOAD="$PAYLOAD" cargo bench --quiet --features redis --bench redis \
     >"$OUT/redis.json" 2>"$OUT/redis.log"
 
 step "   dashboard: ${DASHBOARD_SECONDS:-60}s at 500 envelopes/s in Chromium"

@@ -3,7 +3,8 @@
 # libFuzzer, which prints its progress; targets from FUZZ_TARGETS (default
 # all). A crash is copied to fuzz/regressions/<target>/ (where
 # tests/fuzz_regressions.rs replays it in `make test`) and fails the run.
-# Figures go to target/fuzz/<target>.json.
+# Figures go to target/fuzz/<target>.json and, for the whole run, to
+# docs/fuzz-stats.json (executions, coverage, corpus size).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-300}
@@ -33,6 +34,10 @@ PY
     fi
 }
 
+# stat_of NAME LOG: a `-print_final_stats` figure; field_of KEY LINE: "KEY: N".
+stat_of() { grep -oE "stat::$1: *[0-9]+" "$2" | grep -oE '[0-9]+$' | tail -1; }
+field_of() { grep -oE "$1: [0-9]+" <<<"$2" | grep -oE '[0-9]+$' | head -1; }
+
 status=0
 for target in $TARGETS; do
     seed "$target"
@@ -60,9 +65,27 @@ for target in $TARGETS; do
             [ -f "$crash" ] && cp "$crash" fuzz/regressions/"$target"/ && echo "fuzz: kept $crash as a regression test" >&2
         done
     fi
-    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
-    printf '{"target":"%s","seconds":%d,"runs":%s,"outcome":"%s","finished":"%s"}\n' \
-        "$target" $(( $(date +%s) - started )) "${runs:-0}" "$outcome" "$(date -u +%FT%TZ)" >"target/fuzz/$target.json"
-    echo "fuzz: $target: $outcome, ${runs:-0} runs" >&2
+    runs=$(stat_of number_of_executed_units "$log")
+    # libFuzzer's last status line: "#N DONE cov: C ft: F corp: U/SIZE ...".
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    cov=$(field_of cov "$last")
+    features=$(field_of ft "$last")
+    corpus=$(sed -nE 's/.* corp: ([0-9]+)\/.*/\1/p' <<<"$last")
+    printf '{"target":"%s","seconds":%d,"runs":%s,"coverage_edges":%s,"features":%s,"corpus_units":%s,"outcome":"%s","mode":"one target after another","finished":"%s"}\n' \
+        "$target" $(( $(date +%s) - started )) "${runs:-0}" "${cov:-null}" "${features:-null}" "${corpus:-null}" \
+        "$outcome" "$(date -u +%FT%TZ)" >"target/fuzz/$target.json"
+    echo "fuzz: $target: $outcome, ${runs:-0} runs, coverage ${cov:-?} edges, corpus ${corpus:-?}" >&2
 done
+# The figures of this run, kept with the code: the bench report and
+# SECURITY.md quote them.
+{
+    echo "["
+    separator=""
+    for target in $TARGETS; do
+        printf '%s  %s' "$separator" "$(cat "target/fuzz/$target.json")"
+        separator=$',\n'
+    done
+    printf '\n]\n'
+} >docs/fuzz-stats.json
+echo "fuzz: figures in docs/fuzz-stats.json" >&2
 exit $status

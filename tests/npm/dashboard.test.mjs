@@ -218,4 +218,34 @@ test("the live dashboard", async (t) => {
         assert.equal(await page.locator("#d-correlation").textContent(), "polymarket_bet-1000");
         assert.deepEqual(problems, []);
     });
+
+    await t.test("hostile strings in every field the page renders run nothing", async () => {
+        const hostile = (n) => `<img src=x onerror="window.__pwned=${n}"><script>window.__pwned=${n}</script>`;
+        const body = JSON.parse(envelope("polymarket_bet", 66, { source_id: hostile(10), drivers: [hostile(11), hostile(12)] }));
+        body.correlation_id = hostile(13);
+        body.meta = { [hostile(14)]: hostile(15), nested: [hostile(16)] };
+        body.decision.reason = hostile(17);
+        await publish(JSON.stringify(body));
+        // Rejected: the messages quote the hostile values.
+        await publish(JSON.stringify({ ...body, prediction: { ...body.prediction, source_type: hostile(18) } }));
+        await publish(JSON.stringify({ ...body, [hostile(19)]: 1, decision_kind: hostile(20) }));
+        await page.waitForFunction((id) => [...document.querySelectorAll("#envelopes td.clip")].some((td) => td.textContent === id), hostile(10), { timeout: 15_000 });
+        await page.waitForFunction(() => document.getElementById("rejected-list").textContent.includes("__pwned=20"), null, { timeout: 15_000 });
+        // Offline: a pasted line with hostile text, and a pasted rejection.
+        const accepted = Number(await page.locator("#count-accepted").textContent());
+        await page.fill("#paste", [JSON.stringify({ ...body, correlation_id: hostile(21) }), JSON.stringify({ prediction: hostile(22) })].join("\n"));
+        await page.click("#paste-decode");
+        await page.waitForFunction((n) => Number(document.getElementById("count-accepted").textContent) === n + 1, accepted);
+        await page.locator("#envelopes tbody tr", { hasText: hostile(10) }).first().click();
+        assert.deepEqual(await page.locator("#d-drivers li").allTextContents(), [hostile(11), hostile(12)]);
+        assert.ok([hostile(13), hostile(21)].includes(await page.locator("#d-correlation").textContent()));
+        assert.deepEqual(Object.keys(JSON.parse(await page.locator("#d-meta").textContent())), [hostile(14), "nested"]);
+        assert.match(await page.locator("#d-decision").textContent(), /onerror=\\"window.__pwned=17/);
+        const rejected = await page.locator("#rejected-list").textContent();
+        // Messages quote at most 40 characters of a value, escaped.
+        for (const n of [18, 20, 22]) assert.ok(rejected.includes(`onerror=\\"window.__pwned=${n}`), `${n}: ${rejected.slice(0, 400)}`);
+        assert.equal(await page.locator("main img, main script").count(), 0, "no element was made from payload text");
+        assert.equal(await page.evaluate(() => window.__pwned), undefined);
+        assert.deepEqual(problems, []);
+    });
 });

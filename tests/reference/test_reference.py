@@ -58,6 +58,53 @@ def test_decode_result_schema_describes_every_corpus_outcome() -> None:
     assert not validator.is_valid({"ok": False, "reason": "invalid", "errors": [{"path": "", "code": "nope", "message": ""}]})
 
 
+def rust_float(x: float) -> str:
+    """A float as serde_json writes it: Python's shortest repr, exponent without `+` or padding."""
+    text = repr(x)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def canonical_json(value: object) -> str:
+    """SPEC section 4's compact encoding of a canonical envelope dict."""
+    if isinstance(value, float):
+        return rust_float(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{canonical_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical_json(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def test_golden_files_are_the_references_canonical_encoding() -> None:
+    """The golden bytes come from the reference model, not only from the code's earlier output."""
+    golden = ROOT / "tests" / "golden"
+    names = sorted(p.name.removesuffix(".expected.json") for p in golden.glob("*.expected.json"))
+    assert len(names) >= 6
+    for name in names:
+        source = golden / f"{name}.input.json"
+        if source.exists():
+            outcome = ref.outcome(source.read_bytes())
+            assert outcome["ok"], (name, outcome)
+            body = outcome["envelope"]
+        else:
+            body = ref.build(
+                (golden / f"{name}.prediction.json").read_text(),
+                correlation_id=f"golden-{name}",
+                meta={"source": "golden", "n": [1, 2.5]},
+                published_at="2026-11-26T21:17:10.000001Z",
+            )
+        # `meta` is kept as the producer wrote it (lexemes, escapes), which the
+        # reference cannot reproduce: it is compared by value, the rest byte for byte.
+        expected = (golden / f"{name}.expected.json").read_text()
+        head, meta_text = expected[:-1].split(',"meta":', 1)
+        meta = body.pop("meta")
+        assert canonical_json(body)[:-1] == head, name
+        assert ref.same(json.loads(meta_text), meta), name
+
+
 def test_mappers_reach_every_reason() -> None:
     reasons = {
         v["expect"]["envelope"]["decision"]["reason"]
