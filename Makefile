@@ -8,7 +8,7 @@ BIN := target/debug/crowd-envelope
 # Accepted payloads of the last differential run, with native's encodings.
 PARITY := target/parity/accepted.jsonl
 
-.PHONY: test demo bench fuzz build lint test-rust test-reference test-wasm test-npm pkg vectors parity clean
+.PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm pkg vectors parity clean
 
 ## Build the CLI (debug).
 build:
@@ -65,6 +65,11 @@ bench:
 ## Each fuzz target for FUZZ_SECONDS (default 300); crashes kept in fuzz/regressions/.
 fuzz:
 	scripts/fuzz.sh
+
+## Mutation testing of the pure core (cargo-mutants; about 35 minutes on 2 cores: pass
+## MUTANTS_ARGS="--file src/decision.rs" for one module). See docs/mutants/.
+mutants:
+	scripts/mutants.sh $(MUTANTS_ARGS)
 
 ## Regenerate tests/vectors/corpus.jsonl from the reference model.
 vectors: $(VENV)/.installed

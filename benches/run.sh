@@ -20,6 +20,11 @@ node benches/js/write-payloads.mjs "$OUT/payloads.json"
 
 step "1/6 Node: crowd-envelope vs JSON.parse, zod, Ajv, valibot"
 CROWD_ENVELOPE_BIN="$BIN" node benches/js/node.mjs >"$OUT/node.json"
+step "   Node: serde-wasm-bindgen vs the JSON-text path (a wasm with feature measure-swb)"
+scripts/wasm-cargo.sh rustc --quiet --lib --crate-type cdylib --profile wasm-release --features measure-swb
+wasm-bindgen target/wasm/wasm32-unknown-unknown/wasm-release/crowd_envelope.wasm --target nodejs --out-dir "$OUT/swb"
+echo '{"type": "commonjs"}' >"$OUT/swb/package.json"
+node benches/js/swb.mjs >"$OUT/swb.json"
 
 step "2/6 Chromium: the same in a browser"
 node benches/js/browser.mjs >"$OUT/browser.json"

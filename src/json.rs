@@ -599,7 +599,10 @@ mod tests {
     #[test]
     fn numbers_must_mean_the_same_to_every_json_reader() {
         let max_int = "9".repeat(crate::lax::MAX_INT_DIGITS);
-        assert!(parse(&max_int).is_err(), "4,300 nines overflow a double");
+        assert!(
+            rejects(&max_int).contains("too large for a double"),
+            "4,300 digits are within Python's limit, but overflow a double"
+        );
         let ones = "1".repeat(308);
         assert!(parse(&ones).is_ok());
         let ten_to_309 = format!("1{}", "0".repeat(309));
@@ -635,6 +638,30 @@ mod tests {
         assert!(rejects(&deep).contains("nesting"));
         // Far deeper than the stack could take if the limit were not enforced.
         assert!(parse(&"[".repeat(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn every_escape_reads_as_its_character() {
+        assert_eq!(
+            parse(r#""q\"b\\s\/B\bF\fN\nR\rT\t\u0041""#).unwrap(),
+            Json::String("q\"b\\s/B\u{8}F\u{c}N\nR\rT\tA".into())
+        );
+    }
+
+    #[test]
+    fn empty_containers_leave_the_depth_as_it_was() {
+        let siblings = format!("[{}{{}}]", "[],{},".repeat(MAX_DEPTH * 2));
+        assert!(parse(&siblings).is_ok());
+        let nested = format!(
+            "{}[]{}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(
+            parse(&format!("[{nested},{nested}]")).is_err(),
+            "one level too deep"
+        );
+        assert!(parse(&nested).is_ok());
     }
 
     #[test]

@@ -341,7 +341,7 @@ fn drivers_from_json(
         }
     };
     if items.len() > MAX_DRIVERS {
-        drivers_count_rule(items.len(), &here, errors);
+        too_many_drivers(items.len(), &here, errors);
         return None;
     }
     let mut all_strings = true;
@@ -428,21 +428,19 @@ fn count_rule(n: &LaxInt, path: &Path<'_>, errors: &mut Errors) {
 /// Too many drivers is one error; Pydantic then checks no item, nor do we.
 fn drivers_rule(drivers: &[String], path: &Path<'_>, errors: &mut Errors) {
     if drivers.len() > MAX_DRIVERS {
-        return drivers_count_rule(drivers.len(), path, errors);
+        return too_many_drivers(drivers.len(), path, errors);
     }
     for (i, driver) in drivers.iter().enumerate() {
         driver_rule(driver, &path.index(i), errors);
     }
 }
 
-fn drivers_count_rule(count: usize, path: &Path<'_>, errors: &mut Errors) {
-    if count > MAX_DRIVERS {
-        errors.push(
-            path,
-            ErrorCode::TooLong,
-            format!("expected at most {MAX_DRIVERS} drivers, found {count}"),
-        );
-    }
+fn too_many_drivers(count: usize, path: &Path<'_>, errors: &mut Errors) {
+    errors.push(
+        path,
+        ErrorCode::TooLong,
+        format!("expected at most {MAX_DRIVERS} drivers, found {count}"),
+    );
 }
 
 fn driver_rule(driver: &str, path: &Path<'_>, errors: &mut Errors) {

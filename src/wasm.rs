@@ -180,6 +180,29 @@ pub fn build_value(prediction: &str, options: &str) -> String {
     }
 }
 
+/// How the JSON-text path brings a JS value in: the text (from the
+/// wrapper's `JSON.stringify`) read by the strict reader. Measured against
+/// [`measure_from_value`] by `make bench`; not in the npm package.
+#[cfg(feature = "measure-swb")]
+#[wasm_bindgen(js_name = measureFromText)]
+pub fn measure_from_text(text: &str) -> usize {
+    match json::parse(text) {
+        Ok(Json::Object(o)) => o.members.len(),
+        _ => 0,
+    }
+}
+
+/// How serde-wasm-bindgen would bring the same JS value in: walked through
+/// the JS API into a tree, with no JSON text in between.
+#[cfg(feature = "measure-swb")]
+#[wasm_bindgen(js_name = measureFromValue)]
+pub fn measure_from_value(value: JsValue) -> usize {
+    match serde_wasm_bindgen::from_value::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(o)) => o.len(),
+        _ => 0,
+    }
+}
+
 fn reply_envelope(decoded: Result<CrowdPredictionEnvelope, DecodeError>, input: &[u8]) -> String {
     match decoded {
         Ok(envelope) => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 const dir = process.argv[2];
 const read = (name) => JSON.parse(readFileSync(join(dir, name), "utf8"));
 const node = read("node.json");
+const swb = read("swb.json");
 const browser = existsSync(join(dir, "browser.json")) ? read("browser.json") : null;
 const native = read("native.json");
 const python = read("python.json");
@@ -78,6 +79,15 @@ const pyRows = Object.entries(python.cases)
         return `| ${name} (${kb(bytes)}) | ${us(n)} µs | ${us(nsPerOp)} µs | ${x(nsPerOp / n)} |`;
     });
 
+function swbTable() {
+    const rows = Object.entries(swb.cases).map(([name, c]) => {
+        const text = c["JSON.stringify + strict reader"].nsPerOp;
+        const value = c["serde_wasm_bindgen::from_value"].nsPerOp;
+        return `| ${name} | ${us(text)} µs | ${us(value)} µs | ${x(value / text)} | ${us(c["encodeEnvelope (whole call)"].nsPerOp)} µs |`;
+    });
+    return `| envelope | JSON.stringify + strict reader | serde_wasm_bindgen::from_value | from_value / text | encodeEnvelope, whole call |\n|---|---:|---:|---:|---:|\n${rows.join("\n")}`;
+}
+
 function fuzzTable() {
     // Written by `make fuzz` (scripts/fuzz.sh) and committed with the code.
     const file = join(dir, "..", "..", "docs", "fuzz-stats.json");
@@ -145,6 +155,20 @@ ${["typical", "meta64k", "meta1m"].map((n) => `| ${n} (${kb(memory[n].bytes)}) |
 
 A large \`meta\` is held once, as text: the peak is the payload plus a few
 kilobytes.
+
+## JS values into wasm: serde-wasm-bindgen against JSON text
+
+The entry points that take a JS value (\`validatePrediction\`,
+\`buildEnvelope\`, \`encodeEnvelope\`, \`verifyDecision\`, the Standard
+Schema adapters) bring it into wasm as JSON text: \`JSON.stringify\` (with
+the replacer that keeps \`-0\`) and the strict reader. The alternative,
+\`serde_wasm_bindgen::from_value\`, walks the value through the JS API. Both
+build the same tree from a decoded envelope (\`benches/js/swb.mjs\`, a wasm
+built with feature \`measure-swb\`, alternating rounds). \`encodeEnvelope\` of a
+decoded envelope also checks that it is unchanged, to write \`meta\` as the
+producer did.
+
+${swbTable()}
 
 ## Batch
 

@@ -292,6 +292,9 @@ DATETIMES = [
     "2026-11-26Z", "2026-13-01", "1e3", "-1e1", "1_700_000_000", "99999999999999999999", "now", "",
     "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01", 253402300800000, -62135596800001,
     1e20, True, None, [2026], {"t": 1},
+    # the calendar and the seconds/milliseconds switch, exactly
+    "2000-02-29", "1900-02-29", "2100-02-29", "2023-02-29", "2026-04-31", "2026-06-31", "2026-09-31",
+    "2026-11-31", "2026-04-30", 20000000000.0, "20000000000.0", 20000000000.5, "0000-02-29T00:00:00",
 ]
 
 
@@ -434,6 +437,8 @@ def parity_classes() -> None:
     for i, (name, value) in enumerate(strings.items()):
         field = ["agents", "bullish", "bearish", "neutral"][i % 4]
         add(f"parity/int-string-digits/{field}={name}", mutate(k, set_path(f"prediction.crowd.{field}", value)))
+    for value in [9.223372036854775808e18, -9.223372036854775808e18, 9.223372036854774784e18, -9.223372036854774784e18]:
+        add(f"parity/int-from-float-bounds/agents={value!r}", mutate(k, set_path("prediction.crowd.agents", value)))
     add("parity/int-string-digits/big-sum", mutate(k, set_path("prediction.crowd", {"agents": 90, "bullish": "9" * 25, "bearish": "9" * 25, "neutral": 10})))
 
     zero_fields = ["prediction.probability", "prediction.confidence", "prediction.market_probability", "decision.multiplier"]
