@@ -64,21 +64,20 @@ async fn publish_throughput(url: &RedisUrl, template: &CrowdPredictionEnvelope) 
 }
 
 async fn follow_latency(url: &RedisUrl, template: &CrowdPredictionEnvelope) -> Vec<f64> {
+    // From the start of the (fresh) stream, not `$`: the follower pins `$`
+    // only at its first read, and entries published before that would be
+    // missed, leaving the run waiting for them forever.
     let options = FollowOptions {
         block: Duration::from_secs(1),
+        last_id: "0-0".to_owned(),
         ..FollowOptions::default()
     };
     let follow = follow_envelopes(url.clone(), "bench:follow", options);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let receiver = tokio::spawn(async move {
         futures_util::pin_mut!(follow);
-        let mut ready = Some(ready_tx);
         let mut arrivals = HashMap::new();
-        // The first read pins `$`; give it a moment before publishing.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if let Some(ready) = ready.take() {
-            let _ = ready.send(());
-        }
+        let _ = ready_tx.send(());
         while arrivals.len() < LATENCY_SAMPLES {
             if let Some(Ok(StreamItem::Envelope(entry))) = follow.next().await {
                 arrivals.insert(entry.envelope.correlation_id, Instant::now());
