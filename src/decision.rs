@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::json::{Json, Object};
+use crate::json::{Json, Keep, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
 use crate::validate::{self, any, required, Errors, Path};
@@ -283,6 +283,19 @@ impl Serialize for Decision {
         }
     }
 }
+
+/// What the decoder reads of a `decision`: the fields of all three kinds,
+/// since `decision_kind` may come after it.
+pub(crate) const KEEP: Keep = Keep::Fields(&[
+    ("action", Keep::Scalar),
+    ("strength", Keep::Scalar),
+    ("reason", Keep::Scalar),
+    ("side", Keep::Scalar),
+    ("edge", Keep::Scalar),
+    ("price", Keep::Scalar),
+    ("stake_fraction", Keep::Scalar),
+    ("multiplier", Keep::Scalar),
+]);
 
 fn fomo2_from_json(o: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Fomo2Signal> {
     let action = required(o, "action", path, errors, action_from_json, any);

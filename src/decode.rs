@@ -1,8 +1,8 @@
 //! Decoding payloads: every rejection has a reason (SPEC section 4).
 
-use crate::envelope::{CrowdPredictionEnvelope, SCHEMA_VERSION};
+use crate::envelope::{self, CrowdPredictionEnvelope, SCHEMA_VERSION};
 use crate::error::{DecodeError, DecodeReason};
-use crate::json::{self, Json};
+use crate::json::{self, Json, Keep};
 
 /// Payloads larger than this many bytes are rejected as `too_large` unless
 /// the limit is changed with [`Decoder::max_payload_bytes`].
@@ -53,7 +53,7 @@ impl Decoder {
     /// Decodes a payload given as text.
     pub fn decode_str(&self, payload: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
         self.check_size(payload.len())?;
-        decode_text(payload, |_, envelope| envelope)
+        decode_text(payload, envelope::KEEP, |_, envelope| envelope)
     }
 
     /// Decodes a payload and hands `then` the envelope with the parsed JSON
@@ -70,7 +70,7 @@ impl Decoder {
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             )
         })?;
-        decode_text(text, then)
+        decode_text(text, envelope::KEEP, then)
     }
 
     fn check_size(&self, len: usize) -> Result<(), DecodeError> {
@@ -87,20 +87,23 @@ impl Decoder {
     }
 }
 
-fn decode_text<R>(
+/// Decodes `text`, reading what `keep` names of it: [`envelope::KEEP`],
+/// or in tests everything, to check that nothing else matters.
+pub(crate) fn decode_text<R>(
     text: &str,
+    keep: Keep,
     then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,
 ) -> Result<R, DecodeError> {
-    // `meta` is kept as text, so it is checked without building its tree.
-    let json = json::parse_keeping_raw(text, Some("meta")).map_err(invalid_json)?;
+    let json = parse_json(text, keep)?;
     check_version(&json)?;
     let envelope = CrowdPredictionEnvelope::from_json_value(&json)?;
     Ok(then(&json, envelope))
 }
 
-/// Parses JSON text strictly, or rejects it as `invalid_json`.
-pub(crate) fn parse_json(text: &str) -> Result<Json<'_>, DecodeError> {
-    json::parse(text).map_err(invalid_json)
+/// Reads JSON text strictly, keeping what `keep` names, or rejects it as
+/// `invalid_json`.
+pub(crate) fn parse_json(text: &str, keep: Keep) -> Result<Json<'_>, DecodeError> {
+    json::parse(text, keep).map_err(invalid_json)
 }
 
 fn invalid_json(error: json::JsonError) -> DecodeError {

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use crate::datetime::Timestamp;
 use crate::decision::{decide, Decision, DecisionKind};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
-use crate::json::{self, Json, Object};
+use crate::json::{Json, Keep, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
 use crate::validate::{self, any, optional, required, Errors, Path};
@@ -18,6 +18,18 @@ use crate::validate::{self, any, optional, required, Errors, Path};
 pub const SCHEMA_VERSION: &str = "1";
 /// The arena every envelope names.
 pub const ARENA: &str = "crowd_simulation";
+
+/// What the decoder reads of an envelope: `meta` only as its text.
+pub(crate) const KEEP: Keep = Keep::Fields(&[
+    ("schema_version", Keep::Scalar),
+    ("arena", Keep::Scalar),
+    ("prediction", crate::prediction::KEEP),
+    ("decision", crate::decision::KEEP),
+    ("decision_kind", Keep::Scalar),
+    ("published_at", Keep::Scalar),
+    ("correlation_id", Keep::Scalar),
+    ("meta", Keep::Text),
+]);
 
 /// Free-form operator metadata: a JSON object kept as the producer wrote it
 /// (key order, number lexemes, escapes), minus insignificant whitespace.
@@ -46,7 +58,7 @@ impl Meta {
     /// Meta from JSON text, which must be one object; checked as strictly as
     /// a payload is (duplicate keys, nesting, surrogates).
     pub fn parse(text: &str) -> Result<Meta, DecodeError> {
-        let value = crate::decode::parse_json(text)?;
+        let value = crate::decode::parse_json(text, Keep::Text)?;
         match value {
             Json::Object(object) => Ok(Meta::from_object(&object)),
             other => Err(ValidationError {
@@ -61,7 +73,7 @@ impl Meta {
     }
 
     pub(crate) fn from_object(object: &Object<'_>) -> Meta {
-        Meta(json::minify(object.raw).into())
+        Meta(object.compact_text().into())
     }
 
     /// The object as compact JSON text.

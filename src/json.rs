@@ -3,10 +3,14 @@
 //! `serde_json` would accept duplicate keys (the last wins) and would not tell
 //! a decoder where an object started and ended. SPEC section 4 wants
 //! duplicates rejected at any depth, nesting capped at [`MAX_DEPTH`], lone
-//! surrogate escapes rejected, and `meta` kept as the producer wrote it, so
-//! the reader builds a small borrowed tree: strings without escapes and
-//! number lexemes point into the payload, and every object remembers its raw
-//! text.
+//! surrogate escapes rejected, and `meta` kept as the producer wrote it.
+//!
+//! The reader goes over the payload once and keeps only what a [`Keep`]
+//! names: the envelope's known fields, each a scalar borrowed from the
+//! payload (strings are copied only when they hold escapes), and marks for
+//! containers found where a scalar belongs. Everything else is checked just
+//! as strictly and dropped on the spot, so what a decode holds is bounded by
+//! the schema, not by the payload's shape.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -19,7 +23,29 @@ pub const MAX_DEPTH: usize = 128;
 /// below it a linear scan is cheaper.
 const LINEAR_DUPLICATE_SCAN: usize = 16;
 
-/// A parsed JSON value borrowing from the payload.
+/// What the reader keeps of a value: the decoder's schema as far as reading
+/// needs it. Each module that reads a wire type declares its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Keep {
+    /// Nothing: checked and dropped (unknown members, `meta`'s inside).
+    Nothing,
+    /// A scalar as it is; an object or array as a mark of its kind.
+    Scalar,
+    /// An object's members named here, each kept as its `Keep` says; other
+    /// members are checked, counted and dropped. Not an object: as `Scalar`.
+    Fields(&'static [(&'static str, Keep)]),
+    /// An array's first `n` items as `item` says, and its length. Not an
+    /// array: as `Scalar`.
+    Items(usize, &'static Keep),
+    /// An object as its text only (`meta`). Not an object: as `Scalar`.
+    Text,
+    /// Everything, as a tree: the reader the schema-driven one is checked
+    /// against.
+    #[cfg(test)]
+    All,
+}
+
+/// A value as far as it was kept, borrowing from the payload.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Json<'a> {
     Null,
@@ -27,15 +53,26 @@ pub(crate) enum Json<'a> {
     /// The number's lexeme, exactly as written (RFC 8259 grammar checked).
     Number(&'a str),
     String(Cow<'a, str>),
-    Array(Vec<Json<'a>>),
+    Array(Array<'a>),
     Object(Object<'a>),
 }
 
-/// A JSON object: its members in order, and its raw text.
+/// A JSON array: the items that were kept, and how many there were.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Array<'a> {
+    pub items: Vec<Json<'a>>,
+    pub len: usize,
+}
+
+/// A JSON object: the members that were kept, in order, and its raw text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Object<'a> {
     pub members: Vec<(Cow<'a, str>, Json<'a>)>,
     pub raw: &'a str,
+    /// Members that were checked and not kept.
+    pub dropped: usize,
+    /// Whether `raw` holds insignificant whitespace.
+    pub spaced: bool,
 }
 
 impl<'a> Object<'a> {
@@ -45,6 +82,15 @@ impl<'a> Object<'a> {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, value)| value)
+    }
+
+    /// The text without insignificant whitespace.
+    pub fn compact_text(&self) -> String {
+        if self.spaced {
+            minify(self.raw)
+        } else {
+            self.raw.to_owned()
+        }
     }
 }
 
@@ -83,29 +129,19 @@ impl fmt::Display for JsonError {
     }
 }
 
-/// Parses one JSON text (surrounding whitespace allowed, nothing else).
-pub(crate) fn parse(text: &str) -> Result<Json<'_>, JsonError> {
-    parse_keeping_raw(text, None)
-}
-
-/// Like [`parse`], but the value of the top-level member `raw_only` is
-/// checked just as strictly and kept only as its raw text (an empty
-/// `Object` or `Array` with `raw` set): no tree is built for a large `meta`
-/// that the decoder keeps as text anyway.
-pub(crate) fn parse_keeping_raw<'a>(
-    text: &'a str,
-    raw_only: Option<&str>,
-) -> Result<Json<'a>, JsonError> {
+/// Reads one JSON text (surrounding whitespace allowed, nothing else),
+/// keeping what `keep` names.
+pub(crate) fn parse(text: &str, keep: Keep) -> Result<Json<'_>, JsonError> {
     let mut reader = Reader {
         text,
         bytes: text.as_bytes(),
         pos: 0,
         depth: 0,
-        raw_only,
+        spaces: 0,
         unkept_keys: Vec::new(),
     };
     reader.skip_whitespace();
-    let value = reader.value(true)?;
+    let value = reader.value(keep)?;
     reader.skip_whitespace();
     if reader.pos != reader.bytes.len() {
         return Err(reader.error("unexpected data after the JSON value"));
@@ -149,16 +185,20 @@ fn string_end(bytes: &[u8], mut pos: usize) -> usize {
     }
 }
 
-struct Reader<'a, 'k> {
+struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
-    raw_only: Option<&'k str>,
+    /// How many runs of whitespace were skipped so far.
+    spaces: usize,
+    /// The keys of the members being dropped, for every object open on the
+    /// way down: one stack, so checking a large `meta` allocates nothing
+    /// per object.
     unkept_keys: Vec<Cow<'a, str>>,
 }
 
-impl<'a> Reader<'a, '_> {
+impl<'a> Reader<'a> {
     fn error(&self, message: impl Into<String>) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -175,8 +215,12 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn skip_whitespace(&mut self) {
+        let start = self.pos;
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
+        }
+        if self.pos != start {
+            self.spaces += 1;
         }
     }
 
@@ -189,13 +233,16 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    /// The next value; with `keep` false, containers are checked but their
-    /// contents dropped.
-    fn value(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
+    /// The next value, as far as `keep` says.
+    fn value(&mut self, keep: Keep) -> Result<Json<'a>, JsonError> {
         match self.peek() {
             None => Err(self.error("unexpected end of input")),
             Some(b'{') => self.object(keep),
             Some(b'[') => self.array(keep),
+            Some(b'"') if matches!(keep, Keep::Nothing) => {
+                self.skip_string()?;
+                Ok(Json::Null)
+            }
             Some(b'"') => self.string().map(Json::String),
             Some(b't') => self.expect_literal("true", Json::Bool(true)),
             Some(b'f') => self.expect_literal("false", Json::Bool(false)),
@@ -215,19 +262,31 @@ impl<'a> Reader<'a, '_> {
         Ok(())
     }
 
-    fn array(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
+    fn array(&mut self, keep: Keep) -> Result<Json<'a>, JsonError> {
+        let (kept, item) = match keep {
+            Keep::Items(n, item) => (n, *item),
+            #[cfg(test)]
+            Keep::All => (usize::MAX, Keep::All),
+            _ => (0, Keep::Nothing),
+        };
         self.enter()?;
-        let mut items = Vec::new();
+        let mut array = Array::default();
         if self.peek() == Some(b']') {
             self.pos += 1;
             self.depth -= 1;
-            return Ok(Json::Array(items));
+            return Ok(mark(keep, Json::Array(array)));
         }
         loop {
-            let item = self.value(keep)?;
-            if keep {
-                items.push(item);
+            let item_keep = if array.len < kept {
+                item
+            } else {
+                Keep::Nothing
+            };
+            let value = self.value(item_keep)?;
+            if array.len < kept {
+                array.items.push(value);
             }
+            array.len += 1;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
@@ -237,86 +296,88 @@ impl<'a> Reader<'a, '_> {
                 Some(b']') => {
                     self.pos += 1;
                     self.depth -= 1;
-                    return Ok(Json::Array(items));
+                    return Ok(mark(keep, Json::Array(array)));
                 }
                 _ => return Err(self.error("expected ',' or ']'")),
             }
         }
     }
 
-    fn object(&mut self, keep: bool) -> Result<Json<'a>, JsonError> {
+    fn object(&mut self, keep: Keep) -> Result<Json<'a>, JsonError> {
         let start = self.pos;
+        let spaces = self.spaces;
         self.enter()?;
-        // Kept objects hold their keys in `members`; unkept ones on a stack
-        // shared by all of them, so checking a large `meta` allocates
-        // nothing per object.
-        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = if keep {
-            Vec::with_capacity(16)
-        } else {
-            Vec::new()
-        };
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
+        // Known fields: a bit each, so their duplicates cost nothing.
+        let mut known: u64 = 0;
         let base = self.unkept_keys.len();
         let mut index: Option<HashSet<Cow<'a, str>>> = None;
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(self.finish_object(start, members));
-        }
-        loop {
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a string key"));
-            }
-            let key_at = self.pos;
-            let key = self.string()?;
-            let duplicate = if keep {
-                is_duplicate(members.iter().map(|(k, _)| k), &mut index, &key)
-            } else {
-                let seen = self.unkept_keys.get(base..).unwrap_or_default();
-                is_duplicate(seen.iter(), &mut index, &key)
-            };
-            if duplicate {
-                return Err(JsonError {
+        if self.peek() != Some(b'}') {
+            loop {
+                if self.peek() != Some(b'"') {
+                    return Err(self.error("expected a string key"));
+                }
+                let key_at = self.pos;
+                let key = self.string()?;
+                let duplicate_at = |key: &str| JsonError {
                     offset: key_at,
-                    message: format!("duplicate key {:?}", truncate(&key, 40)),
-                });
-            }
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
-                return Err(self.error("expected ':'"));
-            }
-            self.pos += 1;
-            self.skip_whitespace();
-            let keep_value = keep && !(self.depth == 1 && self.raw_only == Some(key.as_ref()));
-            let value = self.value(keep_value)?;
-            if keep {
-                members.push((key, value));
-            } else {
-                self.unkept_keys.push(key);
-            }
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
+                    message: format!("duplicate key {:?}", truncate(key, 40)),
+                };
+                self.skip_whitespace();
+                if self.peek() != Some(b':') {
+                    return Err(self.error("expected ':'"));
                 }
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    self.unkept_keys.truncate(base);
-                    return Ok(self.finish_object(start, members));
+                self.pos += 1;
+                self.skip_whitespace();
+                match field(keep, &key) {
+                    Some(Field::Known(bit, name, field_keep)) => {
+                        if known & bit != 0 {
+                            return Err(duplicate_at(&key));
+                        }
+                        known |= bit;
+                        let value = self.value(field_keep)?;
+                        members.push((Cow::Borrowed(name), value));
+                    }
+                    #[cfg(test)]
+                    Some(Field::Any) => {
+                        if is_duplicate(members.iter().map(|(k, _)| k), &mut index, &key) {
+                            return Err(duplicate_at(&key));
+                        }
+                        let value = self.value(Keep::All)?;
+                        members.push((key, value));
+                    }
+                    None => {
+                        let seen = self.unkept_keys.get(base..).unwrap_or_default();
+                        if is_duplicate(seen.iter(), &mut index, &key) {
+                            return Err(duplicate_at(&key));
+                        }
+                        self.unkept_keys.push(key);
+                        self.value(Keep::Nothing)?;
+                    }
                 }
-                _ => return Err(self.error("expected ',' or '}'")),
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_whitespace();
+                    }
+                    Some(b'}') => break,
+                    _ => return Err(self.error("expected ',' or '}'")),
+                }
             }
         }
-    }
-
-    fn finish_object(&self, start: usize, members: Vec<(Cow<'a, str>, Json<'a>)>) -> Json<'a> {
-        Json::Object(Object {
+        self.pos += 1;
+        self.depth -= 1;
+        let dropped = self.unkept_keys.len() - base;
+        self.unkept_keys.truncate(base);
+        let object = Object {
             members,
             raw: self.text.get(start..self.pos).unwrap_or_default(),
-        })
+            dropped,
+            spaced: self.spaces != spaces,
+        };
+        Ok(mark(keep, Json::Object(object)))
     }
-
     /// A number, which must also mean the same to `JSON.parse`, Python's
     /// `json` and Pydantic (SPEC section 6): an integer of more than 4,300
     /// digits (Python refuses it) or any number whose magnitude overflows a
@@ -386,45 +447,74 @@ impl<'a> Reader<'a, '_> {
         Ok(())
     }
 
-    /// Reads a string starting at its opening quote.
+    /// Reads a string starting at its opening quote; borrowed unless it
+    /// holds escapes.
     fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
-        self.pos += 1;
-        let start = self.pos;
-        // Fast path: no escapes, borrow the payload.
-        self.pos += plain_run(self.text.as_bytes().get(self.pos..).unwrap_or_default());
-        match self.peek() {
-            None => return Err(self.error("unterminated string")),
-            Some(b'"') => {
-                let s = self.text.get(start..self.pos).unwrap_or_default();
-                self.pos += 1;
-                return Ok(Cow::Borrowed(s));
-            }
-            Some(b'\\') => {}
-            Some(_) => return Err(self.error("control character in string")),
+        let start = self.pos + 1;
+        if self.plain_string()? {
+            return Ok(Cow::Borrowed(
+                self.text.get(start..self.pos - 1).unwrap_or_default(),
+            ));
         }
         let mut out = String::from(self.text.get(start..self.pos).unwrap_or_default());
+        self.escaped_string(Some(&mut out))?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// Checks a string as [`Self::string`] does, keeping nothing.
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        if self.plain_string()? {
+            return Ok(());
+        }
+        self.escaped_string(None)
+    }
+
+    /// Reads from an opening quote up to the first escape (false) or past
+    /// the closing quote (true).
+    fn plain_string(&mut self) -> Result<bool, JsonError> {
+        self.pos += 1;
+        self.pos += plain_run(self.rest());
+        match self.peek() {
+            None => Err(self.error("unterminated string")),
+            Some(b'"') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b'\\') => Ok(false),
+            Some(_) => Err(self.error("control character in string")),
+        }
+    }
+
+    /// The rest of a string from its first escape, decoded into `out`.
+    fn escaped_string(&mut self, mut out: Option<&mut String>) -> Result<(), JsonError> {
         loop {
             match self.peek() {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(());
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    self.escape(&mut out)?;
+                    let c = self.escape()?;
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(c);
+                    }
                 }
                 Some(0x00..=0x1f) => return Err(self.error("control character in string")),
                 Some(_) => {
                     let run = self.pos;
-                    self.pos += plain_run(self.text.as_bytes().get(run..).unwrap_or_default());
-                    out.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                    self.pos += plain_run(self.rest());
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                    }
                 }
             }
         }
     }
 
-    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+    /// The character an escape stands for, from just after its backslash.
+    fn escape(&mut self) -> Result<char, JsonError> {
         let c = match self.peek() {
             Some(b'"') => '"',
             Some(b'\\') => '\\',
@@ -436,15 +526,12 @@ impl<'a> Reader<'a, '_> {
             Some(b't') => '\t',
             Some(b'u') => {
                 self.pos += 1;
-                let c = self.unicode_escape()?;
-                out.push(c);
-                return Ok(());
+                return self.unicode_escape();
             }
             _ => return Err(self.error("invalid escape")),
         };
         self.pos += 1;
-        out.push(c);
-        Ok(())
+        Ok(c)
     }
 
     /// Reads the hex digits after `\u`, joining a surrogate pair.
@@ -482,6 +569,37 @@ impl<'a> Reader<'a, '_> {
         }
         self.pos += 4;
         Ok(value)
+    }
+}
+
+/// How an object reader treats a member.
+enum Field {
+    /// A field the schema names: its bit, its name and what to keep of it.
+    Known(u64, &'static str, Keep),
+    /// Any member, kept whole (the tree reader).
+    #[cfg(test)]
+    Any,
+}
+
+/// How `key` is read in an object read as `keep` says; `None`: dropped.
+fn field(keep: Keep, key: &str) -> Option<Field> {
+    match keep {
+        Keep::Fields(fields) => fields
+            .iter()
+            .zip(0..)
+            .find(|((name, _), _)| *name == key)
+            .map(|(&(name, keep), i)| Field::Known(1 << i, name, keep)),
+        #[cfg(test)]
+        Keep::All => Some(Field::Any),
+        _ => None,
+    }
+}
+
+/// What is kept of a container read as `keep` says: nothing, or the value.
+fn mark(keep: Keep, value: Json<'_>) -> Json<'_> {
+    match keep {
+        Keep::Nothing => Json::Null,
+        _ => value,
     }
 }
 
@@ -547,23 +665,27 @@ mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    fn tree(text: &str) -> Result<Json<'_>, JsonError> {
+        parse(text, Keep::All)
+    }
+
     fn rejects(text: &str) -> String {
-        parse(text).expect_err(text).message
+        tree(text).expect_err(text).message
     }
 
     #[test]
     fn parses_scalars_and_containers() {
-        assert_eq!(parse(" null ").unwrap(), Json::Null);
-        assert_eq!(parse("-0.5e+3").unwrap(), Json::Number("-0.5e+3"));
+        assert_eq!(tree(" null ").unwrap(), Json::Null);
+        assert_eq!(tree("-0.5e+3").unwrap(), Json::Number("-0.5e+3"));
         assert_eq!(
-            parse(r#""a\u00e9\ud83d\ude00""#).unwrap(),
+            tree(r#""a\u00e9\ud83d\ude00""#).unwrap(),
             Json::String("aé😀".into())
         );
-        let Json::Object(obj) = parse(r#"{"a": [1, {"b": true}]}"#).unwrap() else {
+        let Json::Object(obj) = tree(r#"{"a": [1, {"b": true}]}"#).unwrap() else {
             panic!("object expected");
         };
         assert_eq!(obj.raw, r#"{"a": [1, {"b": true}]}"#);
-        assert!(matches!(obj.get("a"), Some(Json::Array(items)) if items.len() == 2));
+        assert!(matches!(obj.get("a"), Some(Json::Array(a)) if a.items.len() == 2 && a.len == 2));
     }
 
     #[test]
@@ -592,7 +714,7 @@ mod tests {
             "[1.8e308]",
             "{\"m\":1E+999}",
         ] {
-            parse(bad).expect_err(bad);
+            tree(bad).expect_err(bad);
         }
     }
 
@@ -604,7 +726,7 @@ mod tests {
             "4,300 digits are within Python's limit, but overflow a double"
         );
         let ones = "1".repeat(308);
-        assert!(parse(&ones).is_ok());
+        assert!(tree(&ones).is_ok());
         let ten_to_309 = format!("1{}", "0".repeat(309));
         assert!(rejects(&ten_to_309).contains("too large for a double"));
         let too_long = format!("1{}", "0".repeat(crate::lax::MAX_INT_DIGITS));
@@ -615,7 +737,7 @@ mod tests {
             "1e-400",
             "0e999999",
         ] {
-            assert!(parse(ok).is_ok(), "{ok}");
+            assert!(tree(ok).is_ok(), "{ok}");
         }
     }
 
@@ -625,7 +747,7 @@ mod tests {
         assert!(rejects(r#"{"x":{"a":1,"\u0061":2}}"#).contains("duplicate"));
         let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
         let ok = format!("{{{}}}", many.join(","));
-        assert!(parse(&ok).is_ok());
+        assert!(tree(&ok).is_ok());
         let dup = format!("{{{},\"k3\":0}}", many.join(","));
         assert!(rejects(&dup).contains("duplicate"));
     }
@@ -633,17 +755,17 @@ mod tests {
     #[test]
     fn nesting_limit_is_inclusive_at_128() {
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-        assert!(parse(&ok).is_ok());
+        assert!(tree(&ok).is_ok());
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert!(rejects(&deep).contains("nesting"));
         // Far deeper than the stack could take if the limit were not enforced.
-        assert!(parse(&"[".repeat(1_000_000)).is_err());
+        assert!(tree(&"[".repeat(1_000_000)).is_err());
     }
 
     #[test]
     fn every_escape_reads_as_its_character() {
         assert_eq!(
-            parse(r#""q\"b\\s\/B\bF\fN\nR\rT\t\u0041""#).unwrap(),
+            tree(r#""q\"b\\s\/B\bF\fN\nR\rT\t\u0041""#).unwrap(),
             Json::String("q\"b\\s/B\u{8}F\u{c}N\nR\rT\tA".into())
         );
     }
@@ -651,17 +773,17 @@ mod tests {
     #[test]
     fn empty_containers_leave_the_depth_as_it_was() {
         let siblings = format!("[{}{{}}]", "[],{},".repeat(MAX_DEPTH * 2));
-        assert!(parse(&siblings).is_ok());
+        assert!(tree(&siblings).is_ok());
         let nested = format!(
             "{}[]{}",
             "[".repeat(MAX_DEPTH - 1),
             "]".repeat(MAX_DEPTH - 1)
         );
         assert!(
-            parse(&format!("[{nested},{nested}]")).is_err(),
+            tree(&format!("[{nested},{nested}]")).is_err(),
             "one level too deep"
         );
-        assert!(parse(&nested).is_ok());
+        assert!(tree(&nested).is_ok());
     }
 
     #[test]
@@ -703,9 +825,11 @@ mod tests {
         }
     }
 
+    const META_ONLY: Keep = Keep::Fields(&[("meta", Keep::Text), ("b", Keep::Scalar)]);
+
     #[test]
-    fn a_raw_only_member_is_checked_as_strictly_and_kept_as_text() {
-        let parse = |text| parse_keeping_raw(text, Some("meta"));
+    fn a_text_member_is_checked_as_strictly_and_kept_as_text() {
+        let parse = |text| parse(text, META_ONLY);
         let wide: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
         let wide_duplicate = format!(r#"{{"meta":{{{wide}"k7":0}}}}"#);
         for bad in [
@@ -713,11 +837,16 @@ mod tests {
             r#"{"meta":{"x":[{"b":1},{"c":{"d":1,"d":2}}]}}"#,
             &wide_duplicate,
             r#"{"meta":{"s":"\ud800"}}"#,
+            r#"{"meta":{"s":"\x"}}"#,
             r#"{"meta":{"n":01}}"#,
+            r#"{"meta":{},"\u006deta":{}}"#,
+            r#"{"other":{},"other":1}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-        let ok = format!(r#"{{"meta": {{{wide}"x": [ {{"a":1}}, {{"a":1}} ]}}, "b": 1}}"#);
+        let ok = format!(
+            r#"{{"meta": {{{wide}"x": [ {{"a":1}}, {{"a":1}} ]}}, "b": 1, "c": {{"d": "\n"}}}}"#
+        );
         let Ok(Json::Object(o)) = parse(&ok) else {
             panic!("{ok}")
         };
@@ -726,6 +855,63 @@ mod tests {
         };
         assert!(meta.members.is_empty(), "no tree for meta");
         assert!(meta.raw.starts_with("{\"k0\":0,") && meta.raw.ends_with("]}"));
+        assert!(meta.spaced);
         assert_eq!(o.get("b"), Some(&Json::Number("1")));
+        assert_eq!(
+            (o.members.len(), o.dropped),
+            (2, 1),
+            "c is checked and dropped"
+        );
+    }
+
+    #[test]
+    fn containers_where_scalars_belong_are_kept_as_marks() {
+        let Ok(Json::Object(o)) = parse(r#"{"b": [{}, {"x": [1]}], "meta": 3}"#, META_ONLY) else {
+            panic!()
+        };
+        assert_eq!(
+            o.get("b"),
+            Some(&Json::Array(Array {
+                items: vec![],
+                len: 2
+            }))
+        );
+        assert_eq!(o.get("meta"), Some(&Json::Number("3")));
+        let Ok(Json::Object(compact)) = parse(r#"{"a":[1,"x y"]}"#, Keep::Text) else {
+            panic!()
+        };
+        assert!(!compact.spaced, "spaces inside strings are not whitespace");
+        assert_eq!(compact.compact_text(), r#"{"a":[1,"x y"]}"#);
+    }
+
+    #[test]
+    fn arrays_keep_their_first_items_and_count_the_rest() {
+        let keep = Keep::Items(2, &Keep::Scalar);
+        let Ok(Json::Array(a)) = parse(r#"["a", {"b": 1}, "c", [[]]]"#, keep) else {
+            panic!()
+        };
+        assert_eq!(a.len, 4);
+        assert_eq!(a.items.len(), 2);
+        assert_eq!(a.items[0], Json::String("a".into()));
+        assert!(matches!(&a.items[1], Json::Object(o) if o.members.is_empty() && o.dropped == 1));
+    }
+
+    #[test]
+    fn skipped_strings_are_checked_like_read_ones() {
+        for text in [
+            r#"{"x":"\ud800"}"#,
+            r#"{"x":"\udc00"}"#,
+            r#"{"x":"\ud800\u0041"}"#,
+            r#"{"x":"\u12"}"#,
+            r#"{"x":"\u12g4"}"#,
+            r#"{"x":"a\qb"}"#,
+            "{\"x\":\"a\\n\u{1}\"}",
+            r#"{"x":"a\n"#,
+            r#"{"x":"ok\n\u00e9\ud83d\ude00"}"#,
+        ] {
+            let skipped = parse(text, Keep::Fields(&[])).map(|_| ());
+            let read = tree(text).map(|_| ());
+            assert_eq!(skipped, read, "{text}");
+        }
     }
 }

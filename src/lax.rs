@@ -413,7 +413,7 @@ mod tests {
             (s("1_.0"), ErrorCode::IntParsing),
             (s("0x10"), ErrorCode::IntParsing),
             (Json::Null, ErrorCode::IntType),
-            (Json::Array(Vec::new()), ErrorCode::IntType),
+            (Json::Array(Default::default()), ErrorCode::IntType),
         ];
         for (value, want) in rejected {
             assert_eq!(code(integer(&value)), want, "{value:?}");

@@ -56,6 +56,8 @@ pub mod cli;
 mod datetime;
 mod decision;
 mod decode;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod differential;
 mod envelope;
 mod error;
 mod json;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::datetime::Timestamp;
 use crate::error::{DecodeError, ErrorCode, ValidationError};
-use crate::json::{Json, Object};
+use crate::json::{Json, Keep, Object};
 use crate::lax::{self, LaxInt};
 use crate::validate::{self, any, optional, required, Errors, Path};
 
@@ -21,6 +21,30 @@ pub const MAX_RATIONALE_CHARS: usize = 4000;
 pub const MAX_DRIVERS: usize = 16;
 /// Longest driver, in code points.
 pub const MAX_DRIVER_CHARS: usize = 280;
+
+/// What the decoder reads of a prediction.
+pub(crate) const KEEP: Keep = Keep::Fields(&[
+    ("source_type", Keep::Scalar),
+    ("source_id", Keep::Scalar),
+    ("question", Keep::Scalar),
+    ("probability", Keep::Scalar),
+    ("confidence", Keep::Scalar),
+    ("market_probability", Keep::Scalar),
+    (
+        "crowd",
+        Keep::Fields(&[
+            ("agents", Keep::Scalar),
+            ("bullish", Keep::Scalar),
+            ("bearish", Keep::Scalar),
+            ("neutral", Keep::Scalar),
+        ]),
+    ),
+    ("rationale", Keep::Scalar),
+    // Past the limit, only the count matters (one `too_long` error).
+    ("drivers", Keep::Items(MAX_DRIVERS, &Keep::Scalar)),
+    ("resolves_at", Keep::Scalar),
+    ("generated_at", Keep::Scalar),
+]);
 
 /// The kind of item a prediction is about; it picks the decision mapper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -143,7 +167,7 @@ impl CrowdPrediction {
     /// assert!(err.errors.iter().any(|e| e.path == "probability"));
     /// ```
     pub fn from_json(text: &str) -> Result<CrowdPrediction, DecodeError> {
-        let json = crate::decode::parse_json(text)?;
+        let json = crate::decode::parse_json(text, KEEP)?;
         let mut errors = Errors::default();
         let prediction = Self::from_json_value(&json, &Path::ROOT, &mut errors);
         Ok(errors.finish(prediction)?)
@@ -329,9 +353,9 @@ fn drivers_from_json(
     errors: &mut Errors,
 ) -> Option<Vec<String>> {
     let here = path.key("drivers");
-    let items = match object.get("drivers") {
+    let array = match object.get("drivers") {
         None => return Some(Vec::new()),
-        Some(Json::Array(items)) => items,
+        Some(Json::Array(array)) => array,
         Some(other) => {
             errors.push_failure(
                 &here,
@@ -340,13 +364,13 @@ fn drivers_from_json(
             return None;
         }
     };
-    if items.len() > MAX_DRIVERS {
-        too_many_drivers(items.len(), &here, errors);
+    if array.len > MAX_DRIVERS {
+        too_many_drivers(array.len, &here, errors);
         return None;
     }
     let mut all_strings = true;
-    let mut drivers = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    let mut drivers = Vec::with_capacity(array.len);
+    for (i, item) in array.items.iter().enumerate() {
         match lax::string(item) {
             Ok(driver) => {
                 driver_rule(driver, &here.index(i), errors);

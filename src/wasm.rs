@@ -24,7 +24,7 @@ use crate::decision::{
 };
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
-use crate::json::{self, Json, Object};
+use crate::json::{self, Json, Keep, Object};
 use crate::validate::{self, any, optional, Errors, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
 
@@ -186,7 +186,7 @@ pub fn build_value(prediction: &str, options: &str) -> String {
 #[cfg(feature = "measure-swb")]
 #[wasm_bindgen(js_name = measureFromText)]
 pub fn measure_from_text(text: &str) -> usize {
-    match json::parse(text) {
+    match json::parse(text, crate::envelope::KEEP) {
         Ok(Json::Object(o)) => o.members.len(),
         _ => 0,
     }
@@ -236,12 +236,19 @@ fn whole_error(path: &str, code: ErrorCode, message: String) -> DecodeError {
     .into()
 }
 
+/// What `build_options` reads of the options object.
+const OPTIONS: Keep = Keep::Fields(&[
+    ("correlationId", Keep::Scalar),
+    ("meta", Keep::Text),
+    ("publishedAt", Keep::Scalar),
+]);
+
 fn build_options(text: &str) -> Result<BuildOptions, ValidationError> {
     let root = Path::ROOT;
     let path = root.key("options");
     let mut errors = Errors::default();
-    let parsed =
-        json::parse(text).map_err(|e| lax::Failure::new(ErrorCode::JsonInvalid, e.to_string()));
+    let parsed = json::parse(text, OPTIONS)
+        .map_err(|e| lax::Failure::new(ErrorCode::JsonInvalid, e.to_string()));
     let options = match parsed
         .as_ref()
         .map_err(Clone::clone)
@@ -283,7 +290,7 @@ fn option<'j, T>(
 /// check beyond their type: `JSON.parse` and the decoder both round a
 /// lexeme to the nearest double, and an integer lexeme such as `120.0`
 /// reads as the same JS number as `120`.
-mod js_shape {
+pub(crate) mod js_shape {
     use std::fmt::{self, Write};
 
     use crate::decision::Decision;
@@ -315,7 +322,7 @@ mod js_shape {
         "generated_at",
     ];
 
-    pub(super) fn parses_to_itself(json: &Json<'_>, envelope: &CrowdPredictionEnvelope) -> bool {
+    pub(crate) fn parses_to_itself(json: &Json<'_>, envelope: &CrowdPredictionEnvelope) -> bool {
         let Some(o) = exactly(json, &ENVELOPE_KEYS) else {
             return false;
         };
@@ -338,7 +345,7 @@ mod js_shape {
         let crowd = exactly(field("crowd"), &["agents", "bullish", "bearish", "neutral"])
             .is_some_and(|c| c.members.iter().all(|(_, v)| number(v)));
         let drivers = match field("drivers") {
-            Json::Array(items) => items.iter().all(string),
+            Json::Array(a) => a.items.len() == a.len && a.items.iter().all(string),
             _ => false,
         };
         let resolves_at = match (field("resolves_at"), prediction.resolves_at) {
@@ -374,12 +381,14 @@ mod js_shape {
         })
     }
 
-    /// The object, if its keys are exactly `keys` (the parser has already
-    /// rejected duplicates, so equal counts and membership suffice).
+    /// The object, if its keys are exactly `keys` (the reader has already
+    /// rejected duplicates, so no member dropped, equal counts and
+    /// membership suffice).
     fn exactly<'j, 'a>(json: &'j Json<'a>, keys: &[&str]) -> Option<&'j Object<'a>> {
         match json {
             Json::Object(o)
-                if o.members.len() == keys.len()
+                if o.dropped == 0
+                    && o.members.len() == keys.len()
                     && o.members.iter().all(|(k, _)| keys.contains(&k.as_ref())) =>
             {
                 Some(o)
