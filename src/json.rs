@@ -307,7 +307,10 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let spaces = self.spaces;
         self.enter()?;
-        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
+        let mut members: Vec<(Cow<'a, str>, Json<'a>)> = match keep {
+            Keep::Fields(fields) => Vec::with_capacity(fields.len()),
+            _ => Vec::new(),
+        };
         // Known fields: a bit each, so their duplicates cost nothing.
         let mut known: u64 = 0;
         let base = self.unkept_keys.len();
@@ -633,10 +636,11 @@ where
 /// string: everything but `"`, `\\` and control characters. Eight bytes at a
 /// time (strings are most of a payload's bytes), then one at a time.
 fn plain_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Exact per-byte tests on a whole word: a byte below n sets its high bit
-    // in (w - n*ONES) & !w & HIGHS; equality is "below 1" after an xor.
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // Per-byte tests on a whole word: a byte below n sets its high bit in
+    // (w - n*ONES) & !w & HIGHS (exact for the lowest such byte); equality
+    // is "below 1" after an xor.
     let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS;
     let special = |w: u64| {
         below(w, 0x20)
@@ -644,11 +648,13 @@ fn plain_run(bytes: &[u8]) -> usize {
             | below(w ^ (ONES * u64::from(b'\\')), 1)
     };
     let mut run = 0;
-    for chunk in bytes.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if special(u64::from_ne_bytes(word)) != 0 {
-            break;
+    while let Some(chunk) = bytes.get(run..run + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let found = special(word);
+        if found != 0 {
+            // Borrows only run upwards, so the lowest flagged byte is the
+            // first special one (the word was read little-endian).
+            return run + (found.trailing_zeros() / 8) as usize;
         }
         run += 8;
     }
