@@ -2,6 +2,7 @@
 
 use crate::envelope::{self, CrowdPredictionEnvelope, SCHEMA_VERSION};
 use crate::error::{DecodeError, DecodeReason};
+use crate::fast;
 use crate::json::{self, Json, Keep};
 
 /// Payloads larger than this many bytes are rejected as `too_large` unless
@@ -53,15 +54,16 @@ impl Decoder {
     /// Decodes a payload given as text.
     pub fn decode_str(&self, payload: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
         self.check_size(payload.len())?;
-        decode_text(payload, envelope::KEEP, |_, envelope| envelope)
+        decode_text(payload, |_, envelope| envelope)
     }
 
-    /// Decodes a payload and hands `then` the envelope with the parsed JSON
-    /// it came from, before that is dropped.
+    /// Decodes a payload and hands `then` the envelope with what the exact
+    /// decoder read of it, or `None` when the fast path read it: a payload
+    /// written canonically, which `JSON.parse` reads as the same envelope.
     pub(crate) fn decode_with<R>(
         &self,
         payload: &[u8],
-        then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,
+        then: impl FnOnce(Option<&Json<'_>>, CrowdPredictionEnvelope) -> R,
     ) -> Result<R, DecodeError> {
         self.check_size(payload.len())?;
         let text = std::str::from_utf8(payload).map_err(|e| {
@@ -70,7 +72,7 @@ impl Decoder {
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             )
         })?;
-        decode_text(text, envelope::KEEP, then)
+        decode_text(text, then)
     }
 
     fn check_size(&self, len: usize) -> Result<(), DecodeError> {
@@ -87,9 +89,23 @@ impl Decoder {
     }
 }
 
-/// Decodes `text`, reading what `keep` names of it: [`envelope::KEEP`],
-/// or in tests everything, to check that nothing else matters.
-pub(crate) fn decode_text<R>(
+/// Decodes `text`: by the fast path if it can, else by the exact decoder.
+fn decode_text<R>(
+    text: &str,
+    then: impl FnOnce(Option<&Json<'_>>, CrowdPredictionEnvelope) -> R,
+) -> Result<R, DecodeError> {
+    match fast::decode(text) {
+        Some(envelope) => Ok(then(None, envelope)),
+        None => exact(text, envelope::KEEP, |json, envelope| {
+            then(Some(json), envelope)
+        }),
+    }
+}
+
+/// The exact decoder: every rule, every lax form, every rejection with its
+/// reason, reading what `keep` names of `text` ([`envelope::KEEP`], or in
+/// tests everything, to check that nothing else matters).
+pub(crate) fn exact<R>(
     text: &str,
     keep: Keep,
     then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,

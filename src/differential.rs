@@ -1,12 +1,17 @@
-//! The schema-driven reader against the whole tree: payloads made by
-//! mutating the parity corpus and raw JSON text must decode the same either
-//! way (verdict, reason, paths, codes, messages, values), whatever the
-//! reader dropped or kept as a mark.
+//! The decoder's paths against each other, on payloads made by mutating the
+//! parity corpus and raw JSON text:
+//!
+//! - the exact decoder reading what the schema names against it reading the
+//!   whole tree: the same verdict, reason, paths, codes, messages and
+//!   values, whatever the reader dropped or kept as a mark;
+//! - the fast path against the exact decoder: whatever it accepts, the
+//!   exact decoder accepts as the same envelope, and `JSON.parse` of the
+//!   payload gives that envelope.
 //!
 //! `make test` runs `CROWD_DIFF_CASES` payloads (default 100,000);
 //! `make fuzz` runs 1,000,000 in a release build.
 
-use crate::decode::decode_text;
+use crate::decode::exact;
 use crate::json::{Json, Keep};
 use crate::{envelope, CrowdPredictionEnvelope, DecodeError};
 
@@ -148,7 +153,7 @@ type Outcome = Result<(CrowdPredictionEnvelope, bool), DecodeError>;
 
 fn decode(text: &str, keep: Keep) -> (Outcome, bool, bool) {
     let mut given = (false, false);
-    let outcome = decode_text(text, keep, |json, envelope| {
+    let outcome = exact(text, keep, |json, envelope| {
         if let Json::Object(o) = json {
             given = (
                 o.get("published_at").is_some(),
@@ -207,6 +212,7 @@ fn the_schema_driven_reader_decodes_as_the_whole_tree() {
     let mut rng = Rng(seed | 1);
     let mut failures = Vec::new();
     let mut accepted = 0;
+    let mut fast = 0;
     for case in 0..cases {
         let base = &seeds[rng.below(seeds.len())];
         let text = if case % 10 == 0 {
@@ -216,6 +222,11 @@ fn the_schema_driven_reader_decodes_as_the_whole_tree() {
         };
         if try_decode_ok(&text) {
             accepted += 1;
+        }
+        match fast_agrees(&text) {
+            Ok(true) => fast += 1,
+            Ok(false) => {}
+            Err(failure) => failures.push(failure),
         }
         if let Err(failure) = agree(&text) {
             failures.push(failure);
@@ -227,9 +238,29 @@ fn the_schema_driven_reader_decodes_as_the_whole_tree() {
     assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
     // The mutations must leave enough payloads valid to test the accepting path.
     assert!(accepted * 20 > cases, "only {accepted} of {cases} accepted");
-    eprintln!("differential: {cases} payloads (seed {seed}), {accepted} accepted, no disagreement");
+    assert!(
+        fast * 3 > accepted,
+        "the fast path took only {fast} of {accepted}"
+    );
+    eprintln!(
+        "differential: {cases} payloads (seed {seed}), {accepted} accepted, {fast} by the fast path, no disagreement"
+    );
 }
 
 fn try_decode_ok(text: &str) -> bool {
     crate::try_decode_envelope(text).is_ok()
+}
+
+/// Whatever the fast path accepts, the exact decoder accepts the same way.
+fn fast_agrees(text: &str) -> Result<bool, String> {
+    let Some(fast) = crate::fast::decode(text) else {
+        return Ok(false);
+    };
+    let (exact, ..) = decode(text, Keep::All);
+    match exact {
+        Ok((envelope, itself)) if envelope == fast && (itself || cfg!(not(feature = "wasm"))) => {
+            Ok(true)
+        }
+        other => Err(format!("{text:?}\n  fast:  {fast:?}\n  exact: {other:?}")),
+    }
 }

@@ -72,6 +72,11 @@ impl Meta {
         }
     }
 
+    /// Meta from text already checked to be one compact JSON object.
+    pub(crate) fn from_checked(text: String) -> Meta {
+        Meta(text.into())
+    }
+
     pub(crate) fn from_object(object: &Object<'_>) -> Meta {
         Meta(object.compact_text().into())
     }

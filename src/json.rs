@@ -132,18 +132,11 @@ impl fmt::Display for JsonError {
 /// Reads one JSON text (surrounding whitespace allowed, nothing else),
 /// keeping what `keep` names.
 pub(crate) fn parse(text: &str, keep: Keep) -> Result<Json<'_>, JsonError> {
-    let mut reader = Reader {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-        spaces: 0,
-        unkept_keys: Vec::new(),
-    };
+    let mut reader = Reader::new(text);
     reader.skip_whitespace();
     let value = reader.value(keep)?;
     reader.skip_whitespace();
-    if reader.pos != reader.bytes.len() {
+    if !reader.at_end() {
         return Err(reader.error("unexpected data after the JSON value"));
     }
     Ok(value)
@@ -185,11 +178,15 @@ fn string_end(bytes: &[u8], mut pos: usize) -> usize {
     }
 }
 
-struct Reader<'a> {
+/// A cursor over JSON text with the grammar's pieces; [`parse`] reads a
+/// whole value with it, the decoder's fast path (`crate::fast`) reads an
+/// envelope field by field.
+pub(crate) struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    depth: usize,
+    /// How many arrays and objects are open.
+    pub depth: usize,
     /// How many runs of whitespace were skipped so far.
     spaces: usize,
     /// The keys of the members being dropped, for every object open on the
@@ -199,6 +196,30 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    pub fn new(text: &'a str) -> Reader<'a> {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+            spaces: 0,
+            unkept_keys: Vec::new(),
+        }
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+
+    /// Steps over `byte` if it is next.
+    pub fn eat(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        if next {
+            self.pos += 1;
+        }
+        next
+    }
+
     fn error(&self, message: impl Into<String>) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -210,11 +231,11 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.pos..).unwrap_or_default()
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn skip_whitespace(&mut self) {
+    pub fn skip_whitespace(&mut self) {
         let start = self.pos;
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
@@ -234,7 +255,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next value, as far as `keep` says.
-    fn value(&mut self, keep: Keep) -> Result<Json<'a>, JsonError> {
+    pub fn value(&mut self, keep: Keep) -> Result<Json<'a>, JsonError> {
         match self.peek() {
             None => Err(self.error("unexpected end of input")),
             Some(b'{') => self.object(keep),
@@ -385,7 +406,7 @@ impl<'a> Reader<'a> {
     /// `json` and Pydantic (SPEC section 6): an integer of more than 4,300
     /// digits (Python refuses it) or any number whose magnitude overflows a
     /// double (`JSON.parse` reads it as infinity) is rejected.
-    fn number(&mut self) -> Result<Json<'a>, JsonError> {
+    pub fn number(&mut self) -> Result<Json<'a>, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -452,7 +473,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a string starting at its opening quote; borrowed unless it
     /// holds escapes.
-    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+    pub fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let start = self.pos + 1;
         if self.plain_string()? {
             return Ok(Cow::Borrowed(

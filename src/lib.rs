@@ -60,6 +60,7 @@ mod decode;
 mod differential;
 mod envelope;
 mod error;
+mod fast;
 mod json;
 mod lax;
 mod platform;

@@ -91,7 +91,7 @@ pub fn decode_bytes(payload: &[u8], max_payload_bytes: usize) -> String {
     let decoded = Decoder::new()
         .max_payload_bytes(max_payload_bytes)
         .decode_with(payload, |json, envelope| {
-            if js_shape::parses_to_itself(json, &envelope) {
+            if json.is_none_or(|json| js_shape::parses_to_itself(json, &envelope)) {
                 String::new()
             } else {
                 envelope.to_json()
@@ -291,8 +291,6 @@ fn option<'j, T>(
 /// lexeme to the nearest double, and an integer lexeme such as `120.0`
 /// reads as the same JS number as `120`.
 pub(crate) mod js_shape {
-    use std::fmt::{self, Write};
-
     use crate::decision::Decision;
     use crate::json::{Json, Object};
     use crate::{CrowdPrediction, CrowdPredictionEnvelope, Timestamp};
@@ -411,25 +409,9 @@ pub(crate) mod js_shape {
         matches!(json, Json::Null) || number(json)
     }
 
-    /// The string is the timestamp's canonical form, compared as it is
-    /// written, without allocating.
+    /// The string is the timestamp's canonical form.
     fn timestamp(json: &Json<'_>, at: Timestamp) -> bool {
-        let Json::String(text) = json else {
-            return false;
-        };
-        let mut rest = Prefix(text);
-        write!(rest, "{at}").is_ok() && rest.0.is_empty()
-    }
-
-    /// A `fmt::Write` that succeeds only while what is written is a prefix
-    /// of the text, consuming it.
-    struct Prefix<'t>(&'t str);
-
-    impl Write for Prefix<'_> {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.0 = self.0.strip_prefix(s).ok_or(fmt::Error)?;
-            Ok(())
-        }
+        matches!(json, Json::String(text) if crate::datetime::canonical(text) == Some(at))
     }
 
     #[cfg(test)]
@@ -439,7 +421,9 @@ pub(crate) mod js_shape {
 
         fn itself(payload: &str) -> bool {
             Decoder::new()
-                .decode_with(payload.as_bytes(), |json, e| parses_to_itself(json, &e))
+                .decode_with(payload.as_bytes(), |json, e| {
+                    json.is_none_or(|json| parses_to_itself(json, &e))
+                })
                 .unwrap()
         }
 
