@@ -3,7 +3,20 @@
 import init, * as wasm from './wasm/web/crowd_envelope.js';
 import { bind } from './dist/binding.js';
 
-await init({ module_or_path: new URL('./wasm/web/crowd_envelope_bg.wasm', import.meta.url) });
-bind(wasm);
+const wasmUrl = new URL('./wasm/web/crowd_envelope_bg.wasm', import.meta.url);
+const glueUrl = new URL('./wasm/web/crowd_envelope.js', import.meta.url).href;
+let instances = 0;
+
+// A trapped instance is replaced by a fresh copy of the glue (an ES module
+// is instantiated once per URL, hence the query), loaded in the background.
+async function reload() {
+    instances += 1;
+    const fresh = await import(/* @vite-ignore */ `${glueUrl}?instance=${instances}`);
+    await fresh.default({ module_or_path: wasmUrl });
+    return fresh;
+}
+
+await init({ module_or_path: wasmUrl });
+bind(wasm, reload);
 
 export * from './dist/api.js';

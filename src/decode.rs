@@ -53,8 +53,7 @@ impl Decoder {
 
     /// Decodes a payload given as text.
     pub fn decode_str(&self, payload: &str) -> Result<CrowdPredictionEnvelope, DecodeError> {
-        self.check_size(payload.len())?;
-        decode_text(payload, |_, envelope| envelope)
+        self.decode_str_with(payload, |_, envelope| envelope)
     }
 
     /// Decodes a payload and hands `then` the envelope with what the exact
@@ -73,6 +72,16 @@ impl Decoder {
             )
         })?;
         decode_text(text, then)
+    }
+
+    /// [`Self::decode_with`] for a payload already known to be text.
+    pub(crate) fn decode_str_with<R>(
+        &self,
+        payload: &str,
+        then: impl FnOnce(Option<&Json<'_>>, CrowdPredictionEnvelope) -> R,
+    ) -> Result<R, DecodeError> {
+        self.check_size(payload.len())?;
+        decode_text(payload, then)
     }
 
     fn check_size(&self, len: usize) -> Result<(), DecodeError> {

@@ -16,6 +16,8 @@
 //! their `wire` prefix keeps them clear of the helper names in wasm-bindgen's
 //! generated glue (an export named `decodeText` shadows one of them).
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -80,24 +82,92 @@ const REJECTED: char = '!';
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// Decodes a payload given as bytes, which must be UTF-8 (the wrapper
-/// encodes strings itself: faster than wasm-bindgen's string passing).
+thread_local! {
+    /// Where the wrapper writes each payload: one buffer for the life of the
+    /// instance, so a decode copies the payload once (JS encodes straight
+    /// into it) and allocates nothing for it.
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The last decode's reply, read by the wrapper from wasm memory.
+    static REPLY: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// The input buffer is given back down to this size after a larger payload.
+const KEPT_INPUT_BYTES: usize = 64 * 1024;
+
+/// The wasm instance's memory, for the wrapper to write payloads into and
+/// read replies from.
+#[wasm_bindgen(js_name = wireMemory)]
+pub fn memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// The input buffer, grown to hold at least `capacity` bytes: where the
+/// wrapper writes the next payload.
+#[wasm_bindgen(js_name = wireInput)]
+pub fn input(capacity: usize) -> *mut u8 {
+    INPUT.with_borrow_mut(|input| {
+        if input.len() < capacity {
+            input.resize(capacity, 0);
+        }
+        input.as_mut_ptr()
+    })
+}
+
+/// Decodes the first `len` bytes of the input buffer; `well_formed` when the
+/// wrapper encoded them from a string it checked (no lone surrogates), so
+/// they are UTF-8 and need no second check.
 ///
-/// The empty reply when `JSON.parse` of the payload itself gives the decoded
-/// envelope (the common case: producers write canonical JSON), so nothing
-/// is encoded here or copied back; else the canonical JSON, or the rejection.
-#[wasm_bindgen(js_name = wireDecodeBytes)]
-pub fn decode_bytes(payload: &[u8], max_payload_bytes: usize) -> String {
-    let decoded = Decoder::new()
-        .max_payload_bytes(max_payload_bytes)
-        .decode_with(payload, |json, envelope| {
-            if json.is_none_or(|json| js_shape::parses_to_itself(json, &envelope)) {
-                String::new()
-            } else {
-                envelope.to_json()
+/// Replies with the length of the reply, which [`reply`] points to: 0 when
+/// `JSON.parse` of the payload itself gives the decoded envelope (the common
+/// case: producers write canonical JSON), so nothing is encoded here or
+/// copied back; else the canonical JSON, or `!` and the rejection.
+#[wasm_bindgen(js_name = wireDecode)]
+pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> usize {
+    let decoder = Decoder::new().max_payload_bytes(max_payload_bytes);
+    let then = |json: Option<&Json<'_>>, envelope: CrowdPredictionEnvelope| {
+        if json.is_none_or(|json| js_shape::parses_to_itself(json, &envelope)) {
+            String::new()
+        } else {
+            envelope.to_json()
+        }
+    };
+    let decoded = INPUT.with_borrow(|input| {
+        let payload = input.get(..len).unwrap_or_default();
+        match well_formed {
+            // SAFETY: the wrapper passes `well_formed` only for bytes that
+            // `TextEncoder.encodeInto` wrote from a string without lone
+            // surrogates, which are UTF-8 by the Encoding Standard.
+            true => {
+                decoder.decode_str_with(unsafe { std::str::from_utf8_unchecked(payload) }, then)
             }
-        });
-    decoded.unwrap_or_else(|error| rejected(&error))
+            false => decoder.decode_with(payload, then),
+        }
+    });
+    INPUT.with_borrow_mut(|input| {
+        if input.len() > KEPT_INPUT_BYTES {
+            *input = vec![0; KEPT_INPUT_BYTES];
+        }
+    });
+    let reply = decoded.unwrap_or_else(|error| rejected(&error));
+    REPLY.with_borrow_mut(|kept| {
+        *kept = reply;
+        kept.len()
+    })
+}
+
+/// Where the last decode's reply is (its length is what [`decode_input`]
+/// returned).
+#[wasm_bindgen(js_name = wireReply)]
+pub fn reply() -> *const u8 {
+    REPLY.with_borrow(|reply| reply.as_ptr())
+}
+
+/// Traps, as an allocation failure or a bug would: the wrapper's tests use it
+/// to check that the package replaces a trapped instance.
+#[wasm_bindgen(js_name = wireTrap)]
+pub fn trap() {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
 }
 
 /// Validates an envelope given as JSON text (a `JSON.stringify`ed object) and

@@ -3,7 +3,7 @@
 // payloads as they are, JS values through JSON.stringify, results back
 // through JSON.parse, which gives plain objects of the wire shape.
 
-import { glue } from "./binding.js";
+import { type Glue, guarded, memoryBytes } from "./binding.js";
 import type {
     CrowdPrediction,
     CrowdPredictionEnvelope,
@@ -157,7 +157,7 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
                 "the string holds a lone surrogate, which has no UTF-8 encoding",
             );
         }
-        return envelopeReply(glue().wireDecodeBytes(utf8Bytes(payload), limit), payload);
+        return guarded((glue) => decodeText(glue, payload, limit), trappedDecode);
     }
     const bytes = asBytes(payload);
     if (bytes === undefined) {
@@ -171,19 +171,54 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
     if (bytes.byteLength > limit) {
         return tooLarge(String(bytes.byteLength), limit);
     }
-    return envelopeReply(glue().wireDecodeBytes(bytes, limit), bytes);
+    return guarded((glue) => decodeBytes(glue, bytes, limit), trappedDecode);
 }
 
-function envelopeReply(reply: string, input: string | Uint8Array): DecodeResult {
-    if (reply.charCodeAt(0) === REJECTED) {
-        const { reason, errors } = JSON.parse(reply.slice(1)) as Rejection;
-        return { ok: false, reason, errors };
+// A payload crosses into wasm once: encoded (or copied) straight into the
+// instance's input buffer, which wasm keeps between calls.
+function decodeText(glue: Glue, text: string, limit: number): DecodeResult {
+    let capacity = text.length;
+    for (;;) {
+        const at = glue.wireInput(capacity);
+        const { read, written } = encoder.encodeInto(text, memoryBytes(glue).subarray(at, at + capacity));
+        if (read === text.length) {
+            return decodeReply(glue, glue.wireDecode(written, limit, true), text);
+        }
+        capacity = text.length * 3; // the most UTF-8 a UTF-16 unit takes
     }
-    // Empty: the input is already the canonical encoding, parsed as is.
-    const text = reply !== "" ? reply : typeof input === "string" ? input : utf8.decode(input);
+}
+
+function decodeBytes(glue: Glue, bytes: Uint8Array, limit: number): DecodeResult {
+    const at = glue.wireInput(bytes.byteLength);
+    memoryBytes(glue).set(bytes, at);
+    return decodeReply(glue, glue.wireDecode(bytes.byteLength, limit, false), bytes);
+}
+
+function decodeReply(glue: Glue, length: number, input: string | Uint8Array): DecodeResult {
+    let text: string;
+    if (length === 0) {
+        // The payload itself is canonical: JSON.parse gives the envelope.
+        text = typeof input === "string" ? input : utf8.decode(input);
+    } else {
+        const at = glue.wireReply();
+        text = utf8.decode(memoryBytes(glue).subarray(at, at + length));
+        if (text.charCodeAt(0) === REJECTED) {
+            const { reason, errors } = JSON.parse(text.slice(1)) as Rejection;
+            return { ok: false, reason, errors };
+        }
+    }
     const envelope = JSON.parse(text) as CrowdPredictionEnvelope;
     decodedFrom.set(envelope, text);
     return { ok: true, envelope };
+}
+
+function trappedDecode(error: Error): DecodeResult {
+    return rejection(
+        "invalid",
+        "",
+        "model_type",
+        `the decoder failed (${error.message}) and was restarted; this payload was not decoded`,
+    );
 }
 
 /**
@@ -195,22 +230,7 @@ function envelopeReply(reply: string, input: string | Uint8Array): DecodeResult 
  */
 const decodedFrom = new WeakMap<object, string>();
 
-// A string crosses into wasm as UTF-8 bytes encoded here, natively, into a
-// reused buffer: wasm-bindgen's own string passing copies character by
-// character in JavaScript, three times slower on a 64 KB payload.
 const encoder = new TextEncoder();
-const SCRATCH_MAX = 4 * 1024 * 1024;
-let scratch = new Uint8Array(64 * 1024);
-
-function utf8Bytes(text: string): Uint8Array {
-    const worst = text.length * 3;
-    if (worst > scratch.length) {
-        if (worst > SCRATCH_MAX) return encoder.encode(text);
-        scratch = new Uint8Array(Math.max(worst, scratch.length * 2));
-    }
-    const { written } = encoder.encodeInto(text, scratch);
-    return scratch.subarray(0, written);
-}
 
 function tooLarge(size: string, limit: number): DecodeResult {
     return rejection("too_large", "", "too_large", `payload is ${size} bytes, over the limit of ${limit} bytes`);
@@ -239,7 +259,8 @@ function isWellFormed(text: string): boolean {
 
 /** Validates a prediction and gives it in canonical form; throws a {@link ValidationError}. */
 export function validatePrediction(value: unknown): CrowdPrediction {
-    return valueReply(glue().wireValidatePrediction(toJson(value, "prediction")));
+    const text = toJson(value, "prediction");
+    return valueReply(wire((glue) => glue.wireValidatePrediction(text)));
 }
 
 /** SPEC 3.1 for a valid prediction; throws a {@link ValidationError}. */
@@ -260,7 +281,8 @@ export function crowdToOddsoddyMultiplier(
 }
 
 function decide<T>(kind: DecisionKind, prediction: unknown): T {
-    return valueReply(glue().wireDecide(kind, toJson(prediction, "prediction")));
+    const text = toJson(prediction, "prediction");
+    return valueReply(wire((glue) => glue.wireDecide(kind, text)));
 }
 
 /**
@@ -272,7 +294,8 @@ export function buildEnvelope(
     prediction: CrowdPredictionInput | CrowdPrediction,
     options: BuildOptions = {},
 ): CrowdPredictionEnvelope {
-    const reply = glue().wireBuild(toJson(prediction, "prediction"), toJson(options, "options"));
+    const [predictionText, optionsText] = [toJson(prediction, "prediction"), toJson(options, "options")];
+    const reply = wire((glue) => glue.wireBuild(predictionText, optionsText));
     return valueReply(reply);
 }
 
@@ -282,7 +305,7 @@ export function buildEnvelope(
  */
 export function encodeEnvelope(envelope: CrowdPredictionEnvelope): string {
     const text = envelopeText(envelope);
-    const reply = glue().wireEncode(text);
+    const reply = wire((glue) => glue.wireEncode(text));
     if (reply.charCodeAt(0) === REJECTED) throw rejected(reply);
     return reply === "" ? text : reply;
 }
@@ -300,11 +323,28 @@ function envelopeText(envelope: unknown): string {
  */
 export function verifyDecision(envelope: CrowdPredictionEnvelope): boolean {
     try {
-        return glue().wireVerify(toJson(envelope, "envelope"));
+        const text = toJson(envelope, "envelope");
+        return wire((glue) => glue.wireVerify(text));
     } catch (error) {
         if (error instanceof ValidationError) return false;
         throw error;
     }
+}
+
+/**
+ * A call into wasm for the functions that throw: a trap is answered with a
+ * {@link ValidationError} (the instance is replaced, later calls work).
+ */
+function wire<T>(call: (glue: Glue) => T): T {
+    return guarded(call, (error) => {
+        throw new ValidationError("invalid", [
+            {
+                path: "",
+                code: "model_type",
+                message: `the validator failed (${error.message}) and was restarted; nothing was checked`,
+            },
+        ]);
+    });
 }
 
 function valueReply<T>(reply: string): T {
@@ -324,6 +364,9 @@ function rejected(reply: string): ValidationError {
  * lax integers accept; `-0` stays `-0.0`, where `JSON.stringify` would
  * write `0` and lose the sign (SPEC section 6).
  */
+/** The longest JSON text a JS value may have: {@link DEFAULT_MAX_PAYLOAD_BYTES} characters. */
+const MAX_VALUE_JSON = DEFAULT_MAX_PAYLOAD_BYTES;
+
 function toJson(value: unknown, what: string): string {
     let text: string | undefined;
     negativeZeros = 0;
@@ -337,6 +380,17 @@ function toJson(value: unknown, what: string): string {
     if (text === undefined) {
         throw new ValidationError("invalid", [
             { path: "", code: "model_type", message: `expected an object, found ${describe(value)}` },
+        ]);
+    }
+    // As large as a payload may be by default: the value is in the caller's
+    // memory already, but its JSON text is copied into wasm memory.
+    if (text.length > MAX_VALUE_JSON) {
+        throw new ValidationError("too_large", [
+            {
+                path: "",
+                code: "too_large",
+                message: `the ${what} is ${text.length} characters of JSON, over the limit of ${MAX_VALUE_JSON}`,
+            },
         ]);
     }
     return negativeZeros === 0 ? text : restoreNegativeZeros(text);

@@ -12,16 +12,17 @@
 //! as strictly and dropped on the spot, so what a decode holds is bounded by
 //! the schema, not by the payload's shape.
 
+mod keys;
+
 use std::borrow::Cow;
+#[cfg(test)]
 use std::collections::HashSet;
 use std::fmt;
 
+use keys::KeyIndex;
+
 /// Arrays and objects nested deeper than this are rejected (SPEC section 4).
 pub const MAX_DEPTH: usize = 128;
-
-/// Above this many members an object checks duplicates with a hash set;
-/// below it a linear scan is cheaper.
-const LINEAR_DUPLICATE_SCAN: usize = 16;
 
 /// What the reader keeps of a value: the decoder's schema as far as reading
 /// needs it. Each module that reads a wire type declares its own.
@@ -189,10 +190,10 @@ pub(crate) struct Reader<'a> {
     pub depth: usize,
     /// How many runs of whitespace were skipped so far.
     spaces: usize,
-    /// The keys of the members being dropped, for every object open on the
-    /// way down: one stack, so checking a large `meta` allocates nothing
-    /// per object.
-    unkept_keys: Vec<Cow<'a, str>>,
+    /// Where the keys of the members being dropped start, for every object
+    /// open on the way down that has few of them: one stack, so checking a
+    /// large `meta` allocates nothing per object.
+    dropped_keys: Vec<u32>,
 }
 
 impl<'a> Reader<'a> {
@@ -203,7 +204,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             depth: 0,
             spaces: 0,
-            unkept_keys: Vec::new(),
+            dropped_keys: Vec::new(),
         }
     }
 
@@ -334,8 +335,11 @@ impl<'a> Reader<'a> {
         };
         // Known fields: a bit each, so their duplicates cost nothing.
         let mut known: u64 = 0;
-        let base = self.unkept_keys.len();
-        let mut index: Option<HashSet<Cow<'a, str>>> = None;
+        let base = self.dropped_keys.len();
+        let mut dropped = 0;
+        let mut index: Option<KeyIndex> = None;
+        #[cfg(test)]
+        let mut tree_index: Option<HashSet<Cow<'a, str>>> = None;
         if self.peek() != Some(b'}') {
             loop {
                 if self.peek() != Some(b'"') {
@@ -343,7 +347,7 @@ impl<'a> Reader<'a> {
                 }
                 let key_at = self.pos;
                 let key = self.string()?;
-                let duplicate_at = |key: &str| JsonError {
+                let duplicate = |key: &str| JsonError {
                     offset: key_at,
                     message: format!("duplicate key {:?}", truncate(key, 40)),
                 };
@@ -356,7 +360,7 @@ impl<'a> Reader<'a> {
                 match field(keep, &key) {
                     Some(Field::Known(bit, name, field_keep)) => {
                         if known & bit != 0 {
-                            return Err(duplicate_at(&key));
+                            return Err(duplicate(&key));
                         }
                         known |= bit;
                         let value = self.value(field_keep)?;
@@ -364,18 +368,20 @@ impl<'a> Reader<'a> {
                     }
                     #[cfg(test)]
                     Some(Field::Any) => {
-                        if is_duplicate(members.iter().map(|(k, _)| k), &mut index, &key) {
-                            return Err(duplicate_at(&key));
+                        let keys = members.iter().map(|(k, _)| k);
+                        if is_duplicate(keys, &mut tree_index, &key) {
+                            return Err(duplicate(&key));
                         }
                         let value = self.value(Keep::All)?;
                         members.push((key, value));
                     }
                     None => {
-                        let seen = self.unkept_keys.get(base..).unwrap_or_default();
-                        if is_duplicate(seen.iter(), &mut index, &key) {
-                            return Err(duplicate_at(&key));
+                        let at = u32::try_from(key_at)
+                            .map_err(|_| self.error("a JSON text over 4 GiB"))?;
+                        if !self.remember_dropped(&mut index, base, at, &key) {
+                            return Err(duplicate(&key));
                         }
-                        self.unkept_keys.push(key);
+                        dropped += 1;
                         self.value(Keep::Nothing)?;
                     }
                 }
@@ -392,8 +398,7 @@ impl<'a> Reader<'a> {
         }
         self.pos += 1;
         self.depth -= 1;
-        let dropped = self.unkept_keys.len() - base;
-        self.unkept_keys.truncate(base);
+        self.dropped_keys.truncate(base);
         let object = Object {
             members,
             raw: self.text.get(start..self.pos).unwrap_or_default(),
@@ -596,6 +601,40 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl Reader<'_> {
+    /// Remembers a dropped member's key, which starts at `at`, among those
+    /// of its object (the stack from `base`, or `index` once there are
+    /// many); false if the object already had it.
+    fn remember_dropped(
+        &mut self,
+        index: &mut Option<KeyIndex>,
+        base: usize,
+        at: u32,
+        key: &str,
+    ) -> bool {
+        if let Some(index) = index {
+            return index.insert(self.text, at, key);
+        }
+        let seen = self.dropped_keys.get(base..).unwrap_or_default();
+        if seen
+            .iter()
+            .any(|&other| keys::key_at(self.text, other) == key)
+        {
+            return false;
+        }
+        if seen.len() + 1 < keys::LINEAR_SCAN {
+            self.dropped_keys.push(at);
+        } else {
+            // Many keys: into an index of their own, off the shared stack.
+            let mut large = KeyIndex::new(self.text, seen);
+            large.insert(self.text, at, key);
+            self.dropped_keys.truncate(base);
+            *index = Some(large);
+        }
+        true
+    }
+}
+
 /// How an object reader treats a member.
 enum Field {
     /// A field the schema names: its bit, its name and what to keep of it.
@@ -627,9 +666,11 @@ fn mark(keep: Keep, value: Json<'_>) -> Json<'_> {
     }
 }
 
-/// Whether `key` is already a member; builds a hash index once the object is
+/// Whether `key` is already a member (the tree reader's check, which the
+/// schema-driven one is tested against); builds a hash index once the object is
 /// large enough that linear scans would make decoding quadratic. The key is
 /// a `Cow` so that the index can keep borrowing from the payload.
+#[cfg(test)]
 #[allow(clippy::ptr_arg)]
 fn is_duplicate<'a, 'k>(
     keys: impl ExactSizeIterator<Item = &'k Cow<'a, str>> + Clone,
@@ -645,7 +686,7 @@ where
     if keys.clone().any(|k| k == key) {
         return true;
     }
-    if keys.len() + 1 >= LINEAR_DUPLICATE_SCAN {
+    if keys.len() + 1 >= keys::LINEAR_SCAN {
         let mut set: HashSet<Cow<'a, str>> = keys.cloned().collect();
         set.insert(key.clone());
         *index = Some(set);
@@ -889,6 +930,32 @@ mod tests {
             (2, 1),
             "c is checked and dropped"
         );
+    }
+
+    #[test]
+    fn dropped_members_of_any_count_are_checked_for_duplicates() {
+        for n in [1, 2, 15, 16, 17, 40, 2000] {
+            let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":[{i}]")).collect();
+            let object = keys.join(",");
+            for keep in [
+                Keep::Nothing,
+                Keep::Text,
+                Keep::Fields(&[("k0", Keep::Scalar)]),
+            ] {
+                assert!(parse(&format!("{{{object}}}"), keep).is_ok(), "{n}");
+                for dup in [0, n / 2, n - 1] {
+                    // The duplicate written with an escape, and plainly.
+                    let escaped = format!("\"\\u006b{dup}\":0");
+                    let plain = format!("\"k{dup}\":0");
+                    for again in [escaped, plain] {
+                        let text = format!("{{{object},{again}}}");
+                        let error = parse(&text, keep).expect_err(&text);
+                        assert!(error.message.contains("duplicate"), "{n} {dup}");
+                        assert_eq!(Err(error), tree(&text).map(|_| ()));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
