@@ -2,7 +2,7 @@
 
 use crate::envelope::{self, CrowdPredictionEnvelope, SCHEMA_VERSION};
 use crate::error::{DecodeError, DecodeReason};
-use crate::fast;
+use crate::fast::{self, Tape};
 use crate::json::{self, Json, Keep};
 
 /// Payloads larger than this many bytes are rejected as `too_large` unless
@@ -56,13 +56,11 @@ impl Decoder {
         self.decode_str_with(payload, |_, envelope| envelope)
     }
 
-    /// Decodes a payload and hands `then` the envelope with what the exact
-    /// decoder read of it, or `None` when the fast path read it: a payload
-    /// written canonically, which `JSON.parse` reads as the same envelope.
+    /// Decodes a payload and hands `then` the envelope with how it was read.
     pub(crate) fn decode_with<R>(
         &self,
         payload: &[u8],
-        then: impl FnOnce(Option<&Json<'_>>, CrowdPredictionEnvelope) -> R,
+        then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
     ) -> Result<R, DecodeError> {
         self.check_size(payload.len())?;
         let text = std::str::from_utf8(payload).map_err(|e| {
@@ -78,7 +76,7 @@ impl Decoder {
     pub(crate) fn decode_str_with<R>(
         &self,
         payload: &str,
-        then: impl FnOnce(Option<&Json<'_>>, CrowdPredictionEnvelope) -> R,
+        then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
     ) -> Result<R, DecodeError> {
         self.check_size(payload.len())?;
         decode_text(payload, then)
@@ -98,15 +96,25 @@ impl Decoder {
     }
 }
 
+/// How a payload was read, for the npm package, which builds the decoded JS
+/// value from it (`src/wasm.rs`).
+pub(crate) enum Source<'j, 'a> {
+    /// By the fast path: written canonically, which `JSON.parse` reads as
+    /// the same envelope; where each value is.
+    Fast(&'j Tape),
+    /// By the exact decoder: what it kept of the payload.
+    Exact(&'j Json<'a>),
+}
+
 /// Decodes `text`: by the fast path if it can, else by the exact decoder.
 fn decode_text<R>(
     text: &str,
-    then: impl FnOnce(Option<&Json<'_>>, CrowdPredictionEnvelope) -> R,
+    then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
 ) -> Result<R, DecodeError> {
     match fast::decode(text) {
-        Some(envelope) => Ok(then(None, envelope)),
+        Some(fast) => Ok(then(Source::Fast(&fast.tape), fast.envelope)),
         None => exact(text, envelope::KEEP, |json, envelope| {
-            then(Some(json), envelope)
+            then(Source::Exact(json), envelope)
         }),
     }
 }

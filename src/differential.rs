@@ -253,7 +253,7 @@ fn try_decode_ok(text: &str) -> bool {
 
 /// Whatever the fast path accepts, the exact decoder accepts the same way.
 fn fast_agrees(text: &str) -> Result<bool, String> {
-    let Some(fast) = crate::fast::decode(text) else {
+    let Some(crate::fast::Fast { envelope: fast, .. }) = crate::fast::decode(text) else {
         return Ok(false);
     };
     let (exact, ..) = decode(text, Keep::All);

@@ -7,11 +7,12 @@
 //! plain numbers, `null` only where SPEC allows it), date-times in SPEC
 //! section 5's form, crowd counts as plain integers. Such a payload means
 //! the same to `JSON.parse` as to the decoder, which is what lets the npm
-//! package hand `JSON.parse` of the payload itself to its caller. Anything
-//! else, including every payload that breaks a rule, gives `None`, and the
-//! exact decoder (`crate::decode`) reads it and says why: the fast path
-//! never decides a rejection, so it cannot get one wrong. The differential
-//! test (`src/differential.rs`) holds it to the exact decoder's answers.
+//! package build the decoded object itself (from the [`Tape`]) or hand
+//! `JSON.parse` of the payload to its caller. Anything else, including every
+//! payload that breaks a rule, gives `None`, and the exact decoder
+//! (`crate::decode`) reads it and says why: the fast path never decides a
+//! rejection, so it cannot get one wrong. The differential test
+//! (`src/differential.rs`) holds it to the exact decoder's answers.
 
 use std::borrow::Cow;
 
@@ -24,11 +25,63 @@ use crate::json::{Json, Keep, Reader};
 use crate::lax;
 use crate::prediction::{Crowd, CrowdPrediction, SourceType, MAX_DRIVERS};
 
+/// Where each value of a canonically written envelope sits in the payload,
+/// and what each number and choice is: what the npm package builds the
+/// decoded object from without parsing the payload again (`src/wasm.rs`,
+/// `pkg-template/src/api.ts`). Slots are listed in [`slot`].
+///
+/// A string takes two slots, the byte offsets of its contents; the end is
+/// negated when the string holds escapes (read it as the JSON string token
+/// one byte wider on each side). A `null` string has start -1, a `null`
+/// number is NaN (no JSON number is). A choice is its index in the type's
+/// `ALL`.
+#[derive(Clone, PartialEq, Debug)]
+pub(crate) struct Tape(pub [f64; slot::LEN]);
+
+/// The layout of a [`Tape`].
+pub(crate) mod slot {
+    /// 1 when every object's members came in SPEC order, else 0.
+    pub const ORDERED: usize = 0;
+    pub const SOURCE_TYPE: usize = 1;
+    pub const SOURCE_ID: usize = 2;
+    pub const QUESTION: usize = 4;
+    pub const PROBABILITY: usize = 6;
+    pub const CONFIDENCE: usize = 7;
+    pub const MARKET_PROBABILITY: usize = 8;
+    /// agents, bullish, bearish, neutral.
+    pub const CROWD: usize = 9;
+    pub const RATIONALE: usize = 13;
+    pub const RESOLVES_AT: usize = 15;
+    pub const GENERATED_AT: usize = 17;
+    pub const DECISION_KIND: usize = 19;
+    /// The action or the side.
+    pub const CHOICE: usize = 20;
+    /// strength, edge, price, stake_fraction or multiplier, as `numbers`.
+    pub const NUMBERS: usize = 21;
+    pub const REASON: usize = 25;
+    pub const PUBLISHED_AT: usize = 27;
+    pub const CORRELATION_ID: usize = 29;
+    /// The whole object, braces included.
+    pub const META: usize = 31;
+    pub const DRIVER_COUNT: usize = 33;
+    /// Two slots a driver.
+    pub const DRIVERS: usize = 34;
+    pub const LEN: usize = DRIVERS + 2 * crate::prediction::MAX_DRIVERS;
+}
+
+/// What the fast path read: the envelope, and where its values were.
+pub(crate) struct Fast {
+    pub envelope: CrowdPredictionEnvelope,
+    pub tape: Tape,
+}
+
 /// The envelope in `text`, if it is written canonically and valid.
-pub(crate) fn decode(text: &str) -> Option<CrowdPredictionEnvelope> {
+pub(crate) fn decode(text: &str) -> Option<Fast> {
     let mut r = Reader::new(text);
+    let mut tape = Tape([0.0; slot::LEN]);
+    tape.0[slot::ORDERED] = 1.0;
     r.skip_whitespace();
-    let envelope = envelope(&mut r)?;
+    let envelope = envelope(&mut r, &mut tape)?;
     r.skip_whitespace();
     if !r.at_end() {
         return None;
@@ -36,7 +89,19 @@ pub(crate) fn decode(text: &str) -> Option<CrowdPredictionEnvelope> {
     // The rules SPEC sections 2 to 4 set on values; no error means no
     // allocation here.
     envelope.validate().ok()?;
-    Some(envelope)
+    Some(Fast { envelope, tape })
+}
+
+impl Tape {
+    fn set(&mut self, at: usize, value: f64) -> Option<()> {
+        *self.0.get_mut(at)? = value;
+        Some(())
+    }
+
+    fn span(&mut self, at: usize, (start, end): (usize, usize), escaped: bool) -> Option<()> {
+        self.set(at, start as f64)?;
+        self.set(at + 1, if escaped { -(end as f64) } else { end as f64 })
+    }
 }
 
 const ENVELOPE: &[&str] = &[
@@ -50,23 +115,26 @@ const ENVELOPE: &[&str] = &[
     "meta",
 ];
 
-fn envelope(r: &mut Reader<'_>) -> Option<CrowdPredictionEnvelope> {
+fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelope> {
     let mut prediction = None;
     let mut decision = DecisionFields::default();
     let mut kind = None;
     let mut published_at = None;
     let mut correlation_id = None;
     let mut meta = None;
-    object(r, ENVELOPE, |r, field| {
+    object(r, tape, ENVELOPE, |r, tape, field| {
         match field {
-            0 => (string(r)? == SCHEMA_VERSION).then_some(())?,
-            1 => (string(r)? == ARENA).then_some(())?,
-            2 => prediction = Some(self::prediction(r)?),
-            3 => decision.read(r)?,
-            4 => kind = Some(choice(r, &DecisionKind::ALL, |k| k.as_str())?),
-            5 => published_at = Some(timestamp(r)?),
-            6 => correlation_id = Some(string(r)?.into_owned()),
-            _ => meta = Some(self::meta(r)?),
+            0 => (string(r, tape, None)? == SCHEMA_VERSION).then_some(())?,
+            1 => (string(r, tape, None)? == ARENA).then_some(())?,
+            2 => prediction = Some(self::prediction(r, tape)?),
+            3 => decision.read(r, tape)?,
+            4 => {
+                let at = Some(slot::DECISION_KIND);
+                kind = Some(choice(r, tape, at, &DecisionKind::ALL, |k| k.as_str())?);
+            }
+            5 => published_at = Some(timestamp(r, tape, slot::PUBLISHED_AT)?),
+            6 => correlation_id = Some(owned(r, tape, slot::CORRELATION_ID)?),
+            _ => meta = Some(self::meta(r, tape)?),
         }
         Some(())
     })?;
@@ -93,7 +161,7 @@ const PREDICTION: &[&str] = &[
     "generated_at",
 ];
 
-fn prediction(r: &mut Reader<'_>) -> Option<CrowdPrediction> {
+fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     let mut source_type = None;
     let mut source_id = None;
     let mut question = None;
@@ -105,19 +173,22 @@ fn prediction(r: &mut Reader<'_>) -> Option<CrowdPrediction> {
     let mut drivers = None;
     let mut resolves_at = None;
     let mut generated_at = None;
-    object(r, PREDICTION, |r, field| {
+    object(r, tape, PREDICTION, |r, tape, field| {
         match field {
-            0 => source_type = Some(choice(r, &SourceType::ALL, |s| s.as_str())?),
-            1 => source_id = Some(string(r)?.into_owned()),
-            2 => question = Some(string(r)?.into_owned()),
-            3 => probability = Some(number(r)?),
-            4 => confidence = Some(number(r)?),
-            5 => market_probability = Some(nullable(r, number)?),
-            6 => crowd = Some(self::crowd(r)?),
-            7 => rationale = Some(string(r)?.into_owned()),
-            8 => drivers = Some(self::drivers(r)?),
-            9 => resolves_at = Some(nullable(r, timestamp)?),
-            _ => generated_at = Some(timestamp(r)?),
+            0 => {
+                let at = Some(slot::SOURCE_TYPE);
+                source_type = Some(choice(r, tape, at, &SourceType::ALL, |s| s.as_str())?);
+            }
+            1 => source_id = Some(owned(r, tape, slot::SOURCE_ID)?),
+            2 => question = Some(owned(r, tape, slot::QUESTION)?),
+            3 => probability = Some(number(r, tape, slot::PROBABILITY)?),
+            4 => confidence = Some(number(r, tape, slot::CONFIDENCE)?),
+            5 => market_probability = Some(nullable(r, tape, slot::MARKET_PROBABILITY, NULL_NUMBER, number)?),
+            6 => crowd = Some(self::crowd(r, tape)?),
+            7 => rationale = Some(owned(r, tape, slot::RATIONALE)?),
+            8 => drivers = Some(self::drivers(r, tape)?),
+            9 => resolves_at = Some(nullable(r, tape, slot::RESOLVES_AT, NULL_STRING, timestamp)?),
+            _ => generated_at = Some(timestamp(r, tape, slot::GENERATED_AT)?),
         }
         Some(())
     })?;
@@ -136,16 +207,14 @@ fn prediction(r: &mut Reader<'_>) -> Option<CrowdPrediction> {
     })
 }
 
-fn crowd(r: &mut Reader<'_>) -> Option<Crowd> {
+fn crowd(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Crowd> {
     let mut counts = [0u32; 4];
-    object(
-        r,
-        &["agents", "bullish", "bearish", "neutral"],
-        |r, field| {
-            *counts.get_mut(field)? = count(r)?;
-            Some(())
-        },
-    )?;
+    let keys = &["agents", "bullish", "bearish", "neutral"];
+    object(r, tape, keys, |r, tape, field| {
+        let n = count(r)?;
+        *counts.get_mut(field)? = n;
+        tape.set(slot::CROWD + field, f64::from(n))
+    })?;
     let [agents, bullish, bearish, neutral] = counts;
     Some(Crowd {
         agents,
@@ -155,7 +224,7 @@ fn crowd(r: &mut Reader<'_>) -> Option<Crowd> {
     })
 }
 
-fn drivers(r: &mut Reader<'_>) -> Option<Vec<String>> {
+fn drivers(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Vec<String>> {
     let mut drivers = Vec::new();
     open(r, b'[')?;
     if !r.eat(b']') {
@@ -163,7 +232,8 @@ fn drivers(r: &mut Reader<'_>) -> Option<Vec<String>> {
             if drivers.len() == MAX_DRIVERS {
                 return None;
             }
-            drivers.push(string(r)?.into_owned());
+            let at = slot::DRIVERS + 2 * drivers.len();
+            drivers.push(owned(r, tape, at)?);
             r.skip_whitespace();
             if !next_member(r, b']')? {
                 break;
@@ -171,6 +241,7 @@ fn drivers(r: &mut Reader<'_>) -> Option<Vec<String>> {
         }
     }
     r.depth -= 1;
+    tape.set(slot::DRIVER_COUNT, drivers.len() as f64)?;
     Some(drivers)
 }
 
@@ -182,35 +253,39 @@ struct DecisionFields {
     action: Option<Fomo2Action>,
     side: Option<Side>,
     reason: Option<String>,
+    /// strength, edge, price, and stake_fraction or multiplier.
     numbers: [Option<f64>; 4],
 }
 
+/// Ordered so that each kind's fields in SPEC order come in this order.
 const DECISION: &[&str] = &[
     "action",
     "strength",
-    "reason",
     "side",
     "edge",
     "price",
     "stake_fraction",
     "multiplier",
+    "reason",
 ];
 
 impl DecisionFields {
-    fn read(&mut self, r: &mut Reader<'_>) -> Option<()> {
-        self.given = object_with(r, DECISION, false, |r, field| {
+    fn read(&mut self, r: &mut Reader<'_>, tape: &mut Tape) -> Option<()> {
+        self.given = object_with(r, tape, DECISION, false, |r, tape, field| {
+            let choice_at = Some(slot::CHOICE);
             match field {
-                0 => self.action = Some(choice(r, &Fomo2Action::ALL, |a| a.as_str())?),
-                2 => self.reason = Some(string(r)?.into_owned()),
-                3 => self.side = Some(choice(r, &Side::ALL, |s| s.as_str())?),
+                0 => self.action = Some(choice(r, tape, choice_at, &Fomo2Action::ALL, |a| a.as_str())?),
+                2 => self.side = Some(choice(r, tape, choice_at, &Side::ALL, |s| s.as_str())?),
+                7 => self.reason = Some(owned(r, tape, slot::REASON)?),
                 _ => {
-                    let (slot, nullable_here) = number_slot(field)?;
+                    let (i, nullable_here) = number_slot(field)?;
+                    let at = slot::NUMBERS + i;
                     let value = if nullable_here {
-                        nullable(r, number)?
+                        nullable(r, tape, at, NULL_NUMBER, number)?
                     } else {
-                        Some(number(r)?)
+                        Some(number(r, tape, at)?)
                     };
-                    *self.numbers.get_mut(slot)? = value;
+                    *self.numbers.get_mut(i)? = value;
                 }
             }
             Some(())
@@ -221,9 +296,9 @@ impl DecisionFields {
     /// The decision `kind` names, if exactly its fields were given.
     fn into_decision(self, kind: DecisionKind) -> Option<Decision> {
         let fields: &[usize] = match kind {
-            DecisionKind::Fomo2Signal => &[0, 1, 2],
-            DecisionKind::PolymarketSide => &[2, 3, 4, 5, 6],
-            DecisionKind::OddsoddyMultiplier => &[2, 7],
+            DecisionKind::Fomo2Signal => &[0, 1, 7],
+            DecisionKind::PolymarketSide => &[2, 3, 4, 5, 7],
+            DecisionKind::OddsoddyMultiplier => &[6, 7],
         };
         if self.given != fields.iter().map(|f| 1u64 << f).sum::<u64>() {
             return None;
@@ -251,14 +326,14 @@ impl DecisionFields {
 }
 
 /// Where a number field of [`DECISION`] goes in `numbers`, and whether it
-/// may be `null` (`stake_fraction` and `multiplier` share a slot: no kind
+/// may be `null` (`stake_fraction` and `multiplier` share a place: no kind
 /// has both).
 fn number_slot(field: usize) -> Option<(usize, bool)> {
     match field {
         1 => Some((0, false)),
-        4 => Some((1, true)),
-        5 => Some((2, true)),
-        6 | 7 => Some((3, false)),
+        3 => Some((1, true)),
+        4 => Some((2, true)),
+        5 | 6 => Some((3, false)),
         _ => None,
     }
 }
@@ -267,26 +342,38 @@ fn number_slot(field: usize) -> Option<(usize, bool)> {
 /// order, handing each value to `member` with its index in `keys`.
 fn object<'a>(
     r: &mut Reader<'a>,
+    tape: &mut Tape,
     keys: &[&str],
-    member: impl FnMut(&mut Reader<'a>, usize) -> Option<()>,
+    member: impl FnMut(&mut Reader<'a>, &mut Tape, usize) -> Option<()>,
 ) -> Option<()> {
-    object_with(r, keys, true, member).map(|_| ())
+    object_with(r, tape, keys, true, member).map(|_| ())
 }
 
 /// [`object`], where `all` says whether every key must be there; gives
-/// which were, a bit each.
+/// which were, a bit each. Members out of `keys`' order clear the tape's
+/// [`slot::ORDERED`].
 fn object_with<'a>(
     r: &mut Reader<'a>,
+    tape: &mut Tape,
     keys: &[&str],
     all: bool,
-    mut member: impl FnMut(&mut Reader<'a>, usize) -> Option<()>,
+    mut member: impl FnMut(&mut Reader<'a>, &mut Tape, usize) -> Option<()>,
 ) -> Option<u64> {
     open(r, b'{')?;
     let mut given = 0u64;
+    let mut next = 0;
     if !r.eat(b'}') {
         loop {
-            let key = string(r)?;
-            let field = keys.iter().position(|k| *k == key)?;
+            let key = string(r, tape, None)?;
+            // In SPEC order the key is the next one: one comparison.
+            let field = match keys.get(next) {
+                Some(expected) if *expected == key => next,
+                _ => keys.iter().position(|k| *k == key)?,
+            };
+            if field < next {
+                tape.set(slot::ORDERED, 0.0)?;
+            }
+            next = field + 1;
             let bit = 1u64 << field;
             if given & bit != 0 {
                 return None;
@@ -297,7 +384,7 @@ fn object_with<'a>(
                 return None;
             }
             r.skip_whitespace();
-            member(r, field)?;
+            member(r, tape, field)?;
             r.skip_whitespace();
             if !next_member(r, b'}')? {
                 break;
@@ -329,23 +416,47 @@ fn next_member(r: &mut Reader<'_>, close: u8) -> Option<bool> {
     }
 }
 
-fn string<'a>(r: &mut Reader<'a>) -> Option<Cow<'a, str>> {
+/// A string, its place noted at `at` on the tape.
+fn string<'a>(r: &mut Reader<'a>, tape: &mut Tape, at: Option<usize>) -> Option<Cow<'a, str>> {
     if r.peek() != Some(b'"') {
         return None;
     }
-    r.string().ok()
+    let start = r.pos() + 1;
+    let s = r.string().ok()?;
+    if let Some(at) = at {
+        tape.span(at, (start, r.pos() - 1), matches!(s, Cow::Owned(_)))?;
+    }
+    Some(s)
 }
 
-fn choice<T: Copy>(r: &mut Reader<'_>, all: &[T], name: impl Fn(T) -> &'static str) -> Option<T> {
-    let s = string(r)?;
-    all.iter().copied().find(|&item| name(item) == s)
+fn owned(r: &mut Reader<'_>, tape: &mut Tape, at: usize) -> Option<String> {
+    string(r, tape, Some(at)).map(Cow::into_owned)
+}
+
+fn choice<T: Copy>(
+    r: &mut Reader<'_>,
+    tape: &mut Tape,
+    at: Option<usize>,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Option<T> {
+    let s = string(r, tape, None)?;
+    let index = all.iter().position(|&item| name(item) == s)?;
+    if let Some(at) = at {
+        tape.set(at, index as f64)?;
+    }
+    all.get(index).copied()
 }
 
 /// A JSON number, as the exact decoder reads it; not the integer `-0`,
 /// which `JSON.parse` reads as `-0` and the decoder as `+0.0` (SPEC 6).
-fn number(r: &mut Reader<'_>) -> Option<f64> {
+fn number(r: &mut Reader<'_>, tape: &mut Tape, at: usize) -> Option<f64> {
     match r.number().ok()? {
-        Json::Number(lexeme) if lexeme != "-0" => Some(lax::number_as_float(lexeme)),
+        Json::Number(lexeme) if lexeme != "-0" => {
+            let x = lax::number_as_float(lexeme);
+            tape.set(at, x)?;
+            Some(x)
+        }
         _ => None,
     }
 }
@@ -358,24 +469,39 @@ fn count(r: &mut Reader<'_>) -> Option<u32> {
     }
 }
 
-fn timestamp(r: &mut Reader<'_>) -> Option<Timestamp> {
-    datetime::canonical(&string(r)?)
+fn timestamp(r: &mut Reader<'_>, tape: &mut Tape, at: usize) -> Option<Timestamp> {
+    datetime::canonical(&string(r, tape, Some(at))?)
 }
 
+/// A null number on the tape.
+const NULL_NUMBER: f64 = f64::NAN;
+/// A null string's start on the tape.
+const NULL_STRING: f64 = -1.0;
+
+/// `null`, noted on the tape as `null_mark`, or what `read` reads.
 fn nullable<'a, T>(
     r: &mut Reader<'a>,
-    read: impl FnOnce(&mut Reader<'a>) -> Option<T>,
+    tape: &mut Tape,
+    at: usize,
+    null_mark: f64,
+    read: impl FnOnce(&mut Reader<'a>, &mut Tape, usize) -> Option<T>,
 ) -> Option<Option<T>> {
     if r.peek() == Some(b'n') {
-        return matches!(r.value(Keep::Scalar).ok()?, Json::Null).then_some(None);
+        matches!(r.value(Keep::Scalar).ok()?, Json::Null).then_some(())?;
+        tape.set(at, null_mark)?;
+        return Some(None);
     }
-    read(r).map(Some)
+    read(r, tape, at).map(Some)
 }
 
 /// `meta`: any object, checked as strictly as everything else, kept as text.
-fn meta(r: &mut Reader<'_>) -> Option<Meta> {
+fn meta(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Meta> {
+    let start = r.pos();
     match r.value(Keep::Text).ok()? {
-        Json::Object(object) => Some(Meta::from_checked(object.compact_text())),
+        Json::Object(object) => {
+            tape.span(slot::META, (start, r.pos()), false)?;
+            Some(Meta::from_checked(object.compact_text()))
+        }
         _ => None,
     }
 }

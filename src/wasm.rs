@@ -27,6 +27,8 @@ use crate::decision::{
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
 use crate::json::{self, Json, Keep, Object};
+use crate::decode::Source;
+use crate::fast::{slot, Tape};
 use crate::validate::{self, any, optional, Errors, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
 
@@ -89,6 +91,8 @@ thread_local! {
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The last decode's reply, read by the wrapper from wasm memory.
     static REPLY: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The last fast-path decode's tape, read by the wrapper from wasm memory.
+    static TAPE: RefCell<Tape> = const { RefCell::new(Tape([0.0; slot::LEN])) };
 }
 
 /// The input buffer is given back down to this size after a larger payload.
@@ -113,23 +117,35 @@ pub fn input(capacity: usize) -> *mut u8 {
     })
 }
 
+/// [`decode_input`]'s answer: JSON.parse the payload itself.
+const PARSE_PAYLOAD: usize = 0;
+/// [`decode_input`]'s answer: build the envelope from the tape ([`tape`]).
+const READ_TAPE: usize = 1;
+
 /// Decodes the first `len` bytes of the input buffer; `well_formed` when the
 /// wrapper encoded them from a string it checked (no lone surrogates), so
 /// they are UTF-8 and need no second check.
 ///
-/// Replies with the length of the reply, which [`reply`] points to: 0 when
-/// `JSON.parse` of the payload itself gives the decoded envelope (the common
-/// case: producers write canonical JSON), so nothing is encoded here or
-/// copied back; else the canonical JSON, or `!` and the rejection.
+/// Answers with a number, never a string:
+/// - [`READ_TAPE`] (1): the fast path read the payload, written canonically
+///   with every member in SPEC order; [`tape`] says where each value is and
+///   what each number is, so the wrapper builds the envelope itself;
+/// - [`PARSE_PAYLOAD`] (0): `JSON.parse` of the payload gives the decoded
+///   envelope;
+/// - anything else: the length of the reply [`reply`] points to, the
+///   canonical JSON of the envelope, or `!` and the rejection (never
+///   shorter than 2 bytes).
 #[wasm_bindgen(js_name = wireDecode)]
 pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> usize {
     let decoder = Decoder::new().max_payload_bytes(max_payload_bytes);
-    let then = |json: Option<&Json<'_>>, envelope: CrowdPredictionEnvelope| {
-        if json.is_none_or(|json| js_shape::parses_to_itself(json, &envelope)) {
-            String::new()
-        } else {
-            envelope.to_json()
+    let then = |source: Source<'_, '_>, envelope: CrowdPredictionEnvelope| match source {
+        Source::Fast(tape) if tape.0[slot::ORDERED] == 1.0 => {
+            TAPE.with_borrow_mut(|kept| kept.0 = tape.0);
+            Ok(READ_TAPE)
         }
+        Source::Fast(_) => Ok(PARSE_PAYLOAD),
+        Source::Exact(json) if js_shape::parses_to_itself(json, &envelope) => Ok(PARSE_PAYLOAD),
+        Source::Exact(_) => Err(envelope.to_json()),
     };
     let decoded = INPUT.with_borrow(|input| {
         let payload = input.get(..len).unwrap_or_default();
@@ -137,9 +153,7 @@ pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> 
             // SAFETY: the wrapper passes `well_formed` only for bytes that
             // `TextEncoder.encodeInto` wrote from a string without lone
             // surrogates, which are UTF-8 by the Encoding Standard.
-            true => {
-                decoder.decode_str_with(unsafe { std::str::from_utf8_unchecked(payload) }, then)
-            }
+            true => decoder.decode_str_with(unsafe { std::str::from_utf8_unchecked(payload) }, then),
             false => decoder.decode_with(payload, then),
         }
     });
@@ -148,11 +162,21 @@ pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> 
             *input = vec![0; KEPT_INPUT_BYTES];
         }
     });
-    let reply = decoded.unwrap_or_else(|error| rejected(&error));
+    let reply = match decoded {
+        Ok(Ok(answer)) => return answer,
+        Ok(Err(canonical)) => canonical,
+        Err(error) => rejected(&error),
+    };
     REPLY.with_borrow_mut(|kept| {
         *kept = reply;
         kept.len()
     })
+}
+
+/// Where the last fast-path decode's [`Tape`] is: `slot::LEN` doubles.
+#[wasm_bindgen(js_name = wireTape)]
+pub fn tape() -> *const f64 {
+    TAPE.with_borrow(|tape| tape.0.as_ptr())
 }
 
 /// Where the last decode's reply is (its length is what [`decode_input`]
@@ -491,8 +515,9 @@ pub(crate) mod js_shape {
 
         fn itself(payload: &str) -> bool {
             Decoder::new()
-                .decode_with(payload.as_bytes(), |json, e| {
-                    json.is_none_or(|json| parses_to_itself(json, &e))
+                .decode_with(payload.as_bytes(), |source, e| match source {
+                    crate::decode::Source::Fast(_) => true,
+                    crate::decode::Source::Exact(json) => parses_to_itself(json, &e),
                 })
                 .unwrap()
         }

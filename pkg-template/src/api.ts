@@ -182,7 +182,10 @@ function decodeText(glue: Glue, text: string, limit: number): DecodeResult {
         const at = glue.wireInput(capacity);
         const { read, written } = encoder.encodeInto(text, memoryBytes(glue).subarray(at, at + capacity));
         if (read === text.length) {
-            return decodeReply(glue, glue.wireDecode(written, limit, true), text);
+            const answer = glue.wireDecode(written, limit, true);
+            // One byte a character: byte offsets are string offsets.
+            if (answer === READ_TAPE && written === text.length) return fromTape(glue, text);
+            return decodeReply(glue, answer, text);
         }
         capacity = text.length * 3; // the most UTF-8 a UTF-16 unit takes
     }
@@ -196,7 +199,7 @@ function decodeBytes(glue: Glue, bytes: Uint8Array, limit: number): DecodeResult
 
 function decodeReply(glue: Glue, length: number, input: string | Uint8Array): DecodeResult {
     let text: string;
-    if (length === 0) {
+    if (length === PARSE_PAYLOAD || length === READ_TAPE) {
         // The payload itself is canonical: JSON.parse gives the envelope.
         text = typeof input === "string" ? input : utf8.decode(input);
     } else {
@@ -208,6 +211,81 @@ function decodeReply(glue: Glue, length: number, input: string | Uint8Array): De
         }
     }
     const envelope = JSON.parse(text) as CrowdPredictionEnvelope;
+    decodedFrom.set(envelope, text);
+    return { ok: true, envelope };
+}
+
+// What wireDecode answers besides a reply's length (src/wasm.rs).
+const PARSE_PAYLOAD = 0;
+const READ_TAPE = 1;
+
+// The tape's layout and the choices' names in index order (src/fast.rs,
+// the `ALL` arrays); the package tests check every decode built from a
+// tape against JSON.parse of its payload.
+const SLOT = {
+    SOURCE_TYPE: 1, SOURCE_ID: 2, QUESTION: 4, PROBABILITY: 6, CONFIDENCE: 7, MARKET_PROBABILITY: 8,
+    CROWD: 9, RATIONALE: 13, RESOLVES_AT: 15, GENERATED_AT: 17, DECISION_KIND: 19, CHOICE: 20,
+    NUMBERS: 21, REASON: 25, PUBLISHED_AT: 27, CORRELATION_ID: 29, META: 31, DRIVER_COUNT: 33,
+    DRIVERS: 34, LEN: 66,
+} as const;
+const SOURCE_TYPES = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"] as const;
+const DECISION_KINDS = ["fomo2_signal", "polymarket_side", "oddsoddy_multiplier"] as const;
+const ACTIONS = ["buy", "sell", "hold"] as const;
+const SIDES = ["yes", "no", "abstain"] as const;
+
+/**
+ * The envelope built from the tape wasm wrote for a canonically written,
+ * one-byte-a-character payload: strings are slices of the payload, numbers
+ * come as doubles, and only `meta` is parsed. The object has the same keys
+ * in the same order and the same values as JSON.parse of the payload.
+ */
+function fromTape(glue: Glue, text: string): DecodeResult {
+    const memory = memoryBytes(glue);
+    const t = new Float64Array(memory.buffer, glue.wireTape(), SLOT.LEN);
+    const str = (at: number): string => {
+        const start = t[at];
+        const end = t[at + 1];
+        return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
+    };
+    const num = (at: number): number | null => (Number.isNaN(t[at]) ? null : t[at]);
+    const drivers: string[] = [];
+    for (let i = 0; i < t[SLOT.DRIVER_COUNT]; i++) drivers.push(str(SLOT.DRIVERS + 2 * i));
+    const kind = DECISION_KINDS[t[SLOT.DECISION_KIND]];
+    const reason = str(SLOT.REASON);
+    const [strength, edge, price, amount] = [0, 1, 2, 3].map((i) => num(SLOT.NUMBERS + i));
+    const decision =
+        kind === "fomo2_signal"
+            ? { action: ACTIONS[t[SLOT.CHOICE]], strength, reason }
+            : kind === "polymarket_side"
+              ? { side: SIDES[t[SLOT.CHOICE]], edge, price, stake_fraction: amount, reason }
+              : { multiplier: amount, reason };
+    const envelope = {
+        schema_version: "1",
+        arena: "crowd_simulation",
+        prediction: {
+            source_type: SOURCE_TYPES[t[SLOT.SOURCE_TYPE]],
+            source_id: str(SLOT.SOURCE_ID),
+            question: str(SLOT.QUESTION),
+            probability: t[SLOT.PROBABILITY],
+            confidence: t[SLOT.CONFIDENCE],
+            market_probability: num(SLOT.MARKET_PROBABILITY),
+            crowd: {
+                agents: t[SLOT.CROWD],
+                bullish: t[SLOT.CROWD + 1],
+                bearish: t[SLOT.CROWD + 2],
+                neutral: t[SLOT.CROWD + 3],
+            },
+            rationale: str(SLOT.RATIONALE),
+            drivers,
+            resolves_at: t[SLOT.RESOLVES_AT] < 0 ? null : str(SLOT.RESOLVES_AT),
+            generated_at: str(SLOT.GENERATED_AT),
+        },
+        decision,
+        decision_kind: kind,
+        published_at: str(SLOT.PUBLISHED_AT),
+        correlation_id: str(SLOT.CORRELATION_ID),
+        meta: JSON.parse(text.slice(t[SLOT.META], t[SLOT.META + 1])) as Record<string, unknown>,
+    } as CrowdPredictionEnvelope;
     decodedFrom.set(envelope, text);
     return { ok: true, envelope };
 }

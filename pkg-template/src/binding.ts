@@ -8,6 +8,7 @@ export interface Glue {
     wireInput(capacity: number): number;
     wireDecode(length: number, maxPayloadBytes: number, wellFormed: boolean): number;
     wireReply(): number;
+    wireTape(): number;
     wireTrap(): void;
     wireEncode(envelope: string): string;
     wireVerify(envelope: string): boolean;

@@ -208,6 +208,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The byte offset of the cursor.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
     pub fn at_end(&self) -> bool {
         self.pos == self.bytes.len()
     }
