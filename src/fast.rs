@@ -183,11 +183,27 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
             2 => question = Some(owned(r, tape, slot::QUESTION)?),
             3 => probability = Some(number(r, tape, slot::PROBABILITY)?),
             4 => confidence = Some(number(r, tape, slot::CONFIDENCE)?),
-            5 => market_probability = Some(nullable(r, tape, slot::MARKET_PROBABILITY, NULL_NUMBER, number)?),
+            5 => {
+                market_probability = Some(nullable(
+                    r,
+                    tape,
+                    slot::MARKET_PROBABILITY,
+                    NULL_NUMBER,
+                    number,
+                )?)
+            }
             6 => crowd = Some(self::crowd(r, tape)?),
             7 => rationale = Some(owned(r, tape, slot::RATIONALE)?),
             8 => drivers = Some(self::drivers(r, tape)?),
-            9 => resolves_at = Some(nullable(r, tape, slot::RESOLVES_AT, NULL_STRING, timestamp)?),
+            9 => {
+                resolves_at = Some(nullable(
+                    r,
+                    tape,
+                    slot::RESOLVES_AT,
+                    NULL_STRING,
+                    timestamp,
+                )?)
+            }
             _ => generated_at = Some(timestamp(r, tape, slot::GENERATED_AT)?),
         }
         Some(())
@@ -274,7 +290,11 @@ impl DecisionFields {
         self.given = object_with(r, tape, DECISION, false, |r, tape, field| {
             let choice_at = Some(slot::CHOICE);
             match field {
-                0 => self.action = Some(choice(r, tape, choice_at, &Fomo2Action::ALL, |a| a.as_str())?),
+                0 => {
+                    self.action = Some(choice(r, tape, choice_at, &Fomo2Action::ALL, |a| {
+                        a.as_str()
+                    })?)
+                }
                 2 => self.side = Some(choice(r, tape, choice_at, &Side::ALL, |s| s.as_str())?),
                 7 => self.reason = Some(owned(r, tape, slot::REASON)?),
                 _ => {

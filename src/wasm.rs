@@ -24,11 +24,11 @@ use wasm_bindgen::prelude::*;
 use crate::decision::{
     crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier, crowd_to_polymarket_side, DecisionKind,
 };
+use crate::decode::Source;
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
-use crate::json::{self, Json, Keep, Object};
-use crate::decode::Source;
 use crate::fast::{slot, Tape};
+use crate::json::{self, Json, Keep, Object};
 use crate::validate::{self, any, optional, Errors, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
 
@@ -153,7 +153,9 @@ pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> 
             // SAFETY: the wrapper passes `well_formed` only for bytes that
             // `TextEncoder.encodeInto` wrote from a string without lone
             // surrogates, which are UTF-8 by the Encoding Standard.
-            true => decoder.decode_str_with(unsafe { std::str::from_utf8_unchecked(payload) }, then),
+            true => {
+                decoder.decode_str_with(unsafe { std::str::from_utf8_unchecked(payload) }, then)
+            }
             false => decoder.decode_with(payload, then),
         }
     });
@@ -435,7 +437,7 @@ pub(crate) mod js_shape {
         };
         let field = |key| o.get(key).unwrap_or(&Json::Null);
         let crowd = exactly(field("crowd"), &["agents", "bullish", "bearish", "neutral"])
-            .is_some_and(|c| c.members.iter().all(|(_, v)| number(v)));
+            .is_some_and(|c| c.members.iter().all(|(_, v)| count(v)));
         let drivers = match field("drivers") {
             Json::Array(a) => a.items.len() == a.len && a.items.iter().all(string),
             _ => false,
@@ -499,6 +501,12 @@ pub(crate) mod js_shape {
         matches!(json, Json::Number(lexeme) if *lexeme != "-0")
     }
 
+    /// A crowd count `JSON.parse` reads as the decoder does: not negative,
+    /// so not `-0.0`, which is `-0` in JS and the count 0 here.
+    fn count(json: &Json<'_>) -> bool {
+        matches!(json, Json::Number(lexeme) if !lexeme.starts_with('-'))
+    }
+
     fn nullable_number(json: &Json<'_>) -> bool {
         matches!(json, Json::Null) || number(json)
     }
@@ -551,6 +559,11 @@ pub(crate) mod js_shape {
                 ),
                 ("\"bullish\":6", "\"bullish\":true"),
                 ("\"probability\":0.7", "\"probability\":-0"), // -0 in JS, +0.0 here
+                ("\"neutral\":1", "\"neutral\":1,\"x\":0"),
+                (
+                    "\"agents\":10,\"bullish\":6,\"bearish\":3,\"neutral\":1",
+                    "\"agents\":9,\"bullish\":6,\"bearish\":3,\"neutral\":-0.0",
+                ),
                 ("\"price\":0.5", "\"price\":-0"),
             ] {
                 let changed = CANONICAL.replacen(from, to, 1);

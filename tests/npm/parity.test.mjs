@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ce from "crowd-envelope";
-import { REPO } from "./helpers.mjs";
+import { REPO, same } from "./helpers.mjs";
 
 const ACCEPTED = join(REPO, "target/parity/accepted.jsonl");
 
@@ -23,6 +23,12 @@ test("the npm round trip and decision check are native's, byte for byte, on the 
         if (!result.ok) {
             failures.push(`rejected (${result.reason}): ${payload}`);
             continue;
+        }
+        // Built from the fast path's tape, or parsed: either way the values
+        // JSON.parse gives for native's encoding.
+        const expected = JSON.parse(encoded);
+        if (!same(result.envelope, expected)) {
+            failures.push(`decoded object differs:\n  npm:    ${JSON.stringify(result.envelope)}\n  native: ${encoded}`);
         }
         const ours = ce.encodeEnvelope(result.envelope);
         if (ours !== encoded) failures.push(`encoding differs:\n  npm:    ${ours}\n  native: ${encoded}`);
