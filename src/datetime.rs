@@ -391,7 +391,7 @@ fn from_number_string(s: &str) -> Result<Timestamp, Unreadable> {
         return Err(malformed());
     }
     let micros = if has_dot {
-        float_micros(s.parse::<f64>().map_err(|_| malformed())?)
+        float_micros(crate::float::parse(s).ok_or_else(malformed)?)
     } else {
         integer_micros(s.parse::<i64>().map_err(|_| malformed())?)
     };
@@ -408,7 +408,7 @@ const YEAR_ZERO_MICROS: i64 = -62_167_219_200_000_000;
 
 fn from_number_lexeme(lexeme: &str) -> Result<Timestamp, String> {
     let micros = if lexeme.contains(['.', 'e', 'E']) {
-        float_micros(lexeme.parse::<f64>().map_err(|_| out_of_range())?)
+        float_micros(crate::float::parse(lexeme).ok_or_else(out_of_range)?)
     } else {
         integer_micros(lexeme.parse::<i64>().map_err(|_| out_of_range())?)
     };

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::write::ObjectWriter;
 use crate::json::{Json, Keep, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
@@ -230,6 +231,31 @@ impl Decision {
             }
             _ => false,
         }
+    }
+
+    /// The canonical JSON: what `serde_json` writes for the derived
+    /// `Serialize`, written directly.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Decision::Fomo2Signal(d) => {
+                o.plain("action", d.action.as_str());
+                o.number("strength", d.strength);
+                o.string("reason", &d.reason);
+            }
+            Decision::PolymarketSide(d) => {
+                o.plain("side", d.side.as_str());
+                o.optional_number("edge", d.edge);
+                o.optional_number("price", d.price);
+                o.number("stake_fraction", d.stake_fraction);
+                o.string("reason", &d.reason);
+            }
+            Decision::OddsoddyMultiplier(d) => {
+                o.number("multiplier", d.multiplier);
+                o.string("reason", &d.reason);
+            }
+        }
+        o.end();
     }
 
     /// Checks the ranges of SPEC section 4 on a decision built in Rust.

@@ -98,6 +98,8 @@ impl Decoder {
 
 /// How a payload was read, for the npm package, which builds the decoded JS
 /// value from it (`src/wasm.rs`).
+// Only the wasm bindings look inside.
+#[cfg_attr(not(feature = "wasm"), allow(dead_code))]
 pub(crate) enum Source<'j, 'a> {
     /// By the fast path: written canonically, which `JSON.parse` reads as
     /// the same envelope; where each value is.

@@ -183,7 +183,10 @@ fn agree(text: &str) -> Result<(), String> {
             if !has_id {
                 b.correlation_id.clone_from(&a.correlation_id);
             }
-            *a == b && a_itself == b_itself && a.to_json() == b.to_json()
+            *a == b
+                && a_itself == b_itself
+                && a.to_json() == b.to_json()
+                && a.to_json() == serde_json::to_string(a).unwrap_or_default()
         }
         (Err(a), Err(b)) => a == b,
         _ => false,

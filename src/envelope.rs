@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use crate::datetime::Timestamp;
 use crate::decision::{decide, Decision, DecisionKind};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
+use crate::json::write::ObjectWriter;
 use crate::json::{Json, Keep, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
@@ -331,18 +332,6 @@ impl Serialize for CrowdPredictionEnvelope {
     }
 }
 
-/// The envelope without its last field, `meta`, which [`encode_envelope`]
-/// appends as the text it already is.
-struct WithoutMeta<'e>(&'e CrowdPredictionEnvelope);
-
-impl Serialize for WithoutMeta<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("CrowdPredictionEnvelope", 7)?;
-        serialize_fields_but_meta(self.0, &mut s)?;
-        s.end()
-    }
-}
-
 fn serialize_fields_but_meta<S: SerializeStruct>(
     envelope: &CrowdPredictionEnvelope,
     s: &mut S,
@@ -406,14 +395,21 @@ pub fn build_envelope(
 
 /// Compact JSON, fields in the order of SPEC section 4, date-times as SPEC
 /// section 5 writes them.
+///
+/// The same bytes as `serde_json::to_string` of the envelope, written
+/// directly, `meta` spliced in as the text it already is.
 pub fn encode_envelope(envelope: &CrowdPredictionEnvelope) -> String {
-    // Every field serializes infallibly (no maps with non-string keys, no
-    // I/O), so the fallback is unreachable.
-    let mut out = serde_json::to_string(&WithoutMeta(envelope)).unwrap_or_else(|_| "{}".into());
-    out.pop(); // the closing brace
-    out.push_str(",\"meta\":");
-    out.push_str(envelope.meta.as_json());
-    out.push('}');
+    let mut out = String::with_capacity(512 + envelope.meta.as_json().len());
+    let mut o = ObjectWriter::new(&mut out);
+    o.plain("schema_version", SCHEMA_VERSION);
+    o.plain("arena", ARENA);
+    envelope.prediction.write_json(o.key("prediction"));
+    envelope.decision.write_json(o.key("decision"));
+    o.plain("decision_kind", envelope.decision.kind().as_str());
+    o.plain("published_at", envelope.published_at);
+    o.string("correlation_id", &envelope.correlation_id);
+    o.key("meta").push_str(envelope.meta.as_json());
+    o.end();
     out
 }
 

@@ -89,7 +89,7 @@ pub(crate) fn finite_float(value: &Json<'_>) -> Coerced<f64> {
 /// first, so `-0` is the integer zero and reads as `+0.0`; `-0.0` and `-0e0`
 /// are floats and keep their sign (SPEC section 6).
 pub(crate) fn number_as_float(lexeme: &str) -> f64 {
-    let x = lexeme.parse::<f64>().unwrap_or(f64::NAN);
+    let x = crate::float::parse(lexeme).unwrap_or(f64::NAN);
     if x == 0.0 && is_integer_lexeme(lexeme) {
         0.0
     } else {
@@ -109,13 +109,13 @@ pub(crate) fn optional_finite_float(value: &Json<'_>) -> Coerced<Option<f64>> {
 /// (Python's, bar underscores), else the untrimmed text with underscores
 /// removed where Python allows them (so `" 1_0 "` is not a number).
 fn float_from_str(s: &str) -> Option<f64> {
-    if let Ok(x) = s.trim().parse::<f64>() {
+    if let Some(x) = crate::float::parse(s.trim()) {
         return Some(x);
     }
     if s.starts_with('_') || s.ends_with('_') || s.contains("__") || !s.contains('_') {
         return None;
     }
-    s.replace('_', "").parse::<f64>().ok()
+    crate::float::parse(&s.replace('_', ""))
 }
 
 /// An integer as Python holds it: within `i64`, or larger, kept as its

@@ -61,6 +61,7 @@ mod differential;
 mod envelope;
 mod error;
 mod fast;
+mod float;
 mod json;
 mod lax;
 mod platform;

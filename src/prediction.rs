@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::datetime::Timestamp;
 use crate::error::{DecodeError, ErrorCode, ValidationError};
+use crate::json::write::{self, ObjectWriter};
 use crate::json::{Json, Keep, Object};
 use crate::lax::{self, LaxInt};
 use crate::validate::{self, any, optional, required, Errors, Path};
@@ -178,6 +179,40 @@ impl CrowdPrediction {
         let mut errors = Errors::default();
         self.check(&Path::ROOT, &mut errors);
         errors.finish(Some(()))
+    }
+
+    /// The canonical JSON: what `serde_json` writes for the derived
+    /// `Serialize`, written directly.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        o.plain("source_type", self.source_type.as_str());
+        o.string("source_id", &self.source_id);
+        o.string("question", &self.question);
+        o.number("probability", self.probability);
+        o.number("confidence", self.confidence);
+        o.optional_number("market_probability", self.market_probability);
+        let mut crowd = ObjectWriter::new(o.key("crowd"));
+        crowd.integer("agents", self.crowd.agents);
+        crowd.integer("bullish", self.crowd.bullish);
+        crowd.integer("bearish", self.crowd.bearish);
+        crowd.integer("neutral", self.crowd.neutral);
+        crowd.end();
+        o.string("rationale", &self.rationale);
+        let drivers = o.key("drivers");
+        drivers.push('[');
+        for (i, driver) in self.drivers.iter().enumerate() {
+            if i > 0 {
+                drivers.push(',');
+            }
+            write::string(drivers, driver);
+        }
+        drivers.push(']');
+        match self.resolves_at {
+            Some(at) => o.plain("resolves_at", at),
+            None => o.key("resolves_at").push_str("null"),
+        }
+        o.plain("generated_at", self.generated_at);
+        o.end();
     }
 
     pub(crate) fn check(&self, path: &Path<'_>, errors: &mut Errors) {
@@ -422,7 +457,10 @@ fn market_rule(m: &Option<f64>, path: &Path<'_>, errors: &mut Errors) {
     errors.push(
         path,
         code,
-        format!("expected a number strictly between 0 and 1, or null, found {m:?}"),
+        format!(
+            "expected a number strictly between 0 and 1, or null, found {}",
+            crate::float::debug(m)
+        ),
     );
 }
 

@@ -3,6 +3,7 @@
 //! than one field uses.
 
 use crate::error::{ErrorCode, FieldError, ValidationError};
+use crate::float;
 use crate::json::{Json, Object};
 use crate::lax::{self, Coerced, Failure};
 
@@ -187,7 +188,12 @@ pub(crate) fn in_closed_range(x: f64, min: f64, max: f64, path: &Path<'_>, error
     errors.push(
         path,
         code,
-        format!("expected a number from {min:?} to {max:?}, found {x:?}"),
+        format!(
+            "expected a number from {} to {}, found {}",
+            float::debug(min),
+            float::debug(max),
+            float::debug(x)
+        ),
     );
 }
 

@@ -18,11 +18,11 @@
 
 use std::cell::RefCell;
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::decision::{
-    crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier, crowd_to_polymarket_side, DecisionKind,
+    crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier, crowd_to_polymarket_side, Decision,
+    DecisionKind,
 };
 use crate::decode::Source;
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
@@ -223,7 +223,7 @@ pub fn verify_value(envelope: &str) -> bool {
 #[wasm_bindgen(js_name = wireValidatePrediction)]
 pub fn validate_prediction(prediction: &str) -> String {
     match CrowdPrediction::from_json(prediction) {
-        Ok(prediction) => canonical(&prediction),
+        Ok(prediction) => written(|out| prediction.write_json(out)),
         Err(error) => rejected(&error),
     }
 }
@@ -236,18 +236,25 @@ pub fn decide_value(kind: &str, prediction: &str) -> String {
         Ok(prediction) => prediction,
         Err(error) => return rejected(&error),
     };
-    match DecisionKind::ALL.into_iter().find(|k| k.as_str() == kind) {
-        Some(DecisionKind::Fomo2Signal) => canonical(&crowd_to_fomo2_signal(&prediction)),
-        Some(DecisionKind::PolymarketSide) => canonical(&crowd_to_polymarket_side(&prediction)),
-        Some(DecisionKind::OddsoddyMultiplier) => {
-            canonical(&crowd_to_oddsoddy_multiplier(&prediction))
+    let decision = match DecisionKind::ALL.into_iter().find(|k| k.as_str() == kind) {
+        Some(DecisionKind::Fomo2Signal) => {
+            Decision::Fomo2Signal(crowd_to_fomo2_signal(&prediction))
         }
-        None => rejected(&whole_error(
+        Some(DecisionKind::PolymarketSide) => {
+            Decision::PolymarketSide(crowd_to_polymarket_side(&prediction))
+        }
+        Some(DecisionKind::OddsoddyMultiplier) => {
+            Decision::OddsoddyMultiplier(crowd_to_oddsoddy_multiplier(&prediction))
+        }
+        None => {
+            return rejected(&whole_error(
             "kind",
             ErrorCode::LiteralError,
-            format!("unknown decision kind {kind:?}"),
-        )),
-    }
+                format!("unknown decision kind {kind:?}"),
+            ))
+        }
+    };
+    written(|out| decision.write_json(out))
 }
 
 /// Builds an envelope from a prediction and `{correlationId?, meta?,
@@ -313,15 +320,18 @@ fn reply_envelope(decoded: Result<CrowdPredictionEnvelope, DecodeError>, input: 
     }
 }
 
-fn canonical(value: &impl Serialize) -> String {
-    // Only the crate's own types and tuples of strings and numbers come
-    // here, all of which serialize infallibly.
-    serde_json::to_string(value).unwrap_or_default()
+/// The canonical JSON `write` writes.
+fn written(write: impl FnOnce(&mut String)) -> String {
+    let mut out = String::new();
+    write(&mut out);
+    out
 }
 
 fn rejected(error: &DecodeError) -> String {
     let mut reply = String::from(REJECTED);
-    reply.push_str(&canonical(error));
+    // Errors hold only strings: they serialize infallibly, and without
+    // `serde_json`'s float formatting.
+    reply.push_str(&serde_json::to_string(error).unwrap_or_default());
     reply
 }
 

@@ -13,6 +13,7 @@
 //! the schema, not by the payload's shape.
 
 mod keys;
+pub(crate) mod write;
 
 use std::borrow::Cow;
 #[cfg(test)]
@@ -455,7 +456,7 @@ impl<'a> Reader<'a> {
             });
         }
         // Only an exponent or more than 308 integer digits can overflow.
-        if (exponent || int_digits > 308) && lexeme.parse::<f64>().is_ok_and(f64::is_infinite) {
+        if (exponent || int_digits > 308) && crate::float::parse(lexeme).is_some_and(f64::is_infinite) {
             return Err(JsonError {
                 offset: start,
                 message: format!(
