@@ -22,7 +22,10 @@ pub(crate) fn parse(s: &str) -> Option<f64> {
         Some(b'+') => (false, s.get(1..)?),
         _ => (false, s),
     };
-    let magnitude = if ["inf", "infinity"].iter().any(|w| unsigned.eq_ignore_ascii_case(w)) {
+    let magnitude = if ["inf", "infinity"]
+        .iter()
+        .any(|w| unsigned.eq_ignore_ascii_case(w))
+    {
         f64::INFINITY
     } else if unsigned.eq_ignore_ascii_case("nan") {
         f64::NAN
@@ -257,7 +260,7 @@ mod platform {
 
     pub(super) fn shortest(x: f64) -> (String, i32) {
         let text: String = js_sys::Number::from(x)
-            .to_string(10)
+            .to_string_with_radix(10)
             .map(String::from)
             .unwrap_or_default();
         super::shortest_from(&text)
@@ -284,12 +287,49 @@ mod tests {
     #[test]
     fn parses_as_the_standard_library_does() {
         let fixed = [
-            "0", "-0", "0.0", "-0.0", "1", "0.64", "0.1", "0.3", "1e-7", "1.5E+3", "+2", ".5", "5.",
-            "1e400", "1e-400", "-1e-400", "9007199254740993", "9007199254740992", "1e22", "1e23",
-            "123456789012345678901234567890", "0.000000000000000000000000001", "2.2250738585072014e-308",
-            "4.9e-324", "1.7976931348623157e308", "1.7976931348623159e308", "inf", "-Infinity",
-            "NaN", "infinity", "", ".", "e5", "1e", "1e+", "--1", "1.2.3", "0x10", " 1", "1 ",
-            "1_0", "00012.5000", "0.0000000000000000000000001e25",
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "1",
+            "0.64",
+            "0.1",
+            "0.3",
+            "1e-7",
+            "1.5E+3",
+            "+2",
+            ".5",
+            "5.",
+            "1e400",
+            "1e-400",
+            "-1e-400",
+            "9007199254740993",
+            "9007199254740992",
+            "1e22",
+            "1e23",
+            "123456789012345678901234567890",
+            "0.000000000000000000000000001",
+            "2.2250738585072014e-308",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "inf",
+            "-Infinity",
+            "NaN",
+            "infinity",
+            "",
+            ".",
+            "e5",
+            "1e",
+            "1e+",
+            "--1",
+            "1.2.3",
+            "0x10",
+            " 1",
+            "1 ",
+            "1_0",
+            "00012.5000",
+            "0.0000000000000000000000001e25",
         ];
         for s in fixed {
             let ours = parse(s);
@@ -304,7 +344,11 @@ mod tests {
                 format!("0.{digits}"),
                 format!("{}.{}", digits % 1000, digits / 1000),
             ] {
-                assert_eq!(parse(&s).map(f64::to_bits), s.parse::<f64>().ok().map(f64::to_bits), "{s}");
+                assert_eq!(
+                    parse(&s).map(f64::to_bits),
+                    s.parse::<f64>().ok().map(f64::to_bits),
+                    "{s}"
+                );
             }
         }
     }
@@ -312,16 +356,42 @@ mod tests {
     #[test]
     fn formats_as_debug_and_serde_json_do() {
         let fixed = [
-            1e33, 1.5e-7, 1e16, 1e15, 123456789012345.6, 1e-5, 1.2e-6, 0.00012, 1e-4, 9.99e-5,
-            1e21, 5e-324, f64::MAX, -0.0, 0.0, 0.1, 100.0, 1e100, 2.5e-100, -7.25, 0.19999999999999996,
+            1e33,
+            1.5e-7,
+            1e16,
+            1e15,
+            123456789012345.6,
+            1e-5,
+            1.2e-6,
+            0.00012,
+            1e-4,
+            9.99e-5,
+            1e21,
+            5e-324,
+            f64::MAX,
+            -0.0,
+            0.0,
+            0.1,
+            100.0,
+            1e100,
+            2.5e-100,
+            -7.25,
+            0.19999999999999996,
         ];
-        let random = numbers().take(20_000).map(f64::from_bits).filter(|x| x.is_finite());
+        let random = numbers()
+            .take(20_000)
+            .map(f64::from_bits)
+            .filter(|x| x.is_finite());
         for x in fixed.into_iter().chain(random) {
             let (ours, std) = (debug(x), format!("{x:?}"));
             // Only a tie between two shortest candidates may differ.
             let tie = ours.len() == std.len() && parse(&ours) == Some(x);
             assert!(ours == std || tie, "{ours} {std}");
-            assert_eq!(json(x), serde_json::to_string(&x).unwrap_or_default(), "{x:e}");
+            assert_eq!(
+                json(x),
+                serde_json::to_string(&x).unwrap_or_default(),
+                "{x:e}"
+            );
         }
     }
 }

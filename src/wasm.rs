@@ -248,8 +248,8 @@ pub fn decide_value(kind: &str, prediction: &str) -> String {
         }
         None => {
             return rejected(&whole_error(
-            "kind",
-            ErrorCode::LiteralError,
+                "kind",
+                ErrorCode::LiteralError,
                 format!("unknown decision kind {kind:?}"),
             ))
         }

@@ -456,7 +456,9 @@ impl<'a> Reader<'a> {
             });
         }
         // Only an exponent or more than 308 integer digits can overflow.
-        if (exponent || int_digits > 308) && crate::float::parse(lexeme).is_some_and(f64::is_infinite) {
+        if (exponent || int_digits > 308)
+            && crate::float::parse(lexeme).is_some_and(f64::is_infinite)
+        {
             return Err(JsonError {
                 offset: start,
                 message: format!(
