@@ -17,8 +17,14 @@ make --quiet .venv/.installed
 
 node benches/js/write-payloads.mjs "$OUT/payloads.json"
 "$BIN" schema >"$OUT/schema.json"
+step "typia: generate the ahead-of-time validator (benches/js/typia), compile it"
+rm -rf "$OUT/typia-ts" "$OUT/typia"
+node_modules/.bin/typia generate --input benches/js/typia --output "$OUT/typia-ts" \
+    --project benches/js/typia/tsconfig.json >/dev/null
+node_modules/.bin/tsc --outDir "$OUT/typia" --module es2022 --target es2022 --moduleResolution bundler \
+    --skipLibCheck --strict "$OUT/typia-ts/envelope.ts"
 
-step "1/6 Node: crowd-envelope vs JSON.parse, zod, Ajv, valibot"
+step "1/6 Node: crowd-envelope vs JSON.parse, zod, Ajv, valibot, TypeBox, typia"
 CROWD_ENVELOPE_BIN="$BIN" node benches/js/node.mjs >"$OUT/node.json"
 step "   Node: serde-wasm-bindgen vs the JSON-text path (a wasm with feature measure-swb)"
 scripts/wasm-cargo.sh rustc --quiet --lib --crate-type cdylib --profile wasm-release --features measure-swb
@@ -33,7 +39,8 @@ step "3/6 native Rust (criterion) and Python (Pydantic)"
 cargo bench --quiet --bench decode -- --noplot >"$OUT/criterion.log" 2>&1
 node benches/js/criterion.mjs target/criterion >"$OUT/native.json"
 .venv/bin/python benches/python_bench.py "$OUT/payloads.json" >"$OUT/python.json"
-cargo run --quiet --release --example decode_memory "$OUT/payloads.json" >"$OUT/memory.json"
+cargo run --quiet --release --example decode_memory "$OUT/payloads.json" "$OUT/hostile.json" >"$OUT/memory.json"
+node benches/js/memory.mjs "$OUT/hostile.json" >"$OUT/memory-node.json"
 
 step "4/6 Redis: redis-benchmark XADD, pipelined publish, follow latency"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -1,11 +1,16 @@
 // What a user would write instead of this package: the envelope of SPEC
-// sections 2 to 4 as a zod v4 schema and as a valibot schema (strict JSON
-// types, no Pydantic-style coercion), and Ajv compiled from this project's
-// own JSON Schema (`crowd-envelope schema`).
+// sections 2 to 4 as a zod v4 schema, a valibot schema and a TypeBox
+// compiled checker (strict JSON types, no Pydantic-style coercion), typia's
+// ahead-of-time generated validator (benches/js/typia, generated and
+// compiled by `make bench`), and Ajv compiled from this project's own JSON
+// Schema (`crowd-envelope schema`).
 import { z } from "zod";
 import * as v from "valibot";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import { FormatRegistry, Type as T } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { validateParse as typiaValidateParse } from "../../target/bench/typia/envelope.js";
 
 const PAIRS = { fomo2_report: "fomo2_signal", polymarket_bet: "polymarket_side", oddsoddy_strategy: "oddsoddy_multiplier" };
 const notBlank = /\S/;
@@ -115,3 +120,62 @@ export function ajvValidator(schema) {
     addFormats(ajv);
     return ajv.compile(schema);
 }
+
+// The rules no schema language here states: the crowd sum and the pairing
+// of decision_kind with source_type.
+const refined = (e) =>
+    e.prediction.crowd.bullish + e.prediction.crowd.bearish + e.prediction.crowd.neutral === e.prediction.crowd.agents &&
+    PAIRS[e.prediction.source_type] === e.decision_kind;
+
+// --- typia (ahead-of-time) ---
+export const typiaDecode = (text) => {
+    const result = typiaValidateParse(text);
+    return result.success && refined(result.data) ? result : { success: false };
+};
+
+// --- TypeBox, compiled ---
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+FormatRegistry.Set("date-time", (s) => DATE_TIME.test(s) && !Number.isNaN(Date.parse(s)));
+const tUnit = T.Number({ minimum: 0, maximum: 1 });
+const tDate = T.String({ format: "date-time" });
+const tText = (max) => T.String({ minLength: 1, maxLength: max, pattern: "\\S" });
+const tCount = T.Integer({ minimum: 0 });
+const tPrediction = T.Object({
+    source_type: T.Union([T.Literal("fomo2_report"), T.Literal("polymarket_bet"), T.Literal("oddsoddy_strategy")]),
+    source_id: tText(256),
+    question: tText(2000),
+    probability: tUnit,
+    confidence: tUnit,
+    market_probability: T.Optional(T.Union([T.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), T.Null()])),
+    crowd: T.Object({ agents: T.Integer({ minimum: 1, maximum: 1_000_000 }), bullish: tCount, bearish: tCount, neutral: tCount }),
+    rationale: T.Optional(T.String({ maxLength: 4000 })),
+    drivers: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 280 }), { maxItems: 16 })),
+    resolves_at: T.Optional(T.Union([tDate, T.Null()])),
+    generated_at: tDate,
+});
+const tBase = {
+    schema_version: T.Optional(T.Literal("1")),
+    arena: T.Optional(T.Literal("crowd_simulation")),
+    prediction: tPrediction,
+    published_at: tDate,
+    correlation_id: T.String(),
+    meta: T.Optional(T.Record(T.String(), T.Unknown())),
+};
+const typeboxChecker = TypeCompiler.Compile(
+    T.Union([
+        T.Object({ ...tBase, decision_kind: T.Literal("fomo2_signal"), decision: T.Object({ action: T.Union([T.Literal("buy"), T.Literal("sell"), T.Literal("hold")]), strength: tUnit, reason: T.String() }) }),
+        T.Object({
+            ...tBase,
+            decision_kind: T.Literal("polymarket_side"),
+            decision: T.Object({
+                side: T.Union([T.Literal("yes"), T.Literal("no"), T.Literal("abstain")]),
+                edge: T.Union([T.Number(), T.Null()]),
+                price: T.Union([tUnit, T.Null()]),
+                stake_fraction: T.Number({ minimum: 0, maximum: 0.25 }),
+                reason: T.String(),
+            }),
+        }),
+        T.Object({ ...tBase, decision_kind: T.Literal("oddsoddy_multiplier"), decision: T.Object({ multiplier: T.Number({ minimum: 0, maximum: 2 }), reason: T.String() }) }),
+    ]),
+);
+export const typeboxCheck = (value) => typeboxChecker.Check(value) && refined(value);

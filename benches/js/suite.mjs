@@ -2,18 +2,27 @@
 // package's API and the competitors, it times every case and gives plain data.
 import { compare } from "./harness.mjs";
 import { LADDER, PAYLOADS } from "./payloads.mjs";
-import { ajvValidator, valibotSafeParse, zodEnvelope } from "./schemas.mjs";
+import { ajvValidator, typeboxCheck, typiaDecode, valibotSafeParse, zodEnvelope } from "./schemas.mjs";
 
 const LIMIT = { maxPayloadBytes: 2 * 1024 * 1024 };
 
 export function runSuite(ce, jsonSchema, log = () => {}) {
     const ajv = ajvValidator(jsonSchema);
+    // zod before the package has decoded anything, to see whether sharing
+    // the process (and V8's object shapes) with it slows other code.
+    log("zod alone, before any decode");
+    const zodAlone = compare({
+        "JSON.parse + zod": () => zodEnvelope.safeParse(JSON.parse(PAYLOADS.typical)),
+        "JSON.parse": () => JSON.parse(PAYLOADS.typical),
+    });
     const competitors = (payload) => ({
         "crowd-envelope": () => ce.tryDecodeEnvelope(payload, LIMIT),
         "JSON.parse": () => JSON.parse(payload),
         "JSON.parse + zod": () => zodEnvelope.safeParse(JSON.parse(payload)),
         "JSON.parse + Ajv": () => ajv(JSON.parse(payload)),
         "JSON.parse + valibot": () => valibotSafeParse(JSON.parse(payload)),
+        "JSON.parse + TypeBox": () => typeboxCheck(JSON.parse(payload)),
+        "typia (AOT)": () => typiaDecode(payload),
     });
     checkVerdicts(ce, ajv);
 
@@ -36,7 +45,7 @@ export function runSuite(ce, jsonSchema, log = () => {}) {
         "decodeBatch(1000)": () => ce.decodeBatch(many),
         "1000 x tryDecodeEnvelope": () => many.map((p) => ce.tryDecodeEnvelope(p)),
     });
-    return { cases, ladder, batch };
+    return { cases, ladder, batch, zodAlone };
 }
 
 /** A benchmark of validators that disagree with each other measures nothing. */
@@ -46,6 +55,8 @@ function checkVerdicts(ce, ajv) {
         zod: zodEnvelope.safeParse(JSON.parse(payload)).success,
         Ajv: ajv(JSON.parse(payload)),
         valibot: valibotSafeParse(JSON.parse(payload)).success,
+        TypeBox: typeboxCheck(JSON.parse(payload)),
+        typia: typiaDecode(payload).success,
     });
     for (const [name, payload] of Object.entries(PAYLOADS)) {
         const wanted = name !== "invalid";

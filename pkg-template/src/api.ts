@@ -3,7 +3,7 @@
 // payloads as they are, JS values through JSON.stringify, results back
 // through JSON.parse, which gives plain objects of the wire shape.
 
-import { type Glue, guarded, memoryBytes } from "./binding.js";
+import { type Glue, guarded, memoryBytes, tapeView } from "./binding.js";
 import type {
     CrowdPrediction,
     CrowdPredictionEnvelope,
@@ -240,54 +240,63 @@ const SIDES = ["yes", "no", "abstain"] as const;
  * in the same order and the same values as JSON.parse of the payload.
  */
 function fromTape(glue: Glue, text: string): DecodeResult {
-    const memory = memoryBytes(glue);
-    const t = new Float64Array(memory.buffer, glue.wireTape(), SLOT.LEN);
-    const str = (at: number): string => {
-        const start = t[at];
-        const end = t[at + 1];
-        return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
-    };
-    const num = (at: number): number | null => (Number.isNaN(t[at]) ? null : t[at]);
+    const t = tapeView(glue, SLOT.LEN);
     const drivers: string[] = [];
-    for (let i = 0; i < t[SLOT.DRIVER_COUNT]; i++) drivers.push(str(SLOT.DRIVERS + 2 * i));
+    for (let i = 0, n = t[SLOT.DRIVER_COUNT]; i < n; i++) drivers.push(slice(text, t, SLOT.DRIVERS + 2 * i));
     const kind = DECISION_KINDS[t[SLOT.DECISION_KIND]];
-    const reason = str(SLOT.REASON);
-    const [strength, edge, price, amount] = [0, 1, 2, 3].map((i) => num(SLOT.NUMBERS + i));
+    const reason = slice(text, t, SLOT.REASON);
     const decision =
         kind === "fomo2_signal"
-            ? { action: ACTIONS[t[SLOT.CHOICE]], strength, reason }
+            ? { action: ACTIONS[t[SLOT.CHOICE]], strength: t[SLOT.NUMBERS], reason }
             : kind === "polymarket_side"
-              ? { side: SIDES[t[SLOT.CHOICE]], edge, price, stake_fraction: amount, reason }
-              : { multiplier: amount, reason };
+              ? {
+                    side: SIDES[t[SLOT.CHOICE]],
+                    edge: nullable(t[SLOT.NUMBERS + 1]),
+                    price: nullable(t[SLOT.NUMBERS + 2]),
+                    stake_fraction: t[SLOT.NUMBERS + 3],
+                    reason,
+                }
+              : { multiplier: t[SLOT.NUMBERS + 3], reason };
     const envelope = {
         schema_version: "1",
         arena: "crowd_simulation",
         prediction: {
             source_type: SOURCE_TYPES[t[SLOT.SOURCE_TYPE]],
-            source_id: str(SLOT.SOURCE_ID),
-            question: str(SLOT.QUESTION),
+            source_id: slice(text, t, SLOT.SOURCE_ID),
+            question: slice(text, t, SLOT.QUESTION),
             probability: t[SLOT.PROBABILITY],
             confidence: t[SLOT.CONFIDENCE],
-            market_probability: num(SLOT.MARKET_PROBABILITY),
+            market_probability: nullable(t[SLOT.MARKET_PROBABILITY]),
             crowd: {
                 agents: t[SLOT.CROWD],
                 bullish: t[SLOT.CROWD + 1],
                 bearish: t[SLOT.CROWD + 2],
                 neutral: t[SLOT.CROWD + 3],
             },
-            rationale: str(SLOT.RATIONALE),
+            rationale: slice(text, t, SLOT.RATIONALE),
             drivers,
-            resolves_at: t[SLOT.RESOLVES_AT] < 0 ? null : str(SLOT.RESOLVES_AT),
-            generated_at: str(SLOT.GENERATED_AT),
+            resolves_at: t[SLOT.RESOLVES_AT] < 0 ? null : slice(text, t, SLOT.RESOLVES_AT),
+            generated_at: slice(text, t, SLOT.GENERATED_AT),
         },
         decision,
         decision_kind: kind,
-        published_at: str(SLOT.PUBLISHED_AT),
-        correlation_id: str(SLOT.CORRELATION_ID),
+        published_at: slice(text, t, SLOT.PUBLISHED_AT),
+        correlation_id: slice(text, t, SLOT.CORRELATION_ID),
         meta: JSON.parse(text.slice(t[SLOT.META], t[SLOT.META + 1])) as Record<string, unknown>,
     } as CrowdPredictionEnvelope;
     decodedFrom.set(envelope, text);
     return { ok: true, envelope };
+}
+
+/** The string whose place the tape notes at `at` (see src/fast.rs). */
+function slice(text: string, t: Float64Array, at: number): string {
+    const start = t[at];
+    const end = t[at + 1];
+    return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
+}
+
+function nullable(x: number): number | null {
+    return x === x ? x : null; // NaN marks null
 }
 
 function trappedDecode(error: Error): DecodeResult {

@@ -23,12 +23,14 @@ export type Reload = () => Glue | Promise<Glue>;
 let bound: Glue | undefined;
 let reload: Reload | undefined;
 let memory: Uint8Array = new Uint8Array(0);
+let tape: Float64Array = new Float64Array(0);
 
 /** Called by the entry point once the wasm module is instantiated. */
 export function bind(glue: Glue, fresh?: Reload): void {
     bound = glue;
     reload = fresh ?? reload;
     memory = new Uint8Array(0);
+    tape = new Float64Array(0);
 }
 
 /** The wasm module; throws only if a file inside the package was imported directly. */
@@ -47,6 +49,12 @@ export function glue(): Glue {
 export function memoryBytes(glue: Glue): Uint8Array {
     if (memory.byteLength === 0) memory = new Uint8Array(glue.wireMemory().buffer);
     return memory;
+}
+
+/** The fast path's tape (src/fast.rs), `length` doubles where wasm keeps it. */
+export function tapeView(glue: Glue, length: number): Float64Array {
+    if (tape.byteLength === 0) tape = new Float64Array(glue.wireMemory().buffer, glue.wireTape(), length);
+    return tape;
 }
 
 /**
@@ -69,6 +77,7 @@ function replace(trapped: Glue): void {
     if (bound !== trapped) return;
     bound = undefined;
     memory = new Uint8Array(0);
+    tape = new Float64Array(0);
     const fresh = reload?.();
     if (fresh instanceof Promise) {
         fresh.then((glue) => bind(glue), () => undefined);
