@@ -113,8 +113,9 @@ fn decode_text<R>(
     text: &str,
     then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
 ) -> Result<R, DecodeError> {
-    match fast::decode(text) {
-        Some(fast) => Ok(then(Source::Fast(&fast.tape), fast.envelope)),
+    let mut tape = Tape::new();
+    match fast::decode(text, &mut tape) {
+        Some(envelope) => Ok(then(Source::Fast(&tape), envelope)),
         None => exact(text, envelope::KEEP, |json, envelope| {
             then(Source::Exact(json), envelope)
         }),

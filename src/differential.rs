@@ -256,7 +256,7 @@ fn try_decode_ok(text: &str) -> bool {
 
 /// Whatever the fast path accepts, the exact decoder accepts the same way.
 fn fast_agrees(text: &str) -> Result<bool, String> {
-    let Some(crate::fast::Fast { envelope: fast, .. }) = crate::fast::decode(text) else {
+    let Some(fast) = crate::fast::decode(text, &mut crate::fast::Tape::new()) else {
         return Ok(false);
     };
     let (exact, ..) = decode(text, Keep::All);

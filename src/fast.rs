@@ -66,22 +66,19 @@ pub(crate) mod slot {
     pub const DRIVER_COUNT: usize = 33;
     /// Two slots a driver.
     pub const DRIVERS: usize = 34;
-    pub const LEN: usize = DRIVERS + 2 * crate::prediction::MAX_DRIVERS;
+    /// 1 when `JSON.stringify(JSON.parse(meta))` gives back the compact
+    /// meta, so nothing needs to remember the payload to re-encode it.
+    pub const META_STABLE: usize = DRIVERS + 2 * crate::prediction::MAX_DRIVERS;
+    pub const LEN: usize = META_STABLE + 1;
 }
 
-/// What the fast path read: the envelope, and where its values were.
-pub(crate) struct Fast {
-    pub envelope: CrowdPredictionEnvelope,
-    pub tape: Tape,
-}
-
-/// The envelope in `text`, if it is written canonically and valid.
-pub(crate) fn decode(text: &str) -> Option<Fast> {
+/// The envelope in `text`, if it is written canonically and valid; where
+/// its values are goes on `tape`.
+pub(crate) fn decode(text: &str, tape: &mut Tape) -> Option<CrowdPredictionEnvelope> {
     let mut r = Reader::new(text);
-    let mut tape = Tape([0.0; slot::LEN]);
     tape.0[slot::ORDERED] = 1.0;
     r.skip_whitespace();
-    let envelope = envelope(&mut r, &mut tape)?;
+    let envelope = envelope(&mut r, tape)?;
     r.skip_whitespace();
     if !r.at_end() {
         return None;
@@ -89,10 +86,15 @@ pub(crate) fn decode(text: &str) -> Option<Fast> {
     // The rules SPEC sections 2 to 4 set on values; no error means no
     // allocation here.
     envelope.validate().ok()?;
-    Some(Fast { envelope, tape })
+    Some(envelope)
 }
 
 impl Tape {
+    /// A tape to be written.
+    pub(crate) const fn new() -> Tape {
+        Tape([0.0; slot::LEN])
+    }
+
     fn set(&mut self, at: usize, value: f64) -> Option<()> {
         *self.0.get_mut(at)? = value;
         Some(())
@@ -384,11 +386,13 @@ fn object_with<'a>(
     let mut next = 0;
     if !r.eat(b'}') {
         loop {
-            let key = string(r, tape, None)?;
             // In SPEC order the key is the next one: one comparison.
             let field = match keys.get(next) {
-                Some(expected) if *expected == key => next,
-                _ => keys.iter().position(|k| *k == key)?,
+                Some(expected) if r.eat_key(expected) => next,
+                _ => {
+                    let key = string(r, tape, None)?;
+                    keys.iter().position(|k| *k == key)?
+                }
             };
             if field < next {
                 tape.set(slot::ORDERED, 0.0)?;
@@ -506,8 +510,7 @@ fn nullable<'a, T>(
     null_mark: f64,
     read: impl FnOnce(&mut Reader<'a>, &mut Tape, usize) -> Option<T>,
 ) -> Option<Option<T>> {
-    if r.peek() == Some(b'n') {
-        matches!(r.value(Keep::Scalar).ok()?, Json::Null).then_some(())?;
+    if r.eat_literal("null") {
         tape.set(at, null_mark)?;
         return Some(None);
     }
@@ -520,8 +523,80 @@ fn meta(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Meta> {
     match r.value(Keep::Text).ok()? {
         Json::Object(object) => {
             tape.span(slot::META, (start, r.pos()), false)?;
+            tape.set(slot::META_STABLE, f64::from(u8::from(survives_js(object.raw))))?;
             Some(Meta::from_checked(object.compact_text()))
         }
         _ => None,
+    }
+}
+
+/// Whether `JSON.stringify(JSON.parse(raw))` is `raw` without its
+/// whitespace, for a small, checked object: no escapes (JavaScript may write
+/// them otherwise), every number an integer JavaScript holds exactly and
+/// writes the same way, no string of digits alone (a key such as `"2"`
+/// moves to the front of a JavaScript object). Conservative: `false` says
+/// only "not known".
+fn survives_js(raw: &str) -> bool {
+    const SMALL: usize = 4096;
+    if raw.len() > SMALL || raw.contains('\\') {
+        return false;
+    }
+    let mut rest = raw.as_bytes();
+    while let Some((&b, after)) = rest.split_first() {
+        rest = match b {
+            b'"' => {
+                let end = after.iter().position(|&c| c == b'"').unwrap_or(after.len());
+                let (text, tail) = after.split_at(end);
+                if !text.is_empty() && text.iter().all(u8::is_ascii_digit) {
+                    return false;
+                }
+                tail.get(1..).unwrap_or_default()
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = rest
+                    .iter()
+                    .position(|c| !matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .unwrap_or(rest.len());
+                let (number, tail) = rest.split_at(end);
+                let digits = number.strip_prefix(b"-").unwrap_or(number);
+                let plain = digits.iter().all(u8::is_ascii_digit) && digits.len() <= 15;
+                if !plain || number == b"-0" {
+                    return false;
+                }
+                tail
+            }
+            _ => after,
+        };
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn meta_that_javascript_writes_back_as_it_was() {
+        for stable in [
+            "{}",
+            r#"{"producer":"crowd-sim-7","run":1842,"region":"eu-west-1"}"#,
+            r#"{ "a" : [1, -2, true, null, {"b": "x y"}] }"#,
+            r#"{"n":999999999999999,"s":"é😀"}"#,
+        ] {
+            assert!(survives_js(stable), "{stable}");
+        }
+        for changed in [
+            r#"{"n":1.0}"#,
+            r#"{"n":1e5}"#,
+            r#"{"n":-0}"#,
+            r#"{"n":1234567890123456}"#,
+            r#"{"s":"\u00e9"}"#,
+            r#"{"b":1,"2":0}"#,
+            r#"{"n":0.5}"#,
+        ] {
+            assert!(!survives_js(changed), "{changed}");
+        }
     }
 }

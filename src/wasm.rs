@@ -92,7 +92,7 @@ thread_local! {
     /// The last decode's reply, read by the wrapper from wasm memory.
     static REPLY: RefCell<String> = const { RefCell::new(String::new()) };
     /// The last fast-path decode's tape, read by the wrapper from wasm memory.
-    static TAPE: RefCell<Tape> = const { RefCell::new(Tape([0.0; slot::LEN])) };
+    static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
 }
 
 /// The input buffer is given back down to this size after a larger payload.

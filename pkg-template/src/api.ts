@@ -226,7 +226,7 @@ const SLOT = {
     SOURCE_TYPE: 1, SOURCE_ID: 2, QUESTION: 4, PROBABILITY: 6, CONFIDENCE: 7, MARKET_PROBABILITY: 8,
     CROWD: 9, RATIONALE: 13, RESOLVES_AT: 15, GENERATED_AT: 17, DECISION_KIND: 19, CHOICE: 20,
     NUMBERS: 21, REASON: 25, PUBLISHED_AT: 27, CORRELATION_ID: 29, META: 31, DRIVER_COUNT: 33,
-    DRIVERS: 34, LEN: 66,
+    DRIVERS: 34, META_STABLE: 66, LEN: 67,
 } as const;
 const SOURCE_TYPES = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"] as const;
 const DECISION_KINDS = ["fomo2_signal", "polymarket_side", "oddsoddy_multiplier"] as const;
@@ -282,9 +282,10 @@ function fromTape(glue: Glue, text: string): DecodeResult {
         decision_kind: kind,
         published_at: slice(text, t, SLOT.PUBLISHED_AT),
         correlation_id: slice(text, t, SLOT.CORRELATION_ID),
-        meta: JSON.parse(text.slice(t[SLOT.META], t[SLOT.META + 1])) as Record<string, unknown>,
+        meta: meta(text, t[SLOT.META], t[SLOT.META + 1]),
     } as CrowdPredictionEnvelope;
-    decodedFrom.set(envelope, text);
+    // Only a meta JavaScript would write differently needs the payload kept.
+    if (t[SLOT.META_STABLE] !== 1) decodedFrom.set(envelope, text);
     return { ok: true, envelope };
 }
 
@@ -293,6 +294,10 @@ function slice(text: string, t: Float64Array, at: number): string {
     const start = t[at];
     const end = t[at + 1];
     return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
+}
+
+function meta(text: string, start: number, end: number): Record<string, unknown> {
+    return end - start === 2 ? {} : (JSON.parse(text.slice(start, end)) as Record<string, unknown>);
 }
 
 function nullable(x: number): number | null {

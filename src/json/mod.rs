@@ -191,10 +191,11 @@ pub(crate) struct Reader<'a> {
     pub depth: usize,
     /// How many runs of whitespace were skipped so far.
     spaces: usize,
-    /// Where the keys of the members being dropped start, for every object
-    /// open on the way down that has few of them: one stack, so checking a
-    /// large `meta` allocates nothing per object.
-    dropped_keys: Vec<u32>,
+    /// Where the keys of the members being dropped start, with a short hash
+    /// of each, for every object open on the way down that has few of
+    /// them: one stack, so checking a large `meta` allocates nothing per
+    /// object.
+    dropped_keys: Vec<(u32, u32)>,
 }
 
 impl<'a> Reader<'a> {
@@ -216,6 +217,28 @@ impl<'a> Reader<'a> {
 
     pub fn at_end(&self) -> bool {
         self.pos == self.bytes.len()
+    }
+
+    /// Steps over the string token `"key"` if it is next, written exactly so
+    /// (no escapes): the fast path's one comparison for a key in order.
+    pub fn eat_key(&mut self, key: &str) -> bool {
+        let len = key.len();
+        let matches = self.bytes.get(self.pos) == Some(&b'"')
+            && self.bytes.get(self.pos + 1..self.pos + 1 + len) == Some(key.as_bytes())
+            && self.bytes.get(self.pos + 1 + len) == Some(&b'"');
+        if matches {
+            self.pos += len + 2;
+        }
+        matches
+    }
+
+    /// Steps over `literal` (`null`, say) if it is next.
+    pub fn eat_literal(&mut self, literal: &str) -> bool {
+        let matches = self.rest().starts_with(literal.as_bytes());
+        if matches {
+            self.pos += literal.len();
+        }
+        matches
     }
 
     /// Steps over `byte` if it is next.
@@ -263,14 +286,13 @@ impl<'a> Reader<'a> {
 
     /// The next value, as far as `keep` says.
     pub fn value(&mut self, keep: Keep) -> Result<Json<'a>, JsonError> {
+        if matches!(keep, Keep::Nothing) {
+            return self.skip().map(|()| Json::Null);
+        }
         match self.peek() {
             None => Err(self.error("unexpected end of input")),
             Some(b'{') => self.object(keep),
             Some(b'[') => self.array(keep),
-            Some(b'"') if matches!(keep, Keep::Nothing) => {
-                self.skip_string()?;
-                Ok(Json::Null)
-            }
             Some(b'"') => self.string().map(Json::String),
             Some(b't') => self.expect_literal("true", Json::Bool(true)),
             Some(b'f') => self.expect_literal("false", Json::Bool(false)),
@@ -278,6 +300,93 @@ impl<'a> Reader<'a> {
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(self.error("expected a JSON value")),
         }
+    }
+
+    /// Checks one value exactly as [`Self::value`] does (the same errors at
+    /// the same offsets), building nothing: the loop that `meta` and
+    /// unknown members go through.
+    fn skip(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            None => Err(self.error("unexpected end of input")),
+            Some(b'{') => self.skip_object(),
+            Some(b'[') => self.skip_array(),
+            Some(b'"') => self.skip_string(),
+            Some(b't') => self.expect_literal("true", Json::Null).map(drop),
+            Some(b'f') => self.expect_literal("false", Json::Null).map(drop),
+            Some(b'n') => self.expect_literal("null", Json::Null).map(drop),
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(_) => Err(self.error("expected a JSON value")),
+        }
+    }
+
+    fn skip_array(&mut self) -> Result<(), JsonError> {
+        self.enter()?;
+        if self.eat(b']') {
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.skip()?;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn skip_object(&mut self) -> Result<(), JsonError> {
+        self.enter()?;
+        let base = self.dropped_keys.len();
+        let mut index = None;
+        if !self.eat(b'}') {
+            loop {
+                let (key_at, key) = self.member_key()?;
+                if !self.remember_dropped(&mut index, base, key_at, &key)? {
+                    return Err(duplicate(key_at, &key));
+                }
+                self.skip()?;
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_whitespace();
+                    }
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(self.error("expected ',' or '}'")),
+                }
+            }
+        }
+        self.depth -= 1;
+        self.dropped_keys.truncate(base);
+        Ok(())
+    }
+
+    /// A member's key and the `:` after it; where the key starts.
+    fn member_key(&mut self) -> Result<(usize, Cow<'a, str>), JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string key"));
+        }
+        let key_at = self.pos;
+        let key = self.string()?;
+        self.skip_whitespace();
+        if self.peek() != Some(b':') {
+            return Err(self.error("expected ':'"));
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        Ok((key_at, key))
     }
 
     fn enter(&mut self) -> Result<(), JsonError> {
@@ -305,14 +414,11 @@ impl<'a> Reader<'a> {
             return Ok(mark(keep, Json::Array(array)));
         }
         loop {
-            let item_keep = if array.len < kept {
-                item
-            } else {
-                Keep::Nothing
-            };
-            let value = self.value(item_keep)?;
             if array.len < kept {
+                let value = self.value(item)?;
                 array.items.push(value);
+            } else {
+                self.skip()?;
             }
             array.len += 1;
             self.skip_whitespace();
@@ -348,25 +454,11 @@ impl<'a> Reader<'a> {
         let mut tree_index: Option<HashSet<Cow<'a, str>>> = None;
         if self.peek() != Some(b'}') {
             loop {
-                if self.peek() != Some(b'"') {
-                    return Err(self.error("expected a string key"));
-                }
-                let key_at = self.pos;
-                let key = self.string()?;
-                let duplicate = |key: &str| JsonError {
-                    offset: key_at,
-                    message: format!("duplicate key {:?}", truncate(key, 40)),
-                };
-                self.skip_whitespace();
-                if self.peek() != Some(b':') {
-                    return Err(self.error("expected ':'"));
-                }
-                self.pos += 1;
-                self.skip_whitespace();
+                let (key_at, key) = self.member_key()?;
                 match field(keep, &key) {
                     Some(Field::Known(bit, name, field_keep)) => {
                         if known & bit != 0 {
-                            return Err(duplicate(&key));
+                            return Err(duplicate(key_at, &key));
                         }
                         known |= bit;
                         let value = self.value(field_keep)?;
@@ -376,19 +468,17 @@ impl<'a> Reader<'a> {
                     Some(Field::Any) => {
                         let keys = members.iter().map(|(k, _)| k);
                         if is_duplicate(keys, &mut tree_index, &key) {
-                            return Err(duplicate(&key));
+                            return Err(duplicate(key_at, &key));
                         }
                         let value = self.value(Keep::All)?;
                         members.push((key, value));
                     }
                     None => {
-                        let at = u32::try_from(key_at)
-                            .map_err(|_| self.error("a JSON text over 4 GiB"))?;
-                        if !self.remember_dropped(&mut index, base, at, &key) {
-                            return Err(duplicate(&key));
+                        if !self.remember_dropped(&mut index, base, key_at, &key)? {
+                            return Err(duplicate(key_at, &key));
                         }
                         dropped += 1;
-                        self.value(Keep::Nothing)?;
+                        self.skip()?;
                     }
                 }
                 self.skip_whitespace();
@@ -617,29 +707,39 @@ impl Reader<'_> {
         &mut self,
         index: &mut Option<KeyIndex>,
         base: usize,
-        at: u32,
+        key_at: usize,
         key: &str,
-    ) -> bool {
+    ) -> Result<bool, JsonError> {
+        let at = u32::try_from(key_at).map_err(|_| self.error("a JSON text over 4 GiB"))?;
         if let Some(index) = index {
-            return index.insert(self.text, at, key);
+            return Ok(index.insert(self.text, at, key));
         }
         let seen = self.dropped_keys.get(base..).unwrap_or_default();
-        if seen
-            .iter()
-            .any(|&other| keys::key_at(self.text, other) == key)
-        {
-            return false;
+        let hash = keys::short_hash(key);
+        let same = |&(other, other_hash): &(u32, u32)| {
+            other_hash == hash && keys::key_at(self.text, other) == key
+        };
+        if seen.iter().any(same) {
+            return Ok(false);
         }
         if seen.len() + 1 < keys::LINEAR_SCAN {
-            self.dropped_keys.push(at);
+            self.dropped_keys.push((at, hash));
         } else {
             // Many keys: into an index of their own, off the shared stack.
-            let mut large = KeyIndex::new(self.text, seen);
+            let positions: Vec<u32> = seen.iter().map(|&(at, _)| at).collect();
+            let mut large = KeyIndex::new(self.text, &positions);
             large.insert(self.text, at, key);
             self.dropped_keys.truncate(base);
             *index = Some(large);
         }
-        true
+        Ok(true)
+    }
+}
+
+fn duplicate(key_at: usize, key: &str) -> JsonError {
+    JsonError {
+        offset: key_at,
+        message: format!("duplicate key {:?}", truncate(key, 40)),
     }
 }
 
@@ -703,9 +803,29 @@ where
 }
 
 /// How many bytes at the start of `bytes` need no attention inside a JSON
-/// string: everything but `"`, `\\` and control characters. Eight bytes at a
-/// time (strings are most of a payload's bytes), then one at a time.
+/// string: everything but `"`, `\\` and control characters. Natively, the
+/// first 16 bytes a word at a time (most keys and values end there), then a
+/// SIMD search for the quote or backslash and one pass over the run for
+/// control characters (which auto-vectorizes, having no early exit).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn plain_run(bytes: &[u8]) -> usize {
+    const HEAD: usize = 16;
+    let (head, rest) = bytes.split_at(HEAD.min(bytes.len()));
+    let run = plain_run_words(head);
+    if run < HEAD || rest.is_empty() {
+        return run;
+    }
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let plain = rest.get(..end).unwrap_or_default();
+    if plain.iter().fold(false, |control, &b| control | (b < 0x20)) {
+        return HEAD + plain.iter().position(|&b| b < 0x20).unwrap_or(end);
+    }
+    HEAD + end
+}
+
+/// [`plain_run`] a word at a time: eight bytes at once (strings are most of
+/// a payload's bytes), then one at a time; all of it in wasm.
+fn plain_run_words(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     // Per-byte tests on a whole word: a byte below n sets its high bit in
@@ -717,8 +837,9 @@ fn plain_run(bytes: &[u8]) -> usize {
             | below(w ^ (ONES * u64::from(b'"')), 1)
             | below(w ^ (ONES * u64::from(b'\\')), 1)
     };
+    let mut chunks = bytes.chunks_exact(8);
     let mut run = 0;
-    while let Some(chunk) = bytes.get(run..run + 8) {
+    for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
         let found = special(word);
         if found != 0 {
@@ -728,12 +849,15 @@ fn plain_run(bytes: &[u8]) -> usize {
         }
         run += 8;
     }
-    let tail = bytes.get(run..).unwrap_or_default();
+    let tail = chunks.remainder();
     run + tail
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         .unwrap_or(tail.len())
 }
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use plain_run_words as plain_run;
 
 #[cfg(test)]
 mod tests {
@@ -886,14 +1010,16 @@ mod tests {
         };
         let fillers = [b'a', 0x7f, 0x80, 0xc3, 0xff, b'!', b'#', b'[', b']', 0x21];
         let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
-        for len in 0..24 {
+        for len in 0..40 {
             for &filler in &fillers {
                 let mut bytes = vec![filler; len];
                 assert_eq!(plain_run(&bytes), naive(&bytes));
+                assert_eq!(plain_run_words(&bytes), naive(&bytes));
                 for at in 0..len {
                     for &special in &specials {
                         bytes[at] = special;
                         assert_eq!(plain_run(&bytes), naive(&bytes), "{bytes:?}");
+                        assert_eq!(plain_run_words(&bytes), naive(&bytes), "{bytes:?}");
                         bytes[at] = filler;
                     }
                 }
