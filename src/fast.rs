@@ -69,7 +69,14 @@ pub(crate) mod slot {
     /// 1 when `JSON.stringify(JSON.parse(meta))` gives back the compact
     /// meta, so nothing needs to remember the payload to re-encode it.
     pub const META_STABLE: usize = DRIVERS + 2 * crate::prediction::MAX_DRIVERS;
-    pub const LEN: usize = META_STABLE + 1;
+    /// How many members a flat meta has (see [`super::flat_meta`]), or -1.
+    pub const META_COUNT: usize = META_STABLE + 1;
+    /// Five slots a member: key start and end, kind (0 string, 1 number,
+    /// 2 true, 3 false, 4 null), then the string's start and end or the number.
+    pub const META_MEMBERS: usize = META_COUNT + 1;
+    /// The most members a flat meta has on the tape.
+    pub const META_MAX: usize = 8;
+    pub const LEN: usize = META_MEMBERS + 5 * META_MAX;
 }
 
 /// The envelope in `text`, if it is written canonically and valid; where
@@ -523,7 +530,14 @@ fn meta(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Meta> {
     match r.value(Keep::Text).ok()? {
         Json::Object(object) => {
             tape.span(slot::META, (start, r.pos()), false)?;
-            tape.set(slot::META_STABLE, f64::from(u8::from(survives_js(object.raw))))?;
+            let stable = survives_js(object.raw);
+            tape.set(slot::META_STABLE, f64::from(u8::from(stable)))?;
+            let count = if stable {
+                flat_meta(object.raw, start, tape)
+            } else {
+                None
+            };
+            tape.set(slot::META_COUNT, count.map_or(-1.0, |n| n as f64))?;
             Some(Meta::from_checked(object.compact_text()))
         }
         _ => None,
@@ -571,11 +585,89 @@ fn survives_js(raw: &str) -> bool {
     true
 }
 
+/// A meta that [`survives_js`] and is flat (at most [`slot::META_MAX`]
+/// members, each a string, a number, `true`, `false` or `null`, none named
+/// `__proto__`, which JavaScript would not set as an own property): its
+/// members go on the tape, so the package builds the object without
+/// `JSON.parse`. `raw` starts at byte `at` of the payload. Gives how many.
+fn flat_meta(raw: &str, at: usize, tape: &mut Tape) -> Option<usize> {
+    let mut r = Reader::new(raw);
+    let mut count = 0;
+    open(&mut r, b'{')?;
+    if r.eat(b'}') {
+        return Some(0);
+    }
+    loop {
+        if count == slot::META_MAX {
+            return None;
+        }
+        let base = slot::META_MEMBERS + 5 * count;
+        let key_start = r.pos() + 1;
+        let key = r.string().ok()?;
+        if key == "__proto__" {
+            return None;
+        }
+        tape.span(base, (at + key_start, at + r.pos() - 1), false)?;
+        r.skip_whitespace();
+        r.eat(b':').then_some(())?;
+        r.skip_whitespace();
+        let (kind, a, b) = match r.peek()? {
+            b'"' => {
+                let start = r.pos() + 1;
+                r.string().ok()?;
+                (0.0, (at + start) as f64, (at + r.pos() - 1) as f64)
+            }
+            b't' if r.eat_literal("true") => (2.0, 0.0, 0.0),
+            b'f' if r.eat_literal("false") => (3.0, 0.0, 0.0),
+            b'n' if r.eat_literal("null") => (4.0, 0.0, 0.0),
+            // survives_js let through only integers JavaScript holds exactly.
+            _ => match r.number().ok()? {
+                Json::Number(lexeme) => (1.0, lexeme.parse::<i64>().ok()? as f64, 0.0),
+                _ => return None,
+            },
+        };
+        tape.set(base + 2, kind)?;
+        tape.set(base + 3, a)?;
+        tape.set(base + 4, b)?;
+        count += 1;
+        r.skip_whitespace();
+        if !next_member(&mut r, b'}')? {
+            return Some(count);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn flat_meta_goes_on_the_tape() {
+        let payload = r#"xx{"s":"a b","n":-12,"t":true,"f":false,"z":null}"#;
+        let raw = &payload[2..];
+        let mut tape = Tape::new();
+        assert_eq!(flat_meta(raw, 2, &mut tape), Some(5));
+        let member = |i: usize| &tape.0[slot::META_MEMBERS + 5 * i..slot::META_MEMBERS + 5 * i + 5];
+        assert_eq!(&payload[member(0)[0] as usize..member(0)[1] as usize], "s");
+        assert_eq!(member(0)[2], 0.0);
+        assert_eq!(
+            &payload[member(0)[3] as usize..member(0)[4] as usize],
+            "a b"
+        );
+        assert_eq!(member(1)[2..4], [1.0, -12.0]);
+        assert_eq!([member(2)[2], member(3)[2], member(4)[2]], [2.0, 3.0, 4.0]);
+        assert_eq!(flat_meta("{}", 0, &mut tape), Some(0));
+        for nested in [
+            r#"{"a":[1]}"#,
+            r#"{"a":{}}"#,
+            r#"{"__proto__":1}"#,
+            r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}"#,
+        ] {
+            assert_eq!(flat_meta(nested, 0, &mut tape), None, "{nested}");
+        }
+    }
 
     #[test]
     fn meta_that_javascript_writes_back_as_it_was() {

@@ -226,7 +226,7 @@ const SLOT = {
     SOURCE_TYPE: 1, SOURCE_ID: 2, QUESTION: 4, PROBABILITY: 6, CONFIDENCE: 7, MARKET_PROBABILITY: 8,
     CROWD: 9, RATIONALE: 13, RESOLVES_AT: 15, GENERATED_AT: 17, DECISION_KIND: 19, CHOICE: 20,
     NUMBERS: 21, REASON: 25, PUBLISHED_AT: 27, CORRELATION_ID: 29, META: 31, DRIVER_COUNT: 33,
-    DRIVERS: 34, META_STABLE: 66, LEN: 67,
+    DRIVERS: 34, META_STABLE: 66, META_COUNT: 67, META_MEMBERS: 68, LEN: 108,
 } as const;
 const SOURCE_TYPES = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"] as const;
 const DECISION_KINDS = ["fomo2_signal", "polymarket_side", "oddsoddy_multiplier"] as const;
@@ -282,7 +282,7 @@ function fromTape(glue: Glue, text: string): DecodeResult {
         decision_kind: kind,
         published_at: slice(text, t, SLOT.PUBLISHED_AT),
         correlation_id: slice(text, t, SLOT.CORRELATION_ID),
-        meta: meta(text, t[SLOT.META], t[SLOT.META + 1]),
+        meta: meta(text, t),
     } as CrowdPredictionEnvelope;
     // Only a meta JavaScript would write differently needs the payload kept.
     if (t[SLOT.META_STABLE] !== 1) decodedFrom.set(envelope, text);
@@ -296,8 +296,17 @@ function slice(text: string, t: Float64Array, at: number): string {
     return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
 }
 
-function meta(text: string, start: number, end: number): Record<string, unknown> {
-    return end - start === 2 ? {} : (JSON.parse(text.slice(start, end)) as Record<string, unknown>);
+/** `meta`: built from the tape when it is flat, else parsed. */
+function meta(text: string, t: Float64Array): Record<string, unknown> {
+    const count = t[SLOT.META_COUNT];
+    if (count < 0) return JSON.parse(text.slice(t[SLOT.META], t[SLOT.META + 1])) as Record<string, unknown>;
+    const object: Record<string, unknown> = {};
+    for (let i = 0, at = SLOT.META_MEMBERS; i < count; i++, at += 5) {
+        const kind = t[at + 2];
+        object[text.slice(t[at], t[at + 1])] =
+            kind === 0 ? text.slice(t[at + 3], t[at + 4]) : kind === 1 ? t[at + 3] : kind === 2 ? true : kind === 3 ? false : null;
+    }
+    return object;
 }
 
 function nullable(x: number): number | null {

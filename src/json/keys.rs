@@ -74,8 +74,9 @@ impl KeyIndex {
 
 /// FNV-1a: a cheap filter before two keys are read again and compared.
 pub(super) fn short_hash(key: &str) -> u32 {
-    key.bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    key.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// A keyed hash: the key is random per process, so a payload cannot be

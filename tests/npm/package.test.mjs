@@ -171,3 +171,31 @@ test("the constants have SPEC's values", () => {
     assert.equal(ce.SCHEMA_VERSION, "1");
     assert.equal(ce.DEFAULT_MAX_PAYLOAD_BYTES, 1048576);
 });
+
+test("an envelope built from the fast path's tape is what JSON.parse of the payload gives, keys in order", () => {
+    const base = ce.buildEnvelope(PREDICTIONS.polymarket_bet, { correlationId: "c", publishedAt: "2026-01-01T00:00:00Z" });
+    const metas = [
+        {},
+        { producer: "crowd-sim-7", run: 1842, region: "eu-west-1" },
+        { s: "a b", n: -12, t: true, f: false, z: null, big: 999999999999999 },
+        { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8 },
+        { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9 },
+        { b: 1, 2: 0, 1: "x" },
+        { nested: { deep: [1, 2.5, "é"] }, x: 1e21 },
+        { ["__proto__"]: 1 },
+        { q: 'quote " and \\ backslash', u: "\u0001" },
+    ];
+    for (const meta of metas) {
+        const payload = JSON.stringify({ ...base, meta });
+        const result = ce.tryDecodeEnvelope(payload);
+        assert.equal(result.ok, true, payload);
+        const parsed = JSON.parse(payload);
+        assert.ok(same(result.envelope, parsed), payload);
+        assert.equal(JSON.stringify(result.envelope), JSON.stringify(parsed), payload);
+        assert.equal(Object.getPrototypeOf(result.envelope.meta), Object.prototype);
+        assert.equal(ce.encodeEnvelope(result.envelope), ce.encodeEnvelope(parsed));
+    }
+    const proto = ce.tryDecodeEnvelope(JSON.stringify({ ...base, meta: {} }).replace('"meta":{}', '"meta":{"__proto__":{"polluted":1}}'));
+    assert.equal(Object.hasOwn(proto.envelope.meta, "__proto__"), true, "an own property, as JSON.parse makes it");
+    assert.equal({}.polluted, undefined);
+});
