@@ -13,10 +13,11 @@ async function reload() {
     instances += 1;
     const fresh = await import(/* @vite-ignore */ `${glueUrl}?instance=${instances}`);
     await fresh.default({ module_or_path: wasmUrl });
-    return fresh;
+    return { ...fresh };
 }
 
 await init({ module_or_path: wasmUrl });
-bind(wasm, reload);
+// A plain object of the exports (a module namespace is read-only).
+bind({ ...wasm }, reload);
 
 export * from './dist/api.js';

@@ -1,5 +1,6 @@
 // The browser entry in headless Chromium: a Vite build of a page that imports
-// the package, and the package as a plain ES module with an import map.
+// the package, and the package as a plain ES module with an import map (where
+// a forced trap shows a trapped instance replaced by a fresh one).
 import test from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -59,5 +60,5 @@ test("the package works in headless Chromium, bundled by Vite and as a plain ES 
     assert.ok(vite.payload.startsWith('{"schema_version":"1","arena":"crowd_simulation"'));
 
     const esm = await resultOf(browser, `http://127.0.0.1:${plain.address().port}/browser/plain.html`);
-    assert.deepEqual(esm, { ok: false, reason: "invalid_json" });
+    assert.deepEqual(esm, { ok: false, reason: "invalid_json", trapped: true, replaced: true, again: "invalid_json" });
 });
