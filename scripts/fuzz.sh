@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make fuzz`: each fuzz target for FUZZ_SECONDS (default 300) with
+# `make fuzz`: a million payloads through the decoder's differential test,
+# then each fuzz target for FUZZ_SECONDS (default 300) with
 # libFuzzer, which prints its progress; targets from FUZZ_TARGETS (default
 # all). A crash is copied to fuzz/regressions/<target>/ (where
 # tests/fuzz_regressions.rs replays it in `make test`) and fails the run.
@@ -37,6 +38,14 @@ PY
 # stat_of NAME LOG: a `-print_final_stats` figure; field_of KEY LINE: "KEY: N".
 stat_of() { grep -oE "stat::$1: *[0-9]+" "$2" | grep -oE '[0-9]+$' | tail -1; }
 field_of() { grep -oE "$1: [0-9]+" <<<"$2" | grep -oE '[0-9]+$' | head -1; }
+
+# The decoder's paths against each other (src/differential.rs) at full size
+# first: a million mutated payloads, a new seed each run unless
+# CROWD_DIFF_SEED is set.
+diff_seed=${CROWD_DIFF_SEED:-$RANDOM$RANDOM}
+echo "fuzz: differential, ${CROWD_DIFF_CASES:-1000000} payloads, seed $diff_seed" >&2
+CROWD_DIFF_CASES=${CROWD_DIFF_CASES:-1000000} CROWD_DIFF_SEED=$diff_seed \
+    cargo test --quiet --release --all-features --lib differential -- --nocapture
 
 status=0
 for target in $TARGETS; do
