@@ -219,7 +219,9 @@ fn the_schema_driven_reader_decodes_as_the_whole_tree() {
     let mut fast = 0;
     for case in 0..cases {
         if case > 0 && case % 100_000 == 0 {
-            eprintln!("differential: {case} of {cases}, {accepted} accepted, {fast} by the fast path");
+            eprintln!(
+                "differential: {case} of {cases}, {accepted} accepted, {fast} by the fast path"
+            );
         }
         let base = &seeds[rng.below(seeds.len())];
         let text = if case % 10 == 0 {
