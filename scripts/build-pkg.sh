@@ -20,7 +20,7 @@ for runtime in node web; do
     target=$([ "$runtime" = node ] && echo nodejs || echo web)
     step "wasm-bindgen --target $target, wasm-opt"
     wasm-bindgen "$WASM" --target "$target" --out-dir "pkg/wasm/$runtime"
-    "$BIN/wasm-opt" -O3 --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$BIN/wasm-opt" -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
         "pkg/wasm/$runtime/crowd_envelope_bg.wasm" -o "pkg/wasm/$runtime/crowd_envelope_bg.wasm"
 done

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 sub="$1"
 shift
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/wasm}"
+# SIMD128 (src/json/mod.rs, plain_run): Node 16.4+, Chrome 91+, Firefox 89+,
+# Safari 16.4+.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} -C target-feature=+simd128"
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     exec cargo "$sub" --target wasm32-unknown-unknown "$@"
 fi

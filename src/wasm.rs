@@ -95,8 +95,9 @@ thread_local! {
     static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
 }
 
-/// The input buffer is given back down to this size after a larger payload.
-const KEPT_INPUT_BYTES: usize = 64 * 1024;
+/// The input buffer is given back down to this size after a larger payload
+/// (the default size limit: a buffer that size is kept for the next one).
+const KEPT_INPUT_BYTES: usize = crate::DEFAULT_MAX_PAYLOAD_BYTES;
 
 /// The wasm instance's memory, for the wrapper to write payloads into and
 /// read replies from.

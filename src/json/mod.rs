@@ -856,7 +856,43 @@ fn plain_run_words(bytes: &[u8]) -> usize {
         .unwrap_or(tail.len())
 }
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+/// [`plain_run`] in wasm: sixteen bytes at a time with SIMD128 (which the
+/// npm package is built with: every engine since 2021 runs it), then a word
+/// at a time.
+#[cfg(all(
+    target_arch = "wasm32",
+    target_os = "unknown",
+    target_feature = "simd128"
+))]
+fn plain_run(bytes: &[u8]) -> usize {
+    use core::arch::wasm32::{
+        u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or,
+    };
+    let (quote, backslash, space) = (u8x16_splat(b'"'), u8x16_splat(b'\\'), u8x16_splat(0x20));
+    let mut chunks = bytes.chunks_exact(16);
+    let mut run = 0;
+    for chunk in &mut chunks {
+        // SAFETY: `chunk` is 16 bytes long, what `v128_load` reads; it needs
+        // no alignment.
+        let v = unsafe { v128_load(chunk.as_ptr().cast::<v128>()) };
+        let special = v128_or(
+            v128_or(u8x16_eq(v, quote), u8x16_eq(v, backslash)),
+            u8x16_lt(v, space),
+        );
+        let found = u8x16_bitmask(special);
+        if found != 0 {
+            return run + found.trailing_zeros() as usize;
+        }
+        run += 16;
+    }
+    run + plain_run_words(chunks.remainder())
+}
+
+#[cfg(all(
+    target_arch = "wasm32",
+    target_os = "unknown",
+    not(target_feature = "simd128")
+))]
 use plain_run_words as plain_run;
 
 #[cfg(test)]
