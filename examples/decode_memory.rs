@@ -5,33 +5,8 @@
 #[path = "../tests/common/hostile.rs"]
 mod hostile;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "../tests/common/counting.rs"]
+mod counting;
 
 fn main() {
     let path = std::env::args()
@@ -55,12 +30,7 @@ fn main() {
         let Some(payload) = payload.as_str() else {
             continue;
         };
-        let before = LIVE.load(Ordering::Relaxed);
-        PEAK.store(before, Ordering::Relaxed);
-        let decoded = decoder.decode(payload.as_bytes());
-        let peak = PEAK.load(Ordering::Relaxed) - before;
-        let kept = LIVE.load(Ordering::Relaxed) - before;
-        drop(decoded);
+        let (_, peak, kept) = counting::measure(|| decoder.decode(payload.as_bytes()));
         out.insert(
             name,
             serde_json::json!({"bytes": payload.len(), "peakBytes": peak, "keptBytes": kept}),

@@ -113,7 +113,8 @@ impl Tape {
     }
 }
 
-const ENVELOPE: &[&str] = &[
+/// The members of a canonical envelope (SPEC section 4).
+pub(crate) const ENVELOPE: &[&str] = &[
     "schema_version",
     "arena",
     "prediction",
@@ -156,7 +157,8 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
     })
 }
 
-const PREDICTION: &[&str] = &[
+/// The members of a canonical prediction (SPEC section 2).
+pub(crate) const PREDICTION: &[&str] = &[
     "source_type",
     "source_id",
     "question",

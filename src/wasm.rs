@@ -402,33 +402,10 @@ pub(crate) mod js_shape {
     use crate::json::{Json, Object};
     use crate::{CrowdPrediction, CrowdPredictionEnvelope, Timestamp};
 
-    /// The members of a canonical envelope and prediction (SPEC sections 2 and 4).
-    const ENVELOPE_KEYS: [&str; 8] = [
-        "schema_version",
-        "arena",
-        "prediction",
-        "decision",
-        "decision_kind",
-        "published_at",
-        "correlation_id",
-        "meta",
-    ];
-    const PREDICTION_KEYS: [&str; 11] = [
-        "source_type",
-        "source_id",
-        "question",
-        "probability",
-        "confidence",
-        "market_probability",
-        "crowd",
-        "rationale",
-        "drivers",
-        "resolves_at",
-        "generated_at",
-    ];
+    use crate::fast::{ENVELOPE as ENVELOPE_KEYS, PREDICTION as PREDICTION_KEYS};
 
     pub(crate) fn parses_to_itself(json: &Json<'_>, envelope: &CrowdPredictionEnvelope) -> bool {
-        let Some(o) = exactly(json, &ENVELOPE_KEYS) else {
+        let Some(o) = exactly(json, ENVELOPE_KEYS) else {
             return false;
         };
         let field = |key| o.get(key).unwrap_or(&Json::Null);
@@ -443,7 +420,7 @@ pub(crate) mod js_shape {
     }
 
     fn prediction(json: &Json<'_>, prediction: &CrowdPrediction) -> bool {
-        let Some(o) = exactly(json, &PREDICTION_KEYS) else {
+        let Some(o) = exactly(json, PREDICTION_KEYS) else {
             return false;
         };
         let field = |key| o.get(key).unwrap_or(&Json::Null);

@@ -6,33 +6,8 @@
 #[path = "common/hostile.rs"]
 mod hostile;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the
-// counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
 #[test]
 fn one_decode_holds_at_most_4x_the_payload_whatever_its_shape() {
@@ -45,12 +20,8 @@ fn one_decode_holds_at_most_4x_the_payload_whatever_its_shape() {
             payload.len() > limit - 64 && payload.len() <= limit,
             "{name}"
         );
-        let before = LIVE.load(Ordering::Relaxed);
-        PEAK.store(before, Ordering::Relaxed);
-        let decoded = decoder.decode(payload.as_bytes());
-        let peak = PEAK.load(Ordering::Relaxed) - before;
+        let (decoded, peak, _) = counting::measure(|| decoder.decode(payload.as_bytes()));
         assert!(decoded.is_err(), "{name} is not an envelope");
-        drop(decoded);
         let ratio = peak as f64 / payload.len() as f64;
         report.push(format!("{name}: {peak} bytes, {ratio:.2}x"));
         // The bound is 8x (issue 12); today's worst shape is 1.5x, so 4x

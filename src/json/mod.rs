@@ -327,18 +327,9 @@ impl<'a> Reader<'a> {
         }
         loop {
             self.skip()?;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error("expected ',' or ']'")),
+            if !self.next_or_close(b']')? {
+                self.depth -= 1;
+                return Ok(());
             }
         }
     }
@@ -354,23 +345,33 @@ impl<'a> Reader<'a> {
                     return Err(duplicate(key_at, &key));
                 }
                 self.skip()?;
-                self.skip_whitespace();
-                match self.peek() {
-                    Some(b',') => {
-                        self.pos += 1;
-                        self.skip_whitespace();
-                    }
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(self.error("expected ',' or '}'")),
+                if !self.next_or_close(b'}')? {
+                    break;
                 }
             }
         }
         self.depth -= 1;
         self.dropped_keys.truncate(base);
         Ok(())
+    }
+
+    /// After an item or member: `,` and true (another follows), or the
+    /// closing bracket, stepped over, and false.
+    fn next_or_close(&mut self, close: u8) -> Result<bool, JsonError> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_whitespace();
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ if close == b']' => Err(self.error("expected ',' or ']'")),
+            _ => Err(self.error("expected ',' or '}'")),
+        }
     }
 
     /// A member's key and the `:` after it; where the key starts.
@@ -421,18 +422,9 @@ impl<'a> Reader<'a> {
                 self.skip()?;
             }
             array.len += 1;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(mark(keep, Json::Array(array)));
-                }
-                _ => return Err(self.error("expected ',' or ']'")),
+            if !self.next_or_close(b']')? {
+                self.depth -= 1;
+                return Ok(mark(keep, Json::Array(array)));
             }
         }
     }
@@ -452,7 +444,7 @@ impl<'a> Reader<'a> {
         let mut index: Option<KeyIndex> = None;
         #[cfg(test)]
         let mut tree_index: Option<HashSet<Cow<'a, str>>> = None;
-        if self.peek() != Some(b'}') {
+        if !self.eat(b'}') {
             loop {
                 let (key_at, key) = self.member_key()?;
                 match field(keep, &key) {
@@ -481,18 +473,11 @@ impl<'a> Reader<'a> {
                         self.skip()?;
                     }
                 }
-                self.skip_whitespace();
-                match self.peek() {
-                    Some(b',') => {
-                        self.pos += 1;
-                        self.skip_whitespace();
-                    }
-                    Some(b'}') => break,
-                    _ => return Err(self.error("expected ',' or '}'")),
+                if !self.next_or_close(b'}')? {
+                    break;
                 }
             }
         }
-        self.pos += 1;
         self.depth -= 1;
         self.dropped_keys.truncate(base);
         let object = Object {
