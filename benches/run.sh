@@ -38,7 +38,8 @@ node benches/js/browser.mjs >"$OUT/browser.json"
 step "3/6 native Rust (criterion) and Python (Pydantic)"
 cargo bench --quiet --bench decode -- --noplot >"$OUT/criterion.log" 2>&1
 node benches/js/criterion.mjs target/criterion >"$OUT/native.json"
-.venv/bin/python benches/python_bench.py "$OUT/payloads.json" >"$OUT/python.json"
+cargo build --quiet --release --example decode_timing
+.venv/bin/python benches/python_bench.py "$OUT/payloads.json" target/release/examples/decode_timing >"$OUT/python.json"
 cargo run --quiet --release --example decode_memory "$OUT/payloads.json" "$OUT/hostile.json" >"$OUT/memory.json"
 node benches/js/memory.mjs "$OUT/hostile.json" >"$OUT/memory-node.json"
 

@@ -1,11 +1,16 @@
 //! The WebAssembly boundary behind the npm package `crowd-envelope`: every
 //! `#[wasm_bindgen]` export of the crate lives in this file.
 //!
-//! Values cross as JSON text, never as JS objects built field by field: the
-//! JS wrapper (`pkg-template/src/api.ts`) hands in raw payloads or
-//! `JSON.stringify`ed values and `JSON.parse`s the reply, which is both the
-//! fastest path through the boundary and the one that yields plain objects of
-//! the wire shape (never a `Map`). A reply is one string:
+//! Decoding does the least at the boundary: the JS wrapper
+//! (`pkg-template/src/api.ts`) encodes a payload straight into an input
+//! buffer in wasm memory ([`input`]), and [`decode_input`] answers with a
+//! number: build the envelope from the fast path's tape (offsets and
+//! numbers, [`tape`]), `JSON.parse` the payload as it is, or read a reply
+//! from wasm memory ([`reply`]).
+//!
+//! The other exports take JS values as JSON text (`JSON.stringify`, which
+//! yields plain objects of the wire shape back through `JSON.parse`, never a
+//! `Map`) and reply with one string:
 //!
 //! - empty: accepted, and the input already was the canonical encoding, so
 //!   the caller parses its own input and nothing is copied back;
