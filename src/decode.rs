@@ -115,8 +115,9 @@ fn decode_text<R>(
 ) -> Result<R, DecodeError> {
     let mut tape = Tape::new();
     match fast::decode(text, &mut tape) {
-        Some(envelope) => Ok(then(Source::Fast(&tape), envelope)),
-        None => exact(text, envelope::KEEP, |json, envelope| {
+        fast::Read::Valid(envelope) => Ok(then(Source::Fast(&tape), envelope)),
+        fast::Read::Invalid(errors) => Err(errors.into()),
+        fast::Read::Other => exact(text, envelope::KEEP, |json, envelope| {
             then(Source::Exact(json), envelope)
         }),
     }

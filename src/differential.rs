@@ -260,16 +260,28 @@ fn try_decode_ok(text: &str) -> bool {
     crate::try_decode_envelope(text).is_ok()
 }
 
-/// Whatever the fast path accepts, the exact decoder accepts the same way.
+/// Whatever the fast path accepts, the exact decoder accepts the same way;
+/// whatever it rejects, the exact decoder rejects with the same errors.
 fn fast_agrees(text: &str) -> Result<bool, String> {
-    let Some(fast) = crate::fast::decode(text, &mut crate::fast::Tape::new()) else {
-        return Ok(false);
-    };
+    use crate::fast::Read;
+    let fast = crate::fast::decode(text, &mut crate::fast::Tape::new());
     let (exact, ..) = decode(text, Keep::All);
-    match exact {
-        Ok((envelope, itself)) if envelope == fast && (itself || cfg!(not(feature = "wasm"))) => {
-            Ok(true)
+    let agrees = match (&fast, &exact) {
+        (Read::Other, _) => return Ok(false),
+        (Read::Valid(fast), Ok((envelope, itself))) => {
+            envelope == fast && (*itself || cfg!(not(feature = "wasm")))
         }
-        other => Err(format!("{text:?}\n  fast:  {fast:?}\n  exact: {other:?}")),
+        (Read::Invalid(fast), Err(error)) => *error == DecodeError::from(fast.clone()),
+        _ => false,
+    };
+    if agrees {
+        Ok(true)
+    } else {
+        let fast = match fast {
+            Read::Valid(envelope) => format!("{envelope:?}"),
+            Read::Invalid(errors) => format!("{errors:?}"),
+            Read::Other => String::new(),
+        };
+        Err(format!("{text:?}\n  fast:  {fast}\n  exact: {exact:?}"))
     }
 }

@@ -8,11 +8,12 @@
 //! section 5's form, crowd counts as plain integers. Such a payload means
 //! the same to `JSON.parse` as to the decoder, which is what lets the npm
 //! package build the decoded object itself (from the [`Tape`]) or hand
-//! `JSON.parse` of the payload to its caller. Anything else, including every
-//! payload that breaks a rule, gives `None`, and the exact decoder
-//! (`crate::decode`) reads it and says why: the fast path never decides a
-//! rejection, so it cannot get one wrong. The differential test
-//! (`src/differential.rs`) holds it to the exact decoder's answers.
+//! `JSON.parse` of the payload to its caller; and on it, only the rules on
+//! values can fail, so the fast path reports those itself. Anything else
+//! goes to the exact decoder (`crate::decode`), which reads every lax form
+//! and says why a payload is rejected. The differential test
+//! (`src/differential.rs`) holds the fast path to the exact decoder's
+//! answers, rejections included.
 
 use std::borrow::Cow;
 
@@ -21,6 +22,7 @@ use crate::decision::{
     Decision, DecisionKind, Fomo2Action, Fomo2Signal, OddsoddyMultiplier, PolymarketSide, Side,
 };
 use crate::envelope::{CrowdPredictionEnvelope, Meta, ARENA, SCHEMA_VERSION};
+use crate::error::ValidationError;
 use crate::json::{Json, Keep, Reader};
 use crate::lax;
 use crate::prediction::{Crowd, CrowdPrediction, SourceType, MAX_DRIVERS};
@@ -79,21 +81,40 @@ pub(crate) mod slot {
     pub const LEN: usize = META_MEMBERS + 5 * META_MAX;
 }
 
-/// The envelope in `text`, if it is written canonically and valid; where
-/// its values are goes on `tape`.
-pub(crate) fn decode(text: &str, tape: &mut Tape) -> Option<CrowdPredictionEnvelope> {
+/// What the fast path made of a payload.
+// The valid envelope is the common case: boxing it would cost an allocation
+// on every decode.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Read {
+    /// Written canonically and valid; where its values are is on the tape.
+    Valid(CrowdPredictionEnvelope),
+    /// Written canonically, and these rules of SPEC sections 2 to 4 fail:
+    /// the errors the exact decoder gives for it, in its order (on
+    /// canonical input every field reads as it is, so only the rules on
+    /// values can fail, and `validate` checks them as decoding does).
+    Invalid(ValidationError),
+    /// Not written canonically: for the exact decoder.
+    Other,
+}
+
+/// Reads `text` if it is written canonically; where its values are goes on
+/// `tape`.
+pub(crate) fn decode(text: &str, tape: &mut Tape) -> Read {
     let mut r = Reader::new(text);
     tape.0[slot::ORDERED] = 1.0;
     r.skip_whitespace();
-    let envelope = envelope(&mut r, tape)?;
+    let Some(envelope) = envelope(&mut r, tape) else {
+        return Read::Other;
+    };
     r.skip_whitespace();
     if !r.at_end() {
-        return None;
+        return Read::Other;
     }
-    // The rules SPEC sections 2 to 4 set on values; no error means no
-    // allocation here.
-    envelope.validate().ok()?;
-    Some(envelope)
+    // No error means no allocation here.
+    match envelope.validate() {
+        Ok(()) => Read::Valid(envelope),
+        Err(errors) => Read::Invalid(errors),
+    }
 }
 
 impl Tape {
