@@ -195,6 +195,20 @@ test("an envelope built from the fast path's tape is what JSON.parse of the payl
         assert.equal(Object.getPrototypeOf(result.envelope.meta), Object.prototype);
         assert.equal(ce.encodeEnvelope(result.envelope), ce.encodeEnvelope(parsed));
     }
+    // Escapes in the fast path's strings (read as JSON tokens), and non-ASCII
+    // text (byte offsets are no string offsets: parsed instead).
+    for (const [question, rationale] of [
+        ['He said "yes"\n\tthen \\ left', "tab\there \u0001"],
+        ["Café à Paris? 😀", "ünïcödé"],
+    ]) {
+        const envelope = ce.buildEnvelope({ ...PREDICTIONS.fomo2_report, question, rationale });
+        const payload = ce.encodeEnvelope(envelope);
+        const result = ce.tryDecodeEnvelope(payload);
+        assert.equal(result.ok, true, payload);
+        assert.ok(same(result.envelope, JSON.parse(payload)), payload);
+        assert.equal(result.envelope.prediction.question, question);
+        assert.equal(result.envelope.prediction.rationale, rationale);
+    }
     const proto = ce.tryDecodeEnvelope(JSON.stringify({ ...base, meta: {} }).replace('"meta":{}', '"meta":{"__proto__":{"polluted":1}}'));
     assert.equal(Object.hasOwn(proto.envelope.meta, "__proto__"), true, "an own property, as JSON.parse makes it");
     assert.equal({}.polluted, undefined);
