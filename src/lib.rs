@@ -97,8 +97,3 @@ pub use schema::{decode_result_json_schema, envelope_json_schema};
 
 /// The Redis stream the crowd simulation publishes to.
 pub const DEFAULT_STREAM_NAME: &str = "maf:arena:crowd_simulation:output";
-
-#[doc(hidden)]
-pub fn __skip_only(text: &str) -> bool {
-    json::parse(text, json::Keep::Nothing).is_ok()
-}
