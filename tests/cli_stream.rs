@@ -239,13 +239,65 @@ fn consume_dead_letters_entries_whose_command_keeps_failing() {
         &consume(&["--exec", "exit 3", "--max-deliveries", "1", "--limit", "2"]),
         b"",
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "a handler failed: {}", stderr(&out));
+    let log = stderr(&out);
+    assert!(log.contains("handler failed"), "each failure is logged: {log}");
+    assert!(
+        log.contains("dead-lettered 2 (handler_failed 1, invalid 1)"),
+        "reasons by their wire names: {log}"
+    );
     let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
     assert!(
         dead.contains("handler_failed") && dead.contains("exited with exit status: 3"),
         "{dead}"
     );
     assert!(dead.contains("invalid"), "{dead}");
+}
+
+#[test]
+fn exec_handlers_do_not_inherit_the_redis_url() {
+    let server = RedisServer::start();
+    publish(&server, &[prediction("Secret?")]);
+    let dir = std::env::temp_dir().join(format!("crowd-env-{}", server.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink = dir.join("env.txt");
+    let exec = format!("env > {}", sink.display());
+    let out = run(&server, &consume(&["--exec", &exec, "--limit", "1"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = std::fs::read_to_string(&sink).unwrap();
+    assert!(env.contains("CROWD_ENTRY_ID="), "{env}");
+    assert!(!env.contains("CROWD_REDIS_URL"), "{env}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn tail_escapes_every_text_from_the_payload() {
+    let server = RedisServer::start();
+    let hostile = "\u{1b}[2J\u{1b}]0;TITLE\u{7}\u{1b}[31mRED\r\nFAKE LINE";
+    let prediction = serde_json::from_str::<Value>(&prediction("Q?")).unwrap();
+    let envelope = serde_json::json!({
+        "prediction": prediction,
+        "decision": {"side": "yes", "edge": 0.2, "price": 0.5, "stake_fraction": 0.1, "reason": hostile},
+        "decision_kind": "polymarket_side",
+        "published_at": "2026-01-01T00:00:00Z",
+        "correlation_id": "c",
+    });
+    server.cli(&["XADD", STREAM, "*", "data", &envelope.to_string()]);
+    let out = run(&server, &["tail"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(shown.contains("FAKE LINE"), "{shown}");
+    assert!(!shown.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'), "{shown:?}");
+    assert_eq!(shown.lines().count(), 1, "no forged line: {shown:?}");
+}
+
+#[test]
+fn publish_refuses_a_max_len_of_zero() {
+    let server = RedisServer::start();
+    let out = run(&server, &["publish", "--max-len", "0"], prediction("Q?").as_bytes());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--max-len"), "{}", stderr(&out));
+    assert_eq!(server.cli(&["XLEN", STREAM]).trim(), "0");
 }
 
 #[test]

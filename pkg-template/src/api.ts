@@ -99,6 +99,7 @@ interface Rejection {
  * Never throws, whatever it is given.
  */
 export function tryDecodeEnvelope(payload: Payload, options?: DecodeOptions): DecodeResult {
+    // Everything inside, the options' getters included, may throw.
     try {
         const limit = payloadLimit(options);
         return typeof limit === "number" ? decodeOne(payload, limit) : limit;
@@ -115,11 +116,18 @@ export function decodeEnvelope(payload: Payload, options?: DecodeOptions): Crowd
     return result.ok ? result.envelope : null;
 }
 
-/** Decodes many payloads in one call, one result each, in order. Never throws. */
+/**
+ * Decodes many payloads in one call, one result each, in order. Never
+ * throws: payloads that are not an iterable of payloads (a string is one
+ * payload, not many) give one rejection.
+ */
 export function decodeBatch(payloads: Iterable<Payload>, options?: DecodeOptions): DecodeResult[] {
-    const limit = payloadLimit(options);
     const results: DecodeResult[] = [];
     try {
+        if (typeof payloads === "string" || asBytes(payloads) !== undefined) {
+            return [rejection("invalid", "", "model_type", "expected an iterable of payloads, found one payload")];
+        }
+        const limit = payloadLimit(options);
         for (const payload of payloads) {
             results.push(typeof limit === "number" ? decodeOne(payload, limit) : limit);
         }

@@ -43,7 +43,8 @@ enum Command {
     Publish(stream::PublishArgs),
     /// Show the newest envelopes, or follow the stream as it grows.
     Tail(stream::TailArgs),
-    /// Consume the stream in a consumer group, printing or piping each envelope to a command.
+    /// Consume the stream in a consumer group, printing or piping each envelope to a command
+    /// (exit status 1 if a handler failed).
     Consume(stream::ConsumeArgs),
     /// Serve the live dashboard (www/) and a feed of the stream for it.
     Serve(serve::ServeArgs),

@@ -27,9 +27,10 @@ pub(super) struct PublishArgs {
     /// The input holds ready envelopes (validated, then published as they are), not predictions.
     #[arg(long)]
     envelope: bool,
-    /// Trim the stream to about this many entries (MAXLEN ~ N).
-    #[arg(long, value_name = "N")]
-    max_len: Option<usize>,
+    /// Trim the stream to about this many entries (MAXLEN ~ N), at least 1:
+    /// 0 would delete what was just published.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_len: Option<u64>,
     #[command(flatten)]
     options: EnvelopeOptions,
 }
@@ -105,7 +106,9 @@ pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     let mut conn = url.connect().await.map_err(transport)?;
     let options = PublishOptions {
-        max_len: args.max_len,
+        max_len: args
+            .max_len
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     };
     let build = args.options.to_build_options();
     let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
@@ -233,21 +236,23 @@ fn table_row(entry: &StreamEnvelope) -> String {
     )
 }
 
+/// The decision in a few words; its `reason` comes from the payload, so it
+/// is escaped like every other text.
 fn decision_summary(decision: &Decision) -> String {
+    let reason = printable(decision.reason(), 40);
     match decision {
         Decision::Fomo2Signal(s) => {
-            format!("{} {:.2} ({})", s.action.as_str(), s.strength, s.reason)
+            format!("{} {:.2} ({reason})", s.action.as_str(), s.strength)
         }
         Decision::PolymarketSide(s) => match s.edge {
             Some(edge) => format!(
-                "{} edge {edge:+.3} stake {:.3} ({})",
+                "{} edge {edge:+.3} stake {:.3} ({reason})",
                 s.side.as_str(),
                 s.stake_fraction,
-                s.reason
             ),
-            None => format!("{} ({})", s.side.as_str(), s.reason),
+            None => format!("{} ({reason})", s.side.as_str()),
         },
-        Decision::OddsoddyMultiplier(m) => format!("x{:.2} ({})", m.multiplier, m.reason),
+        Decision::OddsoddyMultiplier(m) => format!("x{:.2} ({reason})", m.multiplier),
     }
 }
 
@@ -291,7 +296,13 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
         let exec = exec.clone();
         async move {
             match exec {
-                Some(command) => run_command(&command, &entry).await,
+                Some(command) => {
+                    let ran = run_command(&command, &entry).await;
+                    if let Err(error) = &ran {
+                        tracing::warn!(id = %entry.id, "handler failed: {error}");
+                    }
+                    ran
+                }
                 None => {
                     let mut out = io::stdout().lock();
                     write_line(&mut out, &json_line(&entry))
@@ -308,20 +319,46 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     };
     group.run_until(handler, interrupted(), reached).await;
     let stats = group.stats();
-    eprintln!(
-        "crowd-envelope: handled {}, failed {}, claimed {}, dead-lettered {:?}",
-        stats.handled, stats.failed, stats.claimed, stats.dead_lettered
-    );
-    Ok(ExitCode::SUCCESS)
+    eprintln!("crowd-envelope: {}", summary(stats));
+    // An operator's script must see that handlers failed.
+    Ok(if stats.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `handled 3, failed 1, claimed 0, dead-lettered 2 (handler_failed 1,
+/// invalid 1)`: the reasons by their wire names.
+fn summary(stats: &GroupStats) -> String {
+    let dead: u64 = stats.dead_lettered.values().sum();
+    let mut reasons: Vec<String> = stats
+        .dead_lettered
+        .iter()
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
+    reasons.sort();
+    let detail = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reasons.join(", "))
+    };
+    format!(
+        "handled {}, failed {}, claimed {}, dead-lettered {dead}{detail}",
+        stats.handled, stats.failed, stats.claimed
+    )
 }
 
 /// `sh -c COMMAND` with the envelope JSON on standard input and the entry id
-/// in `CROWD_ENTRY_ID`; its output goes where ours goes.
+/// in `CROWD_ENTRY_ID` (and without `CROWD_REDIS_URL`); its output goes
+/// where ours goes.
 async fn run_command(command: &str, entry: &StreamEnvelope) -> Result<(), String> {
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .env("CROWD_ENTRY_ID", &entry.id)
+        // The handler needs the envelope, not the stream's credentials.
+        .env_remove("CROWD_REDIS_URL")
         .stdin(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {command:?}: {e}"))?;

@@ -150,6 +150,16 @@ test("decodeBatch gives one result per payload, in order", () => {
     assert.deepEqual(results.map((r) => r.reason), [undefined, "invalid_json", undefined, "unsupported_version"]);
     assert.deepEqual(ce.decodeBatch(new Set([good])).length, 1);
     assert.deepEqual(ce.decodeBatch([]), []);
+    // Never throws: a string is one payload, not many; options that throw.
+    for (const wrong of [good, Buffer.from(good), null, 42]) {
+        const [only, ...rest] = ce.decodeBatch(wrong);
+        assert.equal(only.ok, false);
+        assert.deepEqual(rest, []);
+    }
+    const hostile = { get maxPayloadBytes() { throw new Error("boom"); } };
+    assert.doesNotThrow(() => ce.decodeBatch([good], hostile));
+    assert.equal(ce.decodeBatch([good], hostile)[0].ok, false);
+    assert.equal(ce.tryDecodeEnvelope(good, hostile).ok, false);
 });
 
 test("the Standard Schema v1 interface validates envelopes and predictions", () => {
