@@ -239,9 +239,17 @@ fn consume_dead_letters_entries_whose_command_keeps_failing() {
         &consume(&["--exec", "exit 3", "--max-deliveries", "1", "--limit", "2"]),
         b"",
     );
-    assert_eq!(out.status.code(), Some(1), "a handler failed: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a handler failed: {}",
+        stderr(&out)
+    );
     let log = stderr(&out);
-    assert!(log.contains("handler failed"), "each failure is logged: {log}");
+    assert!(
+        log.contains("handler failed"),
+        "each failure is logged: {log}"
+    );
     assert!(
         log.contains("dead-lettered 2 (handler_failed 1, invalid 1)"),
         "reasons by their wire names: {log}"
@@ -287,14 +295,36 @@ fn tail_escapes_every_text_from_the_payload() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let shown = stdout(&out);
     assert!(shown.contains("FAKE LINE"), "{shown}");
-    assert!(!shown.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'), "{shown:?}");
+    assert!(
+        !shown.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'),
+        "{shown:?}"
+    );
     assert_eq!(shown.lines().count(), 1, "no forged line: {shown:?}");
+}
+
+#[test]
+fn an_invalid_start_id_is_refused_with_status_2() {
+    let server = RedisServer::start();
+    for args in [
+        &["tail", "-f", "--from", "bogus"][..],
+        &["consume", "--group", "g", "--from", "bogus"][..],
+        &["consume", "--group", "g", "--from", "1-x"][..],
+        &["tail", "-f", "--from", "99999999999999999999-0"][..],
+    ] {
+        let out = run(&server, args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--from"), "{}", stderr(&out));
+    }
 }
 
 #[test]
 fn publish_refuses_a_max_len_of_zero() {
     let server = RedisServer::start();
-    let out = run(&server, &["publish", "--max-len", "0"], prediction("Q?").as_bytes());
+    let out = run(
+        &server,
+        &["publish", "--max-len", "0"],
+        prediction("Q?").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--max-len"), "{}", stderr(&out));
     assert_eq!(server.cli(&["XLEN", STREAM]).trim(), "0");

@@ -45,8 +45,9 @@ pub(super) struct TailArgs {
     /// Keep following the stream (oldest first, as entries arrive) until interrupted.
     #[arg(long, short = 'f')]
     follow: bool,
-    /// With --follow: start after this entry id instead of now.
-    #[arg(long, value_name = "ID", requires = "follow")]
+    /// With --follow: start after this entry id (MS or MS-SEQ, 0 for the
+    /// start, $ for now) instead of now.
+    #[arg(long, value_name = "ID", requires = "follow", value_parser = stream_id)]
     from: Option<String>,
     /// One {"id": ..., "envelope": ...} line per envelope instead of a table.
     #[arg(long)]
@@ -71,8 +72,9 @@ pub(super) struct ConsumeArgs {
     /// envelope as a JSON line.
     #[arg(long, value_name = "COMMAND")]
     exec: Option<String>,
-    /// Where a new group starts: $ (new entries) or 0 (the whole stream).
-    #[arg(long, default_value = "$", value_name = "ID")]
+    /// Where a new group starts: $ (new entries), 0 (the whole stream) or
+    /// an entry id (MS or MS-SEQ).
+    #[arg(long, default_value = "$", value_name = "ID", value_parser = stream_id)]
     from: String,
     /// Dead-letter an entry after its handler failed this many times.
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -86,6 +88,25 @@ pub(super) struct ConsumeArgs {
     /// Stop after this many entries were handled or dead-lettered.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+}
+
+/// A stream entry id as Redis reads one: `$`, or `MS` or `MS-SEQ` (each a
+/// 64-bit number). Anything else is refused up front (exit status 2), not
+/// retried against Redis forever.
+fn stream_id(text: &str) -> Result<String, String> {
+    let number = |part: &str| !part.is_empty() && part.parse::<u64>().is_ok();
+    let valid = text == "$"
+        || match text.split_once('-') {
+            Some((ms, seq)) => number(ms) && number(seq),
+            None => number(text),
+        };
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "expected $, MS or MS-SEQ (numbers), found {text:?}"
+        ))
+    }
 }
 
 /// Runs a subcommand on a single-threaded runtime.
