@@ -465,16 +465,50 @@ fn serve(server: &RedisServer) -> Served {
 }
 
 fn http(addr: &str, request_line: &str) -> String {
+    http_to(addr, addr, request_line)
+}
+
+/// The request, naming `host` in its `Host` header.
+fn http_to(addr: &str, host: &str, request_line: &str) -> String {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "{request_line}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        "{request_line}\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+#[test]
+fn serve_answers_only_requests_that_name_this_machine() {
+    let server = RedisServer::start();
+    let served = serve(&server);
+    let port = served.addr.rsplit(':').next().unwrap();
+    for host in [
+        served.addr.clone(),
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+    ] {
+        let page = http_to(&served.addr, &host, "GET / HTTP/1.1");
+        assert!(page.starts_with("HTTP/1.1 200"), "{host}: {page}");
+    }
+    for host in [
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "localhost:1",
+        "127.0.0.1",
+    ] {
+        for path in ["/", "/feed"] {
+            let answer = http_to(&served.addr, host, &format!("GET {path} HTTP/1.1"));
+            assert!(
+                answer.starts_with("HTTP/1.1 421"),
+                "{host} {path}: {answer}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -48,6 +48,11 @@ pub(super) struct ServeArgs {
     /// How long one blocking read of the stream waits, in milliseconds.
     #[arg(long, default_value_t = 5000, value_name = "MS")]
     block_ms: u64,
+    /// Answer requests naming this Host (HOST or HOST:PORT) too, besides the
+    /// address listened on and localhost: for a proxy or a DNS name. Others
+    /// get 421, so that no web page can read the stream by DNS rebinding.
+    #[arg(long, value_name = "HOST")]
+    allow_host: Vec<String>,
 }
 
 struct Site {
@@ -60,6 +65,8 @@ struct Site {
     pkg: PathBuf,
     max_backfill: usize,
     block: Duration,
+    /// The `Host` headers answered, lowercase.
+    hosts: Vec<String>,
 }
 
 /// The page may run its own scripts and compile wasm, talk to this server,
@@ -89,6 +96,16 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
             ));
         }
     }
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "crowd-envelope: WARNING: listening on {local}, which other machines can reach: \
+             anyone who can connect reads the stream"
+        );
+    }
     let (stop, stopping) = watch::channel(false);
     let site = Arc::new(Site {
         stopping,
@@ -98,11 +115,8 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
         pkg: args.pkg,
         max_backfill: args.max_backfill,
         block: Duration::from_millis(args.block_ms),
+        hosts: answered_hosts(local, &args.allow_host),
     });
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.addr)))?;
-    let local = listener.local_addr()?;
     eprintln!(
         "crowd-envelope: dashboard at http://{local}/ (stream {} on {})",
         site.stream, site.url
@@ -123,8 +137,54 @@ fn router(site: Arc<Site>) -> Router {
         .route("/feed", get(feed))
         .route("/", get(file))
         .route("/{*path}", get(file))
+        .layer(axum::middleware::from_fn_with_state(
+            site.clone(),
+            known_host,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(site)
+}
+
+/// The `Host` headers a browser sends to reach `local`: its address, and
+/// localhost's names with its port (without it on port 80), and `extra`.
+fn answered_hosts(local: SocketAddr, extra: &[String]) -> Vec<String> {
+    let port = local.port();
+    let mut names = vec![
+        local.to_string(),
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if port == 80 {
+        names.extend(["localhost", "127.0.0.1", "[::1]"].map(String::from));
+        names.push(local.ip().to_string());
+    }
+    names.extend(extra.iter().map(|host| host.to_ascii_lowercase()));
+    names
+}
+
+/// 421 for a request that names another host: a page of another origin
+/// whose name was made to resolve here (DNS rebinding) must read nothing.
+async fn known_host(
+    State(site): State<Arc<Site>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(HeaderValue::as_bytes);
+    match host {
+        Some(host)
+            if !site
+                .hosts
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(host)) =>
+        {
+            (StatusCode::MISDIRECTED_REQUEST, "unknown Host\n").into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn security_headers(mut response: Response) -> Response {
@@ -216,13 +276,13 @@ async fn feed(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
+/// `MS-SEQ`, each a 64-bit number, as Redis reads an entry id (a longer
+/// number passed the check once, and Redis refused it on every read).
 fn is_stream_id(id: &str) -> bool {
-    id.split_once('-').is_some_and(|(ms, seq)| {
-        !ms.is_empty()
-            && !seq.is_empty()
-            && ms.bytes().all(|b| b.is_ascii_digit())
-            && seq.bytes().all(|b| b.is_ascii_digit())
-    })
+    let number =
+        |part: &str| part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok();
+    id.split_once('-')
+        .is_some_and(|(ms, seq)| number(ms) && number(seq))
 }
 
 /// Feeds one client until it goes away.
@@ -373,5 +433,48 @@ impl Health {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_ids_are_ids_redis_reads() {
+        for id in [
+            "0-0",
+            "1795787306456-0",
+            "18446744073709551615-18446744073709551615",
+        ] {
+            assert!(is_stream_id(id), "{id}");
+        }
+        for id in [
+            "",
+            "0",
+            "$",
+            "-",
+            "1-",
+            "-1",
+            "1-x",
+            "99999999999999999999-0",
+            "1-2-3",
+            "+1-0",
+        ] {
+            assert!(!is_stream_id(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn the_hosts_answered_are_this_machines_names() {
+        let hosts = answered_hosts("127.0.0.1:8080".parse().unwrap(), &["Dash.Example".into()]);
+        assert!(hosts.contains(&"localhost:8080".to_owned()));
+        assert!(hosts.contains(&"dash.example".to_owned()));
+        assert!(
+            !hosts.contains(&"localhost".to_owned()),
+            "no port: only on port 80"
+        );
+        let on_80 = answered_hosts("127.0.0.1:80".parse().unwrap(), &[]);
+        assert!(on_80.contains(&"localhost".to_owned()));
     }
 }
