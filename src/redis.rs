@@ -661,6 +661,9 @@ pub struct GroupOptions {
     pub max_deliveries: u64,
     /// Size limit per payload.
     pub max_payload_bytes: usize,
+    /// Stop after this many entries handled or dead-lettered, having
+    /// fetched no more than that (the rest stay in the stream for later).
+    pub limit: Option<u64>,
 }
 
 impl GroupOptions {
@@ -676,6 +679,7 @@ impl GroupOptions {
             claim_idle: Duration::from_secs(30),
             max_deliveries: 5,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            limit: None,
         }
     }
 }
@@ -765,7 +769,7 @@ impl GroupConsumer {
         E: fmt::Display,
     {
         tokio::pin!(stop);
-        while !done(&self.stats) {
+        while !done(&self.stats) && self.remaining() > 0 {
             tokio::select! {
                 () = &mut stop => return,
                 () = self.backoff.wait() => {}
@@ -809,27 +813,42 @@ impl GroupConsumer {
         self.connect().await?;
         let mut processed = 0;
         if !self.drained_own {
-            loop {
+            while self.remaining() > 0 {
                 let entries = self.read_group("0", None).await?;
                 if entries.is_empty() {
+                    self.drained_own = true;
                     break;
                 }
                 processed += self.process_all(entries, handler).await?;
             }
-            self.drained_own = true;
         }
-        if self
-            .last_claim
-            .is_none_or(|at| at.elapsed() >= self.options.claim_idle / 2)
+        if self.remaining() > 0
+            && self
+                .last_claim
+                .is_none_or(|at| at.elapsed() >= self.options.claim_idle / 2)
         {
             let claimed = self.claim_idle().await?;
             self.stats.claimed += claimed.len() as u64;
             processed += self.process_all(claimed, handler).await?;
             self.last_claim = Some(Instant::now());
         }
-        let entries = self.read_group(">", Some(self.options.block)).await?;
-        processed += self.process_all(entries, handler).await?;
+        if self.remaining() > 0 {
+            let entries = self.read_group(">", Some(self.options.block)).await?;
+            processed += self.process_all(entries, handler).await?;
+        }
         Ok(processed)
+    }
+
+    /// How many more entries this consumer may fetch: its batch size, or
+    /// less when its `limit` is near.
+    fn remaining(&self) -> usize {
+        let Some(limit) = self.options.limit else {
+            return self.options.count;
+        };
+        let done = self.stats.handled + self.stats.dead_lettered.values().sum::<u64>();
+        usize::try_from(limit.saturating_sub(done))
+            .unwrap_or(usize::MAX)
+            .min(self.options.count)
     }
 
     async fn connect(&mut self) -> Result<&mut MultiplexedConnection, TransportError> {
@@ -857,7 +876,7 @@ impl GroupConsumer {
             .arg(&self.options.group)
             .arg(&self.options.consumer)
             .arg("COUNT")
-            .arg(self.options.count);
+            .arg(self.remaining());
         if let Some(block) = block {
             cmd.arg("BLOCK").arg(duration_ms(block));
         }
@@ -875,6 +894,7 @@ impl GroupConsumer {
     }
 
     async fn claim_idle(&mut self) -> Result<Vec<StreamId>, TransportError> {
+        let budget = self.remaining();
         let mut claimed = Vec::new();
         let mut cursor = "0-0".to_owned();
         loop {
@@ -885,7 +905,7 @@ impl GroupConsumer {
                 .arg(duration_ms(self.options.claim_idle))
                 .arg(&cursor)
                 .arg("COUNT")
-                .arg(self.options.count);
+                .arg(self.remaining().max(1));
             let conn = self.connect().await?;
             let reply: StreamAutoClaimReply = cmd
                 .query_async(conn)
@@ -897,7 +917,7 @@ impl GroupConsumer {
             for id in reply.deleted_ids {
                 tracing::warn!(%id, stream = %self.stream, "pending entry was deleted from the stream");
             }
-            if reply.next_stream_id == "0-0" {
+            if reply.next_stream_id == "0-0" || claimed.len() >= budget {
                 return Ok(claimed);
             }
             cursor = reply.next_stream_id;

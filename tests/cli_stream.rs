@@ -263,6 +263,33 @@ fn consume_dead_letters_entries_whose_command_keeps_failing() {
 }
 
 #[test]
+fn consume_limit_handles_exactly_that_many_and_fetches_no_more() {
+    let server = RedisServer::start();
+    let questions: Vec<String> = (0..14).map(|i| prediction(&format!("Q{i}?"))).collect();
+    publish(&server, &questions);
+    server.cli(&["XADD", STREAM, "*", "data", "[]"]);
+    let dir = std::env::temp_dir().join(format!("crowd-limit-{}", server.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink = dir.join("out.jsonl");
+    let exec = format!("cat >> {}", sink.display());
+    for limit in ["1", "2"] {
+        let out = run(&server, &consume(&["--exec", &exec, "--limit", limit]), b"");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("handled {limit}, ")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let handled = std::fs::read_to_string(&sink).unwrap();
+    assert_eq!(handled.lines().count(), 3, "1 then 2: {handled}");
+    // Nothing fetched beyond the limit: no entry waits in this consumer's list.
+    assert!(server.cli(&["XPENDING", STREAM, "g"]).starts_with('0'));
+    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "0");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn exec_handlers_do_not_inherit_the_redis_url() {
     let server = RedisServer::start();
     publish(&server, &[prediction("Secret?")]);

@@ -309,6 +309,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     options.claim_idle = Duration::from_millis(args.claim_idle_ms);
     options.block = Duration::from_millis(args.block_ms);
     options.max_payload_bytes = args.target.max_payload_bytes;
+    options.limit = args.limit;
     let mut group = GroupConsumer::new(url, args.target.stream.clone(), options);
     tracing::info!(group = %args.group, %consumer, "consuming");
 
@@ -333,12 +334,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
             }
         }
     };
-    let limit = args.limit;
-    let reached = |stats: &GroupStats| {
-        limit
-            .is_some_and(|limit| stats.handled + stats.dead_lettered.values().sum::<u64>() >= limit)
-    };
-    group.run_until(handler, interrupted(), reached).await;
+    group.run_until(handler, interrupted(), |_| false).await;
     let stats = group.stats();
     eprintln!("crowd-envelope: {}", summary(stats));
     // An operator's script must see that handlers failed.
