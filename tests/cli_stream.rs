@@ -466,6 +466,10 @@ impl Drop for Served {
 }
 
 fn serve(server: &RedisServer) -> Served {
+    serve_with(server, &[])
+}
+
+fn serve_with(server: &RedisServer, extra: &[&str]) -> Served {
     let pkg = std::env::temp_dir().join(format!("crowd-pkg-{}", server.port));
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(pkg.join("browser.js"), "export {};\n").unwrap();
@@ -473,6 +477,7 @@ fn serve(server: &RedisServer) -> Served {
     let mut child = command(server, &["serve", "--addr", "127.0.0.1:0", "--www", www])
         .arg("--pkg")
         .arg(&pkg)
+        .args(extra)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -507,6 +512,72 @@ fn http_to(addr: &str, host: &str, request_line: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+/// The SSE event ids `/feed` sends within `wait`, asked with `headers`.
+fn feed_ids(addr: &str, headers: &str, wait: Duration) -> Vec<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /feed HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let deadline = Instant::now() + wait;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 65536];
+    while Instant::now() < deadline {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&received)
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("id: ")
+                .or_else(|| line.strip_prefix("id:"))
+        })
+        .map(|id| id.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_resuming_client_catches_up_on_no_more_than_max_backfill() {
+    let server = RedisServer::start();
+    let ids = publish(
+        &server,
+        &(0..30)
+            .map(|i| prediction(&format!("Q{i}?")))
+            .collect::<Vec<_>>(),
+    );
+    let served = serve_with(&server, &["--max-backfill", "5"]);
+    let wait = Duration::from_millis(1500);
+    let from_start = feed_ids(&served.addr, "Last-Event-ID: 0-0\r\n", wait);
+    assert_eq!(from_start, ids[25..], "the newest 5, oldest first");
+    let recent = feed_ids(
+        &served.addr,
+        &format!("Last-Event-ID: {}\r\n", ids[27]),
+        wait,
+    );
+    assert_eq!(
+        recent,
+        ids[28..],
+        "only what came after the client's last id"
+    );
+    let bogus = feed_ids(
+        &served.addr,
+        "Last-Event-ID: 99999999999999999999-0\r\n",
+        wait,
+    );
+    assert!(
+        bogus.is_empty(),
+        "an id Redis would refuse is ignored: {bogus:?}"
+    );
 }
 
 #[test]

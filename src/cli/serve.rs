@@ -285,6 +285,12 @@ fn is_stream_id(id: &str) -> bool {
         .is_some_and(|(ms, seq)| number(ms) && number(seq))
 }
 
+/// An entry id as numbers, for ordering (ids come checked or from Redis).
+fn id_key(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
 /// Feeds one client until it goes away.
 async fn relay(
     site: Arc<Site>,
@@ -299,17 +305,29 @@ async fn relay(
         return;
     }
     let mut redis = Health::new(events.clone(), site.url.clone());
-    let mut last_id = resume.unwrap_or_else(|| "$".to_owned());
-    if last_id == "$" && backfill > 0 {
-        let Some(newest) = redis.until_up(|| backfill_entries(&site, backfill)).await else {
+    // A resuming client catches up on at most `max_backfill` entries, as a
+    // new one may ask for: the newest, those after its last id.
+    let catch_up = if resume.is_some() {
+        site.max_backfill
+    } else {
+        backfill
+    };
+    let mut last_id = resume.clone().unwrap_or_else(|| "$".to_owned());
+    if catch_up > 0 {
+        let Some(newest) = redis.until_up(|| backfill_entries(&site, catch_up)).await else {
             return;
         };
-        for entry in newest.iter().rev() {
+        let after_resume = |id: &str| {
+            resume
+                .as_deref()
+                .is_none_or(|seen| id_key(id) > id_key(seen))
+        };
+        for entry in newest.iter().rev().filter(|entry| after_resume(&entry.id)) {
             if events.send(entry_event(entry)).await.is_err() {
                 return;
             }
         }
-        if let Some(entry) = newest.first() {
+        if let Some(entry) = newest.first().filter(|entry| after_resume(&entry.id)) {
             last_id.clone_from(&entry.id);
         }
     } else if redis.until_up(|| async { Ok(()) }).await.is_none() {
