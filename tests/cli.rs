@@ -237,3 +237,51 @@ fn decode_agrees_with_the_reference_on_every_corpus_payload() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The most memory the process has held, from Linux's `/proc`, in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn decode_holds_no_more_of_an_item_than_its_limit() {
+    const HUGE: usize = 64 << 20;
+    for args in [
+        &["decode", "--lines", "--max-payload-bytes", "10"][..],
+        &["decode", "--max-payload-bytes", "10"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let line = vec![b'x'; HUGE];
+        stdin.write_all(&line).unwrap();
+        stdin.write_all(b"\n{}\n").unwrap();
+        stdin.flush().unwrap();
+        // The process is still reading (stdin is open): how much did it hold?
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let peak = peak_kib(child.id());
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            peak < 32 * 1024,
+            "{args:?}: {peak} KiB at peak for a {HUGE}-byte item"
+        );
+        let results = lines(&out);
+        assert_eq!(results[0]["reason"], "too_large", "{args:?}");
+        if args.contains(&"--lines") {
+            assert_eq!(results.len(), 2, "the next line is still read");
+            assert_eq!(results[1]["reason"], "invalid");
+        }
+        assert_eq!(out.status.code(), Some(1));
+    }
+}

@@ -35,7 +35,7 @@ pub(super) struct BuildArgs {
 pub(super) fn decode(args: DecodeArgs) -> io::Result<ExitCode> {
     let decoder = Decoder::new().max_payload_bytes(args.max_payload_bytes);
     let verify = args.verify;
-    each_line(&args.input, |payload| {
+    each_line(&args.input, args.max_payload_bytes, |payload| {
         let result = decoder.decode(payload);
         let ok = result.is_ok();
         let line = match result {
@@ -56,9 +56,13 @@ pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
         return each_result(&args.input, |line| build_one(line, &options));
     }
     // A single prediction gives the bare envelope, ready to pipe on.
-    let mut items = args.input.items()?;
-    let input = items.next().transpose()?.unwrap_or_default();
-    match build_one(&input, &options) {
+    let mut items = args.input.items(DEFAULT_MAX_PAYLOAD_BYTES)?;
+    let input = items.next().transpose()?;
+    let built = match input {
+        Some(item) => item.checked().and_then(|bytes| build_one(&bytes, &options)),
+        None => build_one(b"", &options),
+    };
+    match built {
         Ok(envelope) => {
             write_line(&mut io::stdout().lock(), &envelope.to_json())?;
             Ok(ExitCode::SUCCESS)
@@ -105,21 +109,26 @@ fn each_result(
     input: &Input,
     mut handle: impl FnMut(&[u8]) -> Result<CrowdPredictionEnvelope, DecodeError>,
 ) -> io::Result<ExitCode> {
-    each_line(input, |item| {
+    each_line(input, DEFAULT_MAX_PAYLOAD_BYTES, |item| {
         let result = handle(item);
         (result.is_ok(), result_line(&result))
     })
 }
 
-/// One line per item from `handle`, which says whether the item passed.
+/// One line per item from `handle`, which says whether the item passed;
+/// an item over `limit` bytes is `too_large` without being held.
 fn each_line(
     input: &Input,
+    limit: usize,
     mut handle: impl FnMut(&[u8]) -> (bool, String),
 ) -> io::Result<ExitCode> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut all_ok = true;
-    for item in input.items()? {
-        let (ok, line) = handle(&item?);
+    for item in input.items(limit)? {
+        let (ok, line) = match item?.checked() {
+            Ok(bytes) => handle(&bytes),
+            Err(too_large) => (false, result_line(&Err(too_large))),
+        };
         all_ok &= ok;
         write_line(&mut out, &line)?;
     }

@@ -11,7 +11,7 @@ mod serve;
 mod stream;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -95,27 +95,48 @@ struct Input {
     lines: bool,
 }
 
-impl Input {
-    /// Each item, in order: the whole input, or each non-blank line.
-    fn items(&self) -> io::Result<Box<dyn Iterator<Item = io::Result<Vec<u8>>>>> {
-        let reader = self.open()?;
-        if !self.lines {
-            let mut bytes = Vec::new();
-            let mut reader = reader;
-            reader.read_to_end(&mut bytes)?;
-            return Ok(Box::new(std::iter::once(Ok(bytes))));
+/// One item of the input: its bytes, or that it was longer than the limit
+/// (read no further than the limit, and not kept).
+enum Item {
+    Bytes(Vec<u8>),
+    TooLarge(usize),
+}
+
+impl Item {
+    /// The bytes, or the `too_large` rejection.
+    fn checked(self) -> Result<Vec<u8>, crate::DecodeError> {
+        match self {
+            Item::Bytes(bytes) => Ok(bytes),
+            Item::TooLarge(limit) => Err(crate::DecodeError::whole(
+                crate::DecodeReason::TooLarge,
+                format!("payload is over the limit of {limit} bytes"),
+            )),
         }
-        Ok(Box::new(reader.split(b'\n').filter_map(
-            |line| match line {
-                Ok(mut line) => {
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                    (!line.is_empty()).then_some(Ok(line))
-                }
-                Err(e) => Some(Err(e)),
-            },
-        )))
+    }
+}
+
+impl Input {
+    /// Each item, in order: the whole input, or each non-blank line. No
+    /// more than `limit + 1` bytes of an item are ever held.
+    fn items(&self, limit: usize) -> io::Result<impl Iterator<Item = io::Result<Item>>> {
+        let mut reader = self.open()?;
+        let lines = self.lines;
+        let mut done = false;
+        Ok(std::iter::from_fn(move || loop {
+            if done {
+                return None;
+            }
+            let item = match bounded_item(&mut reader, lines, limit) {
+                Ok(Some(item)) => item,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            done = !lines;
+            match item {
+                Item::Bytes(bytes) if lines && bytes.is_empty() => continue,
+                item => return Some(Ok(item)),
+            }
+        }))
     }
 
     fn open(&self) -> io::Result<Box<dyn BufRead>> {
@@ -128,6 +149,51 @@ impl Input {
             _ => Ok(Box::new(BufReader::new(io::stdin()))),
         }
     }
+}
+
+/// The next item: up to the next newline (`\r\n` too) with `lines`, else
+/// the whole input; `None` at the end. Past `limit` bytes, the rest of the
+/// item is read and dropped.
+fn bounded_item(reader: &mut dyn BufRead, lines: bool, limit: usize) -> io::Result<Option<Item>> {
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    let mut any = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            break;
+        }
+        any = true;
+        let end = if lines {
+            buffer.iter().position(|&b| b == b'\n')
+        } else {
+            None
+        };
+        let chunk = buffer
+            .get(..end.unwrap_or(buffer.len()))
+            .unwrap_or_default();
+        let room = (limit + 1).saturating_sub(bytes.len());
+        bytes.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
+        seen += chunk.len();
+        let used = chunk.len() + usize::from(end.is_some());
+        reader.consume(used);
+        if end.is_some() {
+            break;
+        }
+    }
+    if !any {
+        // An empty input is one empty item; no more lines is none.
+        return Ok((!lines).then(|| Item::Bytes(Vec::new())));
+    }
+    if lines && bytes.last() == Some(&b'\r') && seen <= limit {
+        bytes.pop();
+        seen -= 1;
+    }
+    Ok(Some(if seen > limit {
+        Item::TooLarge(limit)
+    } else {
+        Item::Bytes(bytes)
+    }))
 }
 
 /// What `build` and `publish` may set instead of the defaults.

@@ -135,13 +135,15 @@ pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
     let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
     let mut all_ok = true;
     let mut out = io::stdout().lock();
-    for (number, item) in args.input.items()?.enumerate() {
-        let item = item?;
-        let envelope: Result<CrowdPredictionEnvelope, DecodeError> = if args.envelope {
-            decoder.decode(&item)
-        } else {
-            build_one(&item, &build)
-        };
+    for (number, item) in args.input.items(args.target.max_payload_bytes)?.enumerate() {
+        let envelope: Result<CrowdPredictionEnvelope, DecodeError> =
+            item?.checked().and_then(|item| {
+                if args.envelope {
+                    decoder.decode(&item)
+                } else {
+                    build_one(&item, &build)
+                }
+            });
         match envelope {
             Ok(envelope) => {
                 let id = publish_envelope(&mut conn, &args.target.stream, &envelope, options)
