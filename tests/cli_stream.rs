@@ -516,6 +516,18 @@ fn http_to(addr: &str, host: &str, request_line: &str) -> String {
 
 /// The SSE event ids `/feed` sends within `wait`, asked with `headers`.
 fn feed_ids(addr: &str, headers: &str, wait: Duration) -> Vec<String> {
+    feed_text(addr, headers, wait)
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("id: ")
+                .or_else(|| line.strip_prefix("id:"))
+        })
+        .map(|id| id.trim().to_owned())
+        .collect()
+}
+
+/// What `/feed` sends within `wait`, asked with `headers`.
+fn feed_text(addr: &str, headers: &str, wait: Duration) -> String {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
@@ -536,14 +548,22 @@ fn feed_ids(addr: &str, headers: &str, wait: Duration) -> Vec<String> {
             Err(_) => {}
         }
     }
-    String::from_utf8_lossy(&received)
-        .lines()
-        .filter_map(|line| {
-            line.strip_prefix("id: ")
-                .or_else(|| line.strip_prefix("id:"))
-        })
-        .map(|id| id.trim().to_owned())
-        .collect()
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[test]
+fn serve_relays_an_entry_over_its_limit_without_its_data() {
+    let server = RedisServer::start();
+    let ids = publish(&server, &[prediction("Q?")]);
+    let served = serve_with(&server, &["--max-payload-bytes", "100"]);
+    let feed = feed_text(
+        &served.addr,
+        "Last-Event-ID: 0-0\r\n",
+        Duration::from_millis(1500),
+    );
+    assert!(feed.contains(&ids[0]), "{feed}");
+    assert!(feed.contains("\"too_large\":"), "{feed}");
+    assert!(!feed.contains("Q?"), "the payload is not relayed: {feed}");
 }
 
 #[test]
@@ -578,6 +598,68 @@ fn a_resuming_client_catches_up_on_no_more_than_max_backfill() {
         bogus.is_empty(),
         "an id Redis would refuse is ignored: {bogus:?}"
     );
+}
+
+/// The most memory a process has held, from Linux's `/proc`, in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn clients_that_read_nothing_cost_serve_a_bounded_queue_each() {
+    let server = RedisServer::start();
+    let served = serve_with(&server, &["--max-payload-bytes", "2000000"]);
+    let stalled: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&served.addr).unwrap();
+            write!(
+                stream,
+                "GET /feed HTTP/1.1\r\nHost: {}\r\n\r\n",
+                served.addr
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // 60 envelopes of 1 MB each (a big meta), relayed to three clients that
+    // never read: without a bound, each would queue all of them.
+    let big = "m".repeat(1 << 20);
+    let envelope = serde_json::json!({
+        "prediction": serde_json::from_str::<Value>(&prediction("Big?")).unwrap(),
+        "decision": {"side": "yes", "edge": 0.2, "price": 0.5, "stake_fraction": 0.1, "reason": "r"},
+        "decision_kind": "polymarket_side",
+        "published_at": "2026-01-01T00:00:00Z",
+        "correlation_id": "c",
+        "meta": {"text": big},
+    })
+    .to_string();
+    let input = vec![envelope; 60].join("\n");
+    let out = run(
+        &server,
+        &[
+            "publish",
+            "--envelope",
+            "--lines",
+            "--max-payload-bytes",
+            "2000000",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_secs(2));
+    let peak = peak_kib(served.child.id());
+    eprintln!("serve: {peak} KiB at peak for 3 stalled clients");
+    assert!(
+        peak < 160 * 1024,
+        "serve held {peak} KiB for 3 stalled clients"
+    );
+    drop(stalled);
 }
 
 #[test]

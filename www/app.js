@@ -52,7 +52,8 @@ function setStatus(id, cls, text) {
 
 /**
  * One relayed entry: `data` (text) or `data_b64` (bytes that are not UTF-8),
- * and `fields` when it has other fields than `data` or none.
+ * or `too_large` (its size, when over the server's limit), and `fields` when
+ * it has other fields than `data` or none.
  */
 function receive(entry) {
     if (state.seen.has(entry.id)) return;
@@ -62,6 +63,9 @@ function receive(entry) {
     if (extra.length > 0 && (entry.data !== undefined || entry.data_b64 !== undefined)) {
         const message = `expected exactly one field, 'data', found also ${extra.sort().join(", ")}`;
         result = { ok: false, reason: "extra_fields", errors: [{ path: "", code: "extra_forbidden", message }] };
+    } else if (typeof entry.too_large === "number") {
+        const message = `payload is ${entry.too_large} bytes, over the server's limit (serve --max-payload-bytes)`;
+        result = { ok: false, reason: "too_large", errors: [{ path: "", code: "too_large", message }] };
     } else if (typeof entry.data === "string") {
         result = tryDecodeEnvelope(entry.data);
     } else if (typeof entry.data_b64 === "string") {

@@ -67,7 +67,17 @@ struct Site {
     block: Duration,
     /// The `Host` headers answered, lowercase.
     hosts: Vec<String>,
+    /// Entries larger than this are relayed without their data.
+    max_payload_bytes: usize,
 }
+
+/// Events waiting for one client, and entries read from Redis for it at a
+/// time: with entries at most the size limit, these bound what a client
+/// that reads nothing costs (about twice this many entries).
+const CLIENT_QUEUE: usize = 8;
+/// A client that has not taken an event for this long is dropped; the page
+/// reconnects and resumes from its last id.
+const SLOW_CLIENT: Duration = Duration::from_secs(30);
 
 /// The page may run its own scripts and compile wasm, talk to this server,
 /// and nothing else: no inline script, no other origin, no framing.
@@ -116,6 +126,7 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
         max_backfill: args.max_backfill,
         block: Duration::from_millis(args.block_ms),
         hosts: answered_hosts(local, &args.allow_host),
+        max_payload_bytes: args.target.max_payload_bytes,
     });
     eprintln!(
         "crowd-envelope: dashboard at http://{local}/ (stream {} on {})",
@@ -262,7 +273,7 @@ async fn feed(
         .filter(|id| is_stream_id(id))
         .map(str::to_owned);
     let backfill = query.backfill.unwrap_or(0).min(site.max_backfill);
-    let (events, receiver) = mpsc::channel(256);
+    let (events, receiver) = mpsc::channel(CLIENT_QUEUE);
     let mut stopping = site.stopping.clone();
     tokio::spawn(async move {
         tokio::select! {
@@ -323,7 +334,10 @@ async fn relay(
                 .is_none_or(|seen| id_key(id) > id_key(seen))
         };
         for entry in newest.iter().rev().filter(|entry| after_resume(&entry.id)) {
-            if events.send(entry_event(entry)).await.is_err() {
+            if send(&events, entry_event(entry, site.max_payload_bytes))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -336,6 +350,7 @@ async fn relay(
     let options = FollowOptions {
         last_id,
         block: site.block,
+        count: CLIENT_QUEUE,
         ..FollowOptions::default()
     };
     let follow = follow_entries(site.url.clone(), site.stream.clone(), options);
@@ -347,7 +362,10 @@ async fn relay(
         };
         match next {
             Some(Ok(entry)) => {
-                if events.send(entry_event(&entry)).await.is_err() {
+                if send(&events, entry_event(&entry, site.max_payload_bytes))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -374,10 +392,22 @@ async fn backfill_entries(site: &Site, count: usize) -> Result<Vec<RawEntry>, Tr
 /// (the page's decoder rejects them with the reason), and `fields` (all the
 /// field names) when the entry has other fields than `data`, or none. The payload travels as a JSON string, so no byte of it
 /// is lost to SSE's line handling.
-fn entry_event(entry: &RawEntry) -> Event {
+/// Hands `event` to the client's queue; an error if the client went away
+/// or has taken nothing for [`SLOW_CLIENT`].
+async fn send(events: &mpsc::Sender<Event>, event: Event) -> Result<(), ()> {
+    match tokio::time::timeout(SLOW_CLIENT, events.send(event)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), json!(entry.id));
-    if let Some(bytes) = &entry.data {
+    if let Some(bytes) = entry.data.as_ref().filter(|b| b.len() > max_payload_bytes) {
+        // The page rejects it as too_large; the bytes are not relayed.
+        body.insert("too_large".into(), json!(bytes.len()));
+    } else if let Some(bytes) = &entry.data {
         match std::str::from_utf8(bytes) {
             Ok(text) => body.insert("data".into(), json!(text)),
             Err(_) => body.insert(
