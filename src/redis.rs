@@ -225,16 +225,21 @@ pub enum SkipReason {
     Decode(DecodeReason),
     /// (Group mode) the handler failed on every delivery allowed.
     HandlerFailed,
+    /// (Group mode) a pending entry was deleted from the stream (`XDEL`,
+    /// trimming) before it was handled.
+    Deleted,
 }
 
 impl SkipReason {
-    /// `no_data`, `handler_failed`, or the decode reason (`invalid_json`, ...).
+    /// `no_data`, `extra_fields`, `handler_failed`, `deleted`, or the decode
+    /// reason (`invalid_json`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::NoData => "no_data",
             SkipReason::ExtraFields => "extra_fields",
             SkipReason::Decode(reason) => reason.as_str(),
             SkipReason::HandlerFailed => "handler_failed",
+            SkipReason::Deleted => "deleted",
         }
     }
 }
@@ -319,6 +324,19 @@ impl RawEntry {
     /// Decodes the `data` field; a skip is logged at WARN.
     pub fn decode(&self, decoder: &Decoder) -> StreamItem {
         let id = self.id.clone();
+        // Only a pending entry read back after its deletion has no fields.
+        if self.fields.is_empty() {
+            return StreamItem::Skipped(log_skip(Skipped {
+                id,
+                reason: SkipReason::Deleted,
+                errors: vec![FieldError::new(
+                    "",
+                    ErrorCode::Missing,
+                    "the entry was deleted from the stream before it was handled",
+                )],
+                data: None,
+            }));
+        }
         let Some(data) = &self.data else {
             return StreamItem::Skipped(log_skip(Skipped {
                 id,

@@ -353,6 +353,34 @@ async fn entries_of_a_consumer_killed_before_acking_are_claimed_by_another() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn pending_entries_deleted_from_the_stream_are_reported_as_deleted() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let ids = publish_n(&url, STREAM, 0..2).await;
+    let mut options = group_options("same");
+    options.claim_idle = Duration::from_secs(3600);
+    let mut first = GroupConsumer::new(url.clone(), STREAM, options.clone());
+    let mut fail = |_entry: StreamEnvelope| async { Err::<(), _>("downstream is down") };
+    first.poll(&mut fail).await.unwrap();
+    server.cli(&["XDEL", STREAM, &ids[0]]);
+
+    let mut again = GroupConsumer::new(url, STREAM, options);
+    let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
+    again.poll(&mut ok).await.unwrap();
+    assert_eq!(again.stats().handled, 1);
+    assert_eq!(
+        again.stats().dead_lettered.get(&SkipReason::Deleted),
+        Some(&1)
+    );
+    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    assert!(
+        dead.contains("deleted") && !dead.contains("no_data"),
+        "{dead}"
+    );
+    assert_eq!(pending_count(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_restarted_consumer_first_handles_its_own_pending_entries() {
     let server = RedisServer::start();
     let url = RedisUrl::parse(&server.url()).unwrap();
