@@ -81,6 +81,21 @@ pub enum TransportError {
     /// An envelope to publish is not valid.
     #[error("not published: {0}")]
     Invalid(#[from] ValidationError),
+    /// A start id that Redis would not read (see [`is_stream_id`]).
+    #[error("invalid stream id {0:?}: expected $, MS or MS-SEQ (64-bit numbers)")]
+    InvalidId(String),
+}
+
+/// Whether `id` is a stream entry id Redis reads as a start: `$`, or `MS`
+/// or `MS-SEQ`, each a 64-bit number.
+pub fn is_stream_id(id: &str) -> bool {
+    let number =
+        |part: &str| part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok();
+    id == "$"
+        || match id.split_once('-') {
+            Some((ms, seq)) => number(ms) && number(seq),
+            None => number(id),
+        }
 }
 
 /// A Redis URL (`redis://`, `rediss://` for TLS, `redis+unix://`), shown and
@@ -536,11 +551,18 @@ pub fn follow_envelopes(
 }
 
 /// [`follow_envelopes`] without the decoding: each entry as Redis holds it.
+/// A `last_id` Redis would not read gives one [`TransportError::InvalidId`]
+/// and ends the stream, rather than being retried forever.
 pub fn follow_entries(
     url: RedisUrl,
     stream: impl Into<String>,
     options: FollowOptions,
 ) -> impl Stream<Item = Result<RawEntry, TransportError>> {
+    let state = if is_stream_id(&options.last_id) {
+        Start::Following
+    } else {
+        Start::Refused(options.last_id.clone())
+    };
     let follower = Follower {
         url,
         stream: stream.into(),
@@ -550,10 +572,26 @@ pub fn follow_entries(
         ready: VecDeque::new(),
         backoff: Backoff::default(),
     };
-    futures_util::stream::unfold(follower, |mut follower| async move {
-        let item = follower.next().await;
-        Some((item, follower))
+    futures_util::stream::unfold((follower, state), |(mut follower, state)| async move {
+        match state {
+            Start::Refused(id) => {
+                Some((Err(TransportError::InvalidId(id)), (follower, Start::Ended)))
+            }
+            Start::Ended => None,
+            Start::Following => {
+                let item = follower.next().await;
+                Some((item, (follower, Start::Following)))
+            }
+        }
     })
+}
+
+/// Where a follower stands: following, or about to refuse its start id, or
+/// done after refusing it.
+enum Start {
+    Following,
+    Refused(String),
+    Ended,
 }
 
 struct Follower {

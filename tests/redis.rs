@@ -358,6 +358,25 @@ async fn entries_of_a_consumer_killed_before_acking_are_claimed_by_another() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_follower_refuses_a_start_id_redis_would_not_read_and_ends() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    for bad in ["bogus", "1-x", "99999999999999999999-0", ""] {
+        let follow = follow_envelopes(url.clone(), STREAM, follow_options(bad));
+        let items: Vec<_> =
+            tokio::time::timeout(Duration::from_secs(5), follow.collect::<Vec<_>>())
+                .await
+                .expect("the stream ends");
+        assert_eq!(items.len(), 1, "{bad:?}");
+        assert!(
+            matches!(&items[0], Err(TransportError::InvalidId(id)) if id == bad),
+            "{bad:?}"
+        );
+    }
+    assert!(is_stream_id("$") && is_stream_id("0") && is_stream_id("5-1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pending_entries_deleted_from_the_stream_are_reported_as_deleted() {
     let server = RedisServer::start();
     let url = RedisUrl::parse(&server.url()).unwrap();

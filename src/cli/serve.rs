@@ -290,10 +290,7 @@ async fn feed(
 /// `MS-SEQ`, each a 64-bit number, as Redis reads an entry id (a longer
 /// number passed the check once, and Redis refused it on every read).
 fn is_stream_id(id: &str) -> bool {
-    let number =
-        |part: &str| part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok();
-    id.split_once('-')
-        .is_some_and(|(ms, seq)| number(ms) && number(seq))
+    id.contains('-') && crate::redis::is_stream_id(id)
 }
 
 /// An entry id as numbers, for ordering (ids come checked or from Redis).

@@ -90,17 +90,10 @@ pub(super) struct ConsumeArgs {
     limit: Option<u64>,
 }
 
-/// A stream entry id as Redis reads one: `$`, or `MS` or `MS-SEQ` (each a
-/// 64-bit number). Anything else is refused up front (exit status 2), not
-/// retried against Redis forever.
+/// A start id Redis reads (`redis::is_stream_id`); anything else is
+/// refused up front (exit status 2), not retried against Redis forever.
 fn stream_id(text: &str) -> Result<String, String> {
-    let number = |part: &str| !part.is_empty() && part.parse::<u64>().is_ok();
-    let valid = text == "$"
-        || match text.split_once('-') {
-            Some((ms, seq)) => number(ms) && number(seq),
-            None => number(text),
-        };
-    if valid {
+    if crate::redis::is_stream_id(text) {
         Ok(text.to_owned())
     } else {
         Err(format!(
