@@ -62,7 +62,8 @@ $(PARITY): | build $(VENV)/.installed
 bench:
 	benches/run.sh
 
-## Each fuzz target for FUZZ_SECONDS (default 300); crashes kept in fuzz/regressions/.
+## The decoder's differential test at a million payloads (CROWD_DIFF_CASES), then each
+## fuzz target for FUZZ_SECONDS (default 300); crashes kept in fuzz/regressions/.
 fuzz:
 	scripts/fuzz.sh
 
