@@ -843,7 +843,8 @@ impl GroupConsumer {
         }
     }
 
-    /// One round: its own pending entries (first round only), then entries
+    /// One round: its own pending entries (on the first round and after an
+    /// error), then entries
     /// idle long enough to claim, then new entries (blocking up to
     /// `block`). Gives how many entries it processed. After an error the
     /// connection is dropped, so the next round connects afresh.
@@ -856,6 +857,9 @@ impl GroupConsumer {
         let polled = self.poll_once(handler).await;
         if polled.is_err() {
             self.conn = None;
+            // What this consumer fetched and did not finish is pending with
+            // it: handled first after the reconnect, before newer entries.
+            self.drained_own = false;
         }
         polled
     }

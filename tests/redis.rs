@@ -405,6 +405,57 @@ async fn pending_entries_deleted_from_the_stream_are_reported_as_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn after_a_redis_restart_the_rest_of_a_batch_comes_before_newer_entries() {
+    let mut server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..20).await;
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let consumer = {
+        let handled = Arc::clone(&handled);
+        let mut options = group_options("c");
+        options.claim_idle = Duration::from_secs(600); // nothing is claimed
+        tokio::spawn(async move {
+            let mut consumer = GroupConsumer::new(url, STREAM, options);
+            let mut handler = |entry: StreamEnvelope| {
+                let handled = Arc::clone(&handled);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    handled.lock().unwrap().push(entry.envelope.correlation_id);
+                    Ok::<(), String>(())
+                }
+            };
+            let distinct = |handled: &Arc<Mutex<Vec<String>>>| {
+                let seen: std::collections::BTreeSet<_> =
+                    handled.lock().unwrap().iter().cloned().collect();
+                seen.len()
+            };
+            while distinct(&handled) < 25 {
+                let _ = consumer.poll(&mut handler).await;
+            }
+        })
+    };
+    // Mid-batch: Redis dies, comes back (AOF on), newer entries arrive.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.restart();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 20..25).await;
+    tokio::time::timeout(Duration::from_secs(30), consumer)
+        .await
+        .expect("every entry handled without waiting for a claim")
+        .unwrap();
+    let handled = handled.lock().unwrap().clone();
+    let first = |id: &str| handled.iter().position(|h| h == id).unwrap();
+    let last_old = (0..20).map(|n| first(&format!("c-{n}"))).max().unwrap();
+    let first_new = (20..25).map(|n| first(&format!("c-{n}"))).min().unwrap();
+    assert!(
+        last_old < first_new,
+        "the interrupted batch first: {handled:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_restarted_consumer_first_handles_its_own_pending_entries() {
     let server = RedisServer::start();
     let url = RedisUrl::parse(&server.url()).unwrap();
