@@ -9,14 +9,19 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"))
+/// The CLI with `args`, every stream piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_crowd-envelope"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -238,16 +243,6 @@ fn decode_agrees_with_the_reference_on_every_corpus_payload() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The most memory the process has held, from Linux's `/proc`, in KiB.
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn decode_holds_no_more_of_an_item_than_its_limit() {
     const HUGE: usize = 64 << 20;
@@ -255,13 +250,7 @@ fn decode_holds_no_more_of_an_item_than_its_limit() {
         &["decode", "--lines", "--max-payload-bytes", "10"][..],
         &["decode", "--max-payload-bytes", "10"][..],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(args);
         let mut stdin = child.stdin.take().unwrap();
         let line = vec![b'x'; HUGE];
         stdin.write_all(&line).unwrap();
@@ -269,7 +258,7 @@ fn decode_holds_no_more_of_an_item_than_its_limit() {
         stdin.flush().unwrap();
         // The process is still reading (stdin is open): how much did it hold?
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let peak = peak_kib(child.id());
+        let peak = common::peak_kib(child.id());
         drop(stdin);
         let out = child.wait_with_output().unwrap();
         assert!(

@@ -600,16 +600,6 @@ fn a_resuming_client_catches_up_on_no_more_than_max_backfill() {
     );
 }
 
-/// The most memory a process has held, from Linux's `/proc`, in KiB.
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn clients_that_read_nothing_cost_serve_a_bounded_queue_each() {
     let server = RedisServer::start();
@@ -653,7 +643,7 @@ fn clients_that_read_nothing_cost_serve_a_bounded_queue_each() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     std::thread::sleep(Duration::from_secs(2));
-    let peak = peak_kib(served.child.id());
+    let peak = common::peak_kib(served.child.id());
     eprintln!("serve: {peak} KiB at peak for 3 stalled clients");
     assert!(
         peak < 160 * 1024,

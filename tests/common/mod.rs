@@ -110,3 +110,13 @@ pub fn expected_errors(expect: &Value) -> Vec<(String, String)> {
         )
     }))
 }
+
+/// The most memory a process has held, from Linux's `/proc`, in KiB.
+pub fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
