@@ -82,7 +82,9 @@ impl Decoder {
         decode_text(payload, then)
     }
 
-    fn check_size(&self, len: usize) -> Result<(), DecodeError> {
+    /// The `too_large` rejection for a payload of `len` bytes, if it is over
+    /// the limit (a follower checks a payload it left in Redis).
+    pub(crate) fn check_size(&self, len: usize) -> Result<(), DecodeError> {
         if len > self.max_payload_bytes {
             return Err(DecodeError::whole(
                 DecodeReason::TooLarge,

@@ -254,6 +254,10 @@ fn consume_dead_letters_entries_whose_command_keeps_failing() {
         log.contains("dead-lettered 2 (handler_failed 1, invalid 1)"),
         "reasons by their wire names: {log}"
     );
+    assert!(
+        log.lines().all(|line| line.starts_with("crowd-envelope: ")),
+        "one log format: {log}"
+    );
     let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
     assert!(
         dead.contains("handler_failed") && dead.contains("exited with exit status: 3"),
@@ -756,4 +760,201 @@ fn serve_listens_on_loopback_only_unless_asked() {
     }
     // And it answers on loopback, so the refusals above mean something.
     assert!(http(&served.addr, "GET / HTTP/1.1").starts_with("HTTP/1.1 200"));
+}
+
+/// Waits up to `secs` for `condition`, checking every 50 ms.
+fn wait_for(secs: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one_once() {
+    let server = RedisServer::start();
+    // 80 good, 30 whose handler always fails, 20 that do not decode.
+    let mut predictions: Vec<String> = (0..80).map(|i| prediction(&format!("good-{i}"))).collect();
+    predictions.extend((0..30).map(|i| prediction(&format!("fail-{i}"))));
+    publish(&server, &predictions);
+    for _ in 0..20 {
+        server.cli(&["XADD", STREAM, "*", "data", "{not json"]);
+    }
+    let dir = std::env::temp_dir().join(format!("crowd-race-{}", server.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink = dir.join("handled.txt");
+    // ~25 ms an entry: a batch of 100 takes far longer than the claim time.
+    let exec = format!(
+        "sleep 0.02; if grep -q '\"fail-'; then exit 1; fi; echo \"$CROWD_ENTRY_ID\" >> {}",
+        sink.display()
+    );
+    let racer = |name: &str| {
+        command(
+            &server,
+            &consume(&[
+                "--consumer",
+                name,
+                "--exec",
+                &exec,
+                "--claim-idle-ms",
+                "200",
+                "--retry-delay-ms",
+                "20",
+                "--max-deliveries",
+                "2",
+            ]),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+    };
+    let mut racers = [racer("a"), racer("b")];
+    let dead_letters = || {
+        server
+            .cli(&["XLEN", &format!("{STREAM}:dead")])
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+    };
+    let handled = || {
+        std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    wait_for(90, "every entry settled", || {
+        dead_letters() >= 50
+            && handled()
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                >= 80
+            && server.cli(&["XPENDING", STREAM, "g"]).starts_with('0')
+    });
+    // Give a late double dead letter time to show.
+    std::thread::sleep(Duration::from_millis(500));
+    for racer in &mut racers {
+        terminate(racer);
+        racer.wait().unwrap();
+    }
+    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    let mut dead_ids: Vec<&str> = dead
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|pair| pair[0] == "id")
+        .map(|pair| pair[1])
+        .collect();
+    assert_eq!(dead_ids.len(), 50, "{dead}");
+    dead_ids.sort_unstable();
+    dead_ids.dedup();
+    assert_eq!(dead_ids.len(), 50, "each bad entry dead-lettered once");
+    let handled = handled();
+    let distinct: std::collections::BTreeSet<_> = handled.iter().collect();
+    assert_eq!(distinct.len(), 80, "every good entry handled");
+    eprintln!(
+        "good entries handled twice: {} of 80",
+        handled.len() - distinct.len()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn tail_follow_never_holds_entries_over_its_limit() {
+    let server = RedisServer::start();
+    // Ten entries of 8 MB: a read of them all would hold 80 MB and more.
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(8 << 20));
+    let script = "for i = 1, 10 do redis.call('XADD', KEYS[1], '*', 'data', ARGV[1]) end";
+    let mut cli = Command::new("redis-cli")
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-x",
+            "EVAL",
+            script,
+            "1",
+            STREAM,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    cli.stdin.take().unwrap().write_all(big.as_bytes()).unwrap();
+    assert!(cli.wait().unwrap().success());
+    let ids = publish(&server, &[prediction("After?")]);
+
+    let mut child = command(&server, &["tail", "--follow", "--json", "--from", "0"])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(
+        line["id"],
+        ids[0].as_str(),
+        "the small entry after the big ones"
+    );
+    let peak = common::peak_kib(child.id());
+    terminate(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert_eq!(log.matches("too_large").count(), 10, "{log}");
+    eprintln!("tail --follow: {peak} KiB at peak over 10 entries of 8 MB");
+    assert!(peak < 40 * 1024, "tail held {peak} KiB");
+}
+
+#[test]
+fn serve_closes_connections_that_never_finish_their_headers() {
+    use std::io::Read;
+    let server = RedisServer::start();
+    let served = serve(&server);
+    let mut halves: Vec<std::net::TcpStream> = (0..50)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&served.addr).unwrap();
+            write!(stream, "GET / HTTP/1.1\r\nHost: {}\r\n", served.addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    for stream in &mut halves {
+        let mut rest = Vec::new();
+        // Closed by the server (an error response, or nothing), not left open.
+        let _ = stream.read_to_end(&mut rest);
+        assert!(
+            started.elapsed() < Duration::from_secs(19),
+            "the connection was left open"
+        );
+    }
+    // Whole requests are still answered.
+    assert!(http(&served.addr, "GET / HTTP/1.1").starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn serve_tells_the_page_of_a_stream_made_anew() {
+    let server = RedisServer::start();
+    let data = serde_json::json!({"x": 1}).to_string();
+    server.cli(&["XADD", STREAM, "5000-0", "data", &data]);
+    // A wait for entries after 5000-0 ends only with its block time.
+    let served = serve_with(&server, &["--block-ms", "200"]);
+    let remake = std::thread::scope(|scope| {
+        let feed = scope.spawn(|| feed_text(&served.addr, "", Duration::from_secs(3)));
+        std::thread::sleep(Duration::from_millis(800));
+        server.cli(&["DEL", STREAM]);
+        server.cli(&["XADD", STREAM, "1-0", "data", &data]);
+        feed.join().unwrap()
+    });
+    let gap = remake
+        .lines()
+        .skip_while(|line| !line.starts_with("event: gap"))
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("a gap event: {remake}"));
+    let gap: Value = serde_json::from_str(gap).unwrap();
+    assert_eq!(gap["reason"], "stream_reset");
+    assert_eq!(gap["after"], "5000-0");
+    assert!(remake.contains("id: 1-0"), "then the new entry: {remake}");
 }

@@ -263,6 +263,7 @@ fn group_options(consumer: &str) -> GroupOptions {
     options.start_id = "0".to_owned();
     options.block = Duration::from_millis(100);
     options.claim_idle = Duration::from_millis(300);
+    options.retry_delay = Duration::from_millis(50);
     options.count = 10;
     options
 }
@@ -387,6 +388,8 @@ async fn pending_entries_deleted_from_the_stream_are_reported_as_deleted() {
     let mut fail = |_entry: StreamEnvelope| async { Err::<(), _>("downstream is down") };
     first.poll(&mut fail).await.unwrap();
     server.cli(&["XDEL", STREAM, &ids[0]]);
+    // Failed once: retried after `retry_delay`.
+    tokio::time::sleep(options.retry_delay).await;
 
     let mut again = GroupConsumer::new(url, STREAM, options);
     let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
@@ -467,6 +470,7 @@ async fn a_restarted_consumer_first_handles_its_own_pending_entries() {
     first.poll(&mut fail).await.unwrap();
     assert_eq!(first.stats().failed, 3);
     assert_eq!(pending_count(&server), 3);
+    tokio::time::sleep(options.retry_delay).await;
 
     let mut again = GroupConsumer::new(url, STREAM, options);
     let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
@@ -657,4 +661,261 @@ async fn rediss_with_a_password_publishes_and_reads_over_tls() {
         .expect_err("a wrong password is refused")
         .to_string();
     assert!(!message.contains("not-it"), "{message}");
+}
+
+// ---------------------------------------------------------------------------
+// Faults under a follower: trimming, a stream made anew, huge entries
+// ---------------------------------------------------------------------------
+
+/// The next item of a follower, within 10 s.
+async fn next_item<T>(follow: &mut (impl Stream<Item = Result<T, TransportError>> + Unpin)) -> T {
+    tokio::time::timeout(Duration::from_secs(10), follow.next())
+        .await
+        .expect("an item in time")
+        .expect("the follower goes on")
+        .expect("no transport error")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_trimmed_under_a_paused_follower_are_reported_with_their_number() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..10).await;
+    let mut options = follow_options("0");
+    options.count = 1; // nothing read ahead while paused
+    let follow = follow_envelopes(url.clone(), STREAM, options);
+    futures_util::pin_mut!(follow);
+    let first = next_item(&mut follow).await;
+    assert_eq!(
+        first.into_envelope().unwrap().envelope.correlation_id,
+        "c-0"
+    );
+
+    // Paused: 50 more arrive, the stream is trimmed to exactly 5.
+    let payload = envelope(99).to_json();
+    for _ in 0..50 {
+        server.cli(&["XADD", STREAM, "MAXLEN", "5", "*", "data", &payload]);
+    }
+    let left: Vec<String> = server
+        .cli(&["XRANGE", STREAM, "-", "+"])
+        .lines()
+        .filter(|l| l.contains('-') && !l.contains('{'))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(left.len(), 5, "{left:?}");
+
+    let StreamItem::Skipped(gap) = next_item(&mut follow).await else {
+        panic!("the gap comes first");
+    };
+    assert_eq!(gap.reason, SkipReason::Trimmed);
+    // 9 published before the pause and 50 during it, less the 5 left.
+    assert!(
+        gap.errors[0].message.starts_with("54 entries after "),
+        "{:?}",
+        gap.errors
+    );
+    assert!(gap.id.ends_with(&format!("..{}", left[0])), "{}", gap.id);
+    for id in &left {
+        let item = next_item(&mut follow).await;
+        assert_eq!(item.id(), id);
+        assert!(matches!(item, StreamItem::Envelope(_)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_follower_gives_the_gap_in_numbers() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let ids = publish_n(&url, STREAM, 0..3).await;
+    let mut options = follow_options(&ids[2]); // caught up: its count is known
+    options.count = 1;
+    let follow = follow_entries(url.clone(), STREAM, options);
+    futures_util::pin_mut!(follow);
+    let payload = envelope(9).to_json();
+    // A first entry teaches the follower where it stands.
+    server.cli(&["XADD", STREAM, "*", "data", &payload]);
+    let Followed::Entry(seen) = next_item(&mut follow).await else {
+        panic!("an entry first");
+    };
+    for _ in 0..7 {
+        server.cli(&["XADD", STREAM, "MAXLEN", "2", "*", "data", &payload]);
+    }
+    let Followed::Gap(gap) = next_item(&mut follow).await else {
+        panic!("then the gap");
+    };
+    assert_eq!(gap.reason, GapReason::Trimmed);
+    assert_eq!(gap.after, seen.id);
+    assert_eq!(gap.missed, Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_made_anew_with_lower_ids_is_reported_and_read_from_its_start() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let payload = envelope(1).to_json();
+    server.cli(&["XADD", STREAM, "5000-0", "data", &payload]);
+    let follow = follow_envelopes(url.clone(), STREAM, follow_options("0"));
+    futures_util::pin_mut!(follow);
+    assert_eq!(next_item(&mut follow).await.id(), "5000-0");
+
+    server.cli(&["DEL", STREAM]);
+    for n in 1..=3 {
+        server.cli(&["XADD", STREAM, &format!("{n}-0"), "data", &payload]);
+    }
+    let StreamItem::Skipped(reset) = next_item(&mut follow).await else {
+        panic!("the reset is reported");
+    };
+    assert_eq!(reset.reason, SkipReason::Reset);
+    assert_eq!(reset.reason.as_str(), "stream_reset");
+    assert_eq!(reset.id, "5000-0..3-0");
+    for n in 1..=3 {
+        assert_eq!(next_item(&mut follow).await.id(), format!("{n}-0"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_leaves_a_payload_over_its_limit_in_redis() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(3 << 20));
+    xadd_raw(&url, STREAM, &[("data", big.as_bytes())]).await;
+    publish_n(&url, STREAM, 0..1).await;
+    let mut options = follow_options("0");
+    options.max_payload_bytes = 1 << 20;
+    let raw = follow_entries(url.clone(), STREAM, options.clone());
+    futures_util::pin_mut!(raw);
+    let Followed::Entry(entry) = next_item(&mut raw).await else {
+        panic!("the big entry, as its size");
+    };
+    assert_eq!(entry.data, None);
+    assert_eq!(entry.oversized, Some(big.len()));
+    assert_eq!(entry.fields, ["data"]);
+
+    let follow = follow_envelopes(url, STREAM, options);
+    futures_util::pin_mut!(follow);
+    let StreamItem::Skipped(skipped) = next_item(&mut follow).await else {
+        panic!("skipped as too large");
+    };
+    assert_eq!(skipped.reason, SkipReason::Decode(DecodeReason::TooLarge));
+    assert!(
+        skipped.errors[0].message.contains(&big.len().to_string()),
+        "{:?}",
+        skipped.errors
+    );
+    assert!(matches!(
+        next_item(&mut follow).await,
+        StreamItem::Envelope(_)
+    ));
+}
+
+// ---------------------------------------------------------------------------
+// Consumer groups under races and restarts
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_entry_is_retried_with_doubling_delays_across_a_restart() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..1).await;
+    let mut options = group_options("same");
+    options.retry_delay = Duration::from_millis(150);
+    options.claim_idle = Duration::from_secs(60);
+    options.max_deliveries = 4;
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let failing = || {
+        let attempts = Arc::clone(&attempts);
+        move |_entry: StreamEnvelope| {
+            attempts.lock().unwrap().push(std::time::Instant::now());
+            async { Err::<(), _>("downstream is down") }
+        }
+    };
+    let mut first = GroupConsumer::new(url.clone(), STREAM, options.clone());
+    first.poll(&mut failing()).await.unwrap();
+    drop(first); // the process restarts
+    let mut again = GroupConsumer::new(url, STREAM, options.clone());
+    let mut handler = failing();
+    while again.stats().dead_lettered.is_empty() {
+        tokio::time::timeout(Duration::from_secs(10), again.poll(&mut handler))
+            .await
+            .expect("a poll ends within its block time")
+            .unwrap();
+    }
+    let attempts = attempts.lock().unwrap().clone();
+    assert_eq!(attempts.len(), 4, "then dead-lettered");
+    let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    for (n, gap) in gaps.iter().enumerate() {
+        // Redis measures idle time in whole milliseconds.
+        let least = options.retry_delay * (1 << n) - Duration::from_millis(2);
+        assert!(
+            *gap >= least,
+            "attempt {} came after {gap:?}: {gaps:?}",
+            n + 2
+        );
+    }
+    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    assert!(dead.contains("handler_failed"), "{dead}");
+    assert!(dead.contains("attempts\n4"), "{dead}");
+    assert_eq!(pending_count(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_start_id_ends_run_with_the_error() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut options = group_options("c");
+    options.start_id = "bogus".to_owned();
+    let mut consumer = GroupConsumer::new(url, STREAM, options);
+    let ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
+    let ran = tokio::time::timeout(
+        Duration::from_secs(5),
+        consumer.run(ok, std::future::pending()),
+    )
+    .await
+    .expect("not retried forever");
+    assert!(matches!(ran, Err(TransportError::InvalidId(id)) if id == "bogus"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_keeps_a_slow_batch_from_being_claimed_and_settles_only_its_own() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..10).await;
+    let mut options = group_options("slow");
+    options.claim_idle = Duration::from_millis(200);
+    // The slow one takes the whole batch and spends ~1 s on it.
+    let mut slow = GroupConsumer::new(url.clone(), STREAM, options.clone());
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let slow_task = {
+        let handled = Arc::clone(&handled);
+        tokio::spawn(async move {
+            let mut handler = |entry: StreamEnvelope| {
+                let handled = Arc::clone(&handled);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    handled.lock().unwrap().push(entry.id);
+                    Ok::<(), String>(())
+                }
+            };
+            slow.poll(&mut handler).await.unwrap();
+            slow.stats().clone()
+        })
+    };
+    // A second consumer keeps trying to claim idle entries meanwhile.
+    let mut quick = GroupConsumer::new(url, STREAM, group_options("quick"));
+    let stolen = Arc::new(AtomicUsize::new(0));
+    let mut handler = |_entry: StreamEnvelope| {
+        stolen.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<(), String>(()) }
+    };
+    while !slow_task.is_finished() {
+        quick.poll(&mut handler).await.unwrap();
+    }
+    let stats = slow_task.await.unwrap();
+    assert_eq!(stats.handled, 10);
+    assert_eq!(
+        stolen.load(Ordering::SeqCst),
+        0,
+        "nothing was claimed from the slow batch"
+    );
+    assert_eq!(pending_count(&server), 0);
 }

@@ -42,6 +42,12 @@ function connect() {
         badge.title = message ?? "";
     });
     feed.addEventListener("entry", (event) => receive(JSON.parse(event.data)));
+    // Entries trimmed before the server read them, or a stream made anew:
+    // listed with the rejections, so a loss is never silent.
+    feed.addEventListener("gap", (event) => {
+        const { reason, after, before, message } = JSON.parse(event.data);
+        queue(`${after}..${before}`, { ok: false, reason, errors: [{ path: "", code: "missing", message }] });
+    });
 }
 
 function setStatus(id, cls, text) {

@@ -9,6 +9,7 @@ import {
     type DecodeReason,
     type FieldError,
 } from "./api.js";
+import { FOLLOW_SCRIPT } from "./follow-script.js";
 
 /**
  * The part of a node-redis (v4 or later) client these helpers use. Method
@@ -19,6 +20,7 @@ export interface RedisClientLike {
     xRevRange(key: string, end: string, start: string, options?: { COUNT?: number }): Promise<unknown>;
     xRead(streams: { key: string; id: string }, options?: { BLOCK?: number; COUNT?: number }): Promise<unknown>;
     duplicate(): RedisClientLike;
+    sendCommand(args: string[]): Promise<unknown>;
     connect(): Promise<unknown>;
     on(event: "error", listener: (error: unknown) => void): unknown;
     destroy?(): unknown;
@@ -34,15 +36,22 @@ export interface EnvelopeEntry {
 /**
  * Why an entry was skipped: a decode reason, `no_data` for an entry without
  * a `data` field, `extra_fields` for one with fields besides it (SPEC: a
- * stream entry has exactly one field).
+ * stream entry has exactly one field); when following, `trimmed` for entries
+ * trimmed (or deleted) before they were read, and `stream_reset` when the
+ * stream was deleted and made anew (the follower reads it from its start).
  */
-export type SkipReason = DecodeReason | "no_data" | "extra_fields";
+export type SkipReason = DecodeReason | "no_data" | "extra_fields" | "trimmed" | "stream_reset";
 
-/** An entry that was not delivered, and why. */
+/**
+ * An entry that was not delivered, and why. For `trimmed` and `stream_reset`
+ * the id is the range `after..before` and `missed` says how many entries were
+ * lost (absent when Redis cannot tell).
+ */
 export interface SkippedEntry {
     id: string;
     reason: SkipReason;
     errors: FieldError[];
+    missed?: number;
 }
 
 /** Options of {@link publishEnvelope}. */
@@ -106,10 +115,13 @@ export async function readEnvelopes(
 }
 
 /**
- * Every envelope added after `lastId`, as they arrive, via `XREAD BLOCK` on
- * a connection of its own. A lost connection is retried with backoff from
- * the last id seen, so nothing is lost or repeated; undecodable entries are
- * skipped and reported through `onSkip`; `signal` ends it.
+ * Every envelope added after `lastId`, as they arrive, on a connection of its
+ * own. A lost connection is retried with backoff from the last id seen, so
+ * nothing is lost or repeated; undecodable entries are skipped and reported
+ * through `onSkip`, and so are entries trimmed before they were read (with
+ * their number) and a stream made anew; `signal` ends it. Each read is one
+ * Lua script, the Rust follower's, which also leaves payloads over
+ * `maxPayloadBytes` in Redis.
  */
 export async function* followEnvelopes(
     client: RedisClientLike,
@@ -123,21 +135,21 @@ export async function* followEnvelopes(
     reader.on("error", (error) => options.onError?.(error));
     const close = () => void closeClient(reader);
     signal?.addEventListener("abort", close, { once: true });
+    const state: FollowState = { cursor: options.lastId ?? "$", index: "", more: false };
     try {
         await reader.connect();
-        let cursor = options.lastId ?? "$";
         let failures = 0;
         while (!signal?.aborted) {
             try {
-                // Pin `$` to a concrete id first, so a retry after a lost
-                // connection cannot skip what arrived in between.
-                if (cursor === "$") cursor = await newestId(reader, stream);
-                const reply = await reader.xRead({ key: stream, id: cursor }, { BLOCK: blockMs, COUNT: count });
+                const entries = await followRead(reader, stream, state, count, options);
+                if (entries.length === 0) {
+                    // Wait for the next entry; the next read takes it.
+                    await reader.xRead({ key: stream, id: state.cursor }, { BLOCK: blockMs, COUNT: 1 });
+                }
                 failures = 0;
-                for (const message of streamMessages(reply)) {
-                    cursor = message.id;
-                    const entry = decodeEntry(message, options);
-                    if (entry) yield entry;
+                for (const entry of entries) {
+                    const decoded = decodeEntry(entry, options);
+                    if (decoded) yield decoded;
                 }
             } catch (error) {
                 if (signal?.aborted) return;
@@ -152,12 +164,84 @@ export async function* followEnvelopes(
     }
 }
 
+/** Where a follower stands (see src/redis/follow.lua). */
+interface FollowState {
+    cursor: string;
+    /** The stream's entries-added count at the cursor, or "" when not known. */
+    index: string;
+    more: boolean;
+}
+
+/** One read: the entries after the cursor; a gap or reset goes to `onSkip`. */
+async function followRead(
+    reader: RedisClientLike,
+    stream: string,
+    state: FollowState,
+    count: number,
+    options: FollowOptions,
+): Promise<StreamMessage[]> {
+    const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    const args = [state.cursor, String(count), String(limit), state.index, state.more ? "1" : "0"];
+    const reply = (await reader.sendCommand(["EVAL", FOLLOW_SCRIPT, "1", stream, ...args])) as unknown[];
+    const [status, cursor, index, missed, next, entries, more] = reply as [
+        string, string, number, number, string, unknown[][], number,
+    ];
+    const after = state.cursor === "$" ? String(cursor) : state.cursor;
+    state.cursor = String(cursor);
+    state.more = Number(more) === 1;
+    if (status === "reset") {
+        reportGap(options, "stream_reset", after, String(next), undefined);
+        Object.assign(state, { cursor: "0-0", index: "", more: false });
+        return [];
+    }
+    state.index = Number(index) >= 0 ? String(index) : "";
+    const messages = (entries ?? []).map(([id, fields, size]) => toMessage(String(id), fields as unknown[], Number(size)));
+    if (status === "ok" && Number(missed) !== -1) {
+        const before = messages[0]?.id ?? String(next);
+        reportGap(options, "trimmed", after, before, Number(missed) >= 0 ? Number(missed) : undefined);
+    }
+    const last = messages.at(-1);
+    if (last) state.cursor = last.id;
+    return messages;
+}
+
+function reportGap(options: ReadOptions, reason: "trimmed" | "stream_reset", after: string, before: string, missed?: number) {
+    const message =
+        reason === "stream_reset"
+            ? `the stream was made anew (its newest id ${before} is below ${after}): entries after ${after} not yet read are lost; reading the new stream from its start`
+            : `${missed === undefined ? "" : `${missed} `}entries after ${after} were trimmed from the stream before they were read`;
+    options.onSkip?.({
+        id: `${after}..${before}`,
+        reason,
+        errors: [{ path: "", code: "missing", message }],
+        ...(missed === undefined ? {} : { missed }),
+    });
+}
+
+/** An entry of the script's reply: a payload left in Redis comes as its size. */
+function toMessage(id: string, fields: unknown[], size: number): StreamMessage {
+    const message: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) message[String(fields[i])] = String(fields[i + 1]);
+    return size > 0 ? { id, message, oversized: size } : { id, message };
+}
+
 interface StreamMessage {
     id: string;
     message: Record<string, unknown>;
+    /** The size of a `data` field left in Redis for being over the limit. */
+    oversized?: number;
 }
 
 function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry | undefined {
+    const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    if (entry.oversized !== undefined) {
+        options.onSkip?.({
+            id: entry.id,
+            reason: "too_large",
+            errors: [{ path: "", code: "too_large", message: `payload is ${entry.oversized} bytes, over the limit of ${limit} bytes` }],
+        });
+        return undefined;
+    }
     const data = entry.message?.data;
     if (typeof data !== "string") {
         options.onSkip?.({
@@ -182,26 +266,12 @@ function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry 
         });
         return undefined;
     }
-    const decoded = tryDecodeEnvelope(data, { maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES });
+    const decoded = tryDecodeEnvelope(data, { maxPayloadBytes: limit });
     if (!decoded.ok) {
         options.onSkip?.({ id: entry.id, reason: decoded.reason, errors: decoded.errors });
         return undefined;
     }
     return { id: entry.id, envelope: decoded.envelope };
-}
-
-async function newestId(client: RedisClientLike, stream: string): Promise<string> {
-    const [newest] = asMessages(await client.xRevRange(stream, "+", "-", { COUNT: 1 }));
-    return newest?.id ?? "0-0";
-}
-
-/** `XREAD`'s reply for one stream, as node-redis v4 and v5 (RESP2 or RESP3) give it. */
-function streamMessages(reply: unknown): StreamMessage[] {
-    if (reply === null || reply === undefined) return [];
-    const streams: unknown[] = Array.isArray(reply)
-        ? reply
-        : Object.values(reply as Record<string, unknown>).map((messages) => ({ messages }));
-    return streams.flatMap((stream) => asMessages((stream as { messages?: unknown }).messages));
 }
 
 function asMessages(value: unknown): StreamMessage[] {

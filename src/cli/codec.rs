@@ -68,7 +68,7 @@ pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
-            eprintln!("crowd-envelope: invalid prediction: {error}");
+            tracing::error!("invalid prediction: {error}");
             Ok(ExitCode::FAILURE)
         }
     }

@@ -7,11 +7,12 @@
 //! Redis unreachable). `CROWD_LOG` sets the log filter (default `warn`).
 
 mod codec;
+mod log;
 mod serve;
 mod stream;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,7 +53,7 @@ enum Command {
 
 /// Runs the program with the process's arguments.
 pub fn main() -> ExitCode {
-    init_logging();
+    log::init();
     let outcome = match Cli::parse().command {
         Command::Decode(args) => codec::decode(args),
         Command::Build(args) => codec::build(args),
@@ -67,22 +68,10 @@ pub fn main() -> ExitCode {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("crowd-envelope: {e}");
+            tracing::error!("{e}");
             ExitCode::from(2)
         }
     }
-}
-
-fn init_logging() {
-    // The transport's own WARN for a skipped entry would repeat the line the
-    // subcommand prints for it.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CROWD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,crowd_envelope::redis=error"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(io::stderr().is_terminal())
-        .with_writer(io::stderr)
-        .init();
 }
 
 /// Where items come from: a file or standard input, whole or line by line.

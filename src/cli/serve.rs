@@ -3,6 +3,7 @@
 //! entries. The server never decodes: the page does, with the same wasm.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -19,14 +20,19 @@ use axum::Router;
 use base64::Engine as _;
 use clap::Args;
 use futures_util::{Stream, StreamExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::stream::interrupted;
 use super::StreamTarget;
 use crate::redis::{
-    follow_entries, read_entries, FollowOptions, RawEntry, RedisUrl, TransportError, DATA_FIELD,
+    follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, TransportError,
+    DATA_FIELD,
 };
 
 #[derive(Debug, Args)]
@@ -78,6 +84,8 @@ const CLIENT_QUEUE: usize = 8;
 /// A client that has not taken an event for this long is dropped; the page
 /// reconnects and resumes from its last id.
 const SLOW_CLIENT: Duration = Duration::from_secs(30);
+/// How long a connection may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The page may run its own scripts and compile wasm, talk to this server,
 /// and nothing else: no inline script, no other origin, no framing.
@@ -111,8 +119,8 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.addr)))?;
     let local = listener.local_addr()?;
     if !local.ip().is_loopback() {
-        eprintln!(
-            "crowd-envelope: WARNING: listening on {local}, which other machines can reach: \
+        tracing::warn!(
+            "listening on {local}, which other machines can reach: \
              anyone who can connect reads the stream"
         );
     }
@@ -128,18 +136,51 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
         hosts: answered_hosts(local, &args.allow_host),
         max_payload_bytes: args.target.max_payload_bytes,
     });
-    eprintln!(
-        "crowd-envelope: dashboard at http://{local}/ (stream {} on {})",
-        site.stream, site.url
+    tracing::info!(
+        "dashboard at http://{local}/ (stream {} on {})",
+        site.stream,
+        site.url
     );
     let shutdown = async move {
         interrupted().await;
         let _ = stop.send(true);
     };
-    axum::serve(listener, router(site))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve_http(listener, router(site), shutdown).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// HTTP/1 on `listener` until `shutdown`: each connection must send its
+/// request headers within [`HEADER_TIMEOUT`], so half-sent requests cannot
+/// pile up; open feeds end with the server.
+async fn serve_http(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, say: wait for some to close.
+                    tracing::warn!("accept: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that went away, or timed out, is no error of ours.
+            let _ = connection.await;
+        });
+    }
+    // Feeds end once `stopping` is sent; give them a moment to say so.
+    let _ = tokio::time::timeout(Duration::from_secs(2), graceful.shutdown()).await;
 }
 
 fn router(site: Arc<Site>) -> Router {
@@ -348,7 +389,7 @@ async fn relay(
         last_id,
         block: site.block,
         count: CLIENT_QUEUE,
-        ..FollowOptions::default()
+        max_payload_bytes: site.max_payload_bytes,
     };
     let follow = follow_entries(site.url.clone(), site.stream.clone(), options);
     futures_util::pin_mut!(follow);
@@ -358,11 +399,12 @@ async fn relay(
             next = follow.next() => next,
         };
         match next {
-            Some(Ok(entry)) => {
-                if send(&events, entry_event(&entry, site.max_payload_bytes))
-                    .await
-                    .is_err()
-                {
+            Some(Ok(followed)) => {
+                let event = match followed {
+                    Followed::Entry(entry) => entry_event(&entry, site.max_payload_bytes),
+                    Followed::Gap(gap) => gap_event(&gap),
+                };
+                if send(&events, event).await.is_err() {
                     return;
                 }
             }
@@ -401,9 +443,13 @@ async fn send(events: &mpsc::Sender<Event>, event: Event) -> Result<(), ()> {
 fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), json!(entry.id));
-    if let Some(bytes) = entry.data.as_ref().filter(|b| b.len() > max_payload_bytes) {
+    let size = entry
+        .oversized
+        .or_else(|| entry.data.as_ref().map(Vec::len))
+        .filter(|&size| size > max_payload_bytes);
+    if let Some(size) = size {
         // The page rejects it as too_large; the bytes are not relayed.
-        body.insert("too_large".into(), json!(bytes.len()));
+        body.insert("too_large".into(), json!(size));
     } else if let Some(bytes) = &entry.data {
         match std::str::from_utf8(bytes) {
             Ok(text) => body.insert("data".into(), json!(text)),
@@ -420,6 +466,21 @@ fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
         .event("entry")
         .id(entry.id.clone())
         .data(serde_json::Value::Object(body).to_string())
+}
+
+/// `{"reason": "trimmed"|"stream_reset", "after": ..., "before": ...,
+/// "missed": n|null, "message": ...}`: entries the page will never see.
+fn gap_event(gap: &Gap) -> Event {
+    let skipped = gap.to_skipped();
+    let message = skipped.errors.first().map(|e| e.message.clone());
+    let body = json!({
+        "reason": skipped.reason.as_str(),
+        "after": gap.after,
+        "before": gap.before,
+        "missed": gap.missed,
+        "message": message,
+    });
+    Event::default().event("gap").data(body.to_string())
 }
 
 /// Whether Redis answers, as `status` events to the page.

@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use super::codec::build_one;
+use super::log::printable;
 use super::{exit_code, write_line, EnvelopeOptions, Input, StreamTarget};
 use crate::redis::{
     follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
@@ -79,6 +80,10 @@ pub(super) struct ConsumeArgs {
     /// Dead-letter an entry after its handler failed this many times.
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_deliveries: u64,
+    /// Wait this long before retrying an entry whose handler failed, in
+    /// milliseconds; doubled at each further failure, up to --claim-idle-ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    retry_delay_ms: u64,
     /// Claim entries pending this long with a consumer that stopped, in milliseconds.
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
     claim_idle_ms: u64,
@@ -152,10 +157,7 @@ pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
                 } else {
                     "prediction"
                 };
-                eprintln!(
-                    "crowd-envelope: item {}: invalid {what}: {error}",
-                    number + 1
-                );
+                tracing::error!("item {}: invalid {what}: {error}", number + 1);
             }
         }
     }
@@ -205,7 +207,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
         };
         match next {
             Some(Ok(item)) => show(&mut out, &item, args.json)?,
-            Some(Err(error)) => eprintln!("crowd-envelope: {error}; reconnecting"),
+            Some(Err(error)) => tracing::warn!("{error}; reconnecting"),
             None => return Ok(ExitCode::SUCCESS),
         }
     }
@@ -216,7 +218,7 @@ fn show(out: &mut impl Write, item: &StreamItem, json: bool) -> io::Result<()> {
     match item {
         StreamItem::Envelope(entry) if json => write_line(out, &json_line(entry))?,
         StreamItem::Envelope(entry) => write_line(out, &table_row(entry))?,
-        StreamItem::Skipped(skipped) => eprintln!("crowd-envelope: {}", skip_line(skipped)),
+        StreamItem::Skipped(skipped) => tracing::warn!("{}", skip_line(skipped)),
     }
     out.flush()
 }
@@ -272,26 +274,6 @@ fn decision_summary(decision: &Decision) -> String {
     }
 }
 
-/// At most `max` characters, control characters escaped: text from the
-/// stream must not move a terminal's cursor or change its colours.
-fn printable(text: &str, max: usize) -> String {
-    let mut shown: String = text
-        .chars()
-        .take(max)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if text.chars().count() > max {
-        shown.push('…');
-    }
-    shown
-}
-
 pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     // Fail fast, with exit status 2, if Redis is not there at all; later
@@ -302,6 +284,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     options.start_id.clone_from(&args.from);
     options.max_deliveries = args.max_deliveries;
     options.claim_idle = Duration::from_millis(args.claim_idle_ms);
+    options.retry_delay = Duration::from_millis(args.retry_delay_ms);
     options.block = Duration::from_millis(args.block_ms);
     options.max_payload_bytes = args.target.max_payload_bytes;
     options.limit = args.limit;
@@ -313,13 +296,8 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
         let exec = exec.clone();
         async move {
             match exec {
-                Some(command) => {
-                    let ran = run_command(&command, &entry).await;
-                    if let Err(error) = &ran {
-                        tracing::warn!(id = %entry.id, "handler failed: {error}");
-                    }
-                    ran
-                }
+                // The consumer logs a failure with the entry's id.
+                Some(command) => run_command(&command, &entry).await,
                 None => {
                     let mut out = io::stdout().lock();
                     write_line(&mut out, &json_line(&entry))
@@ -329,9 +307,9 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
             }
         }
     };
-    group.run_until(handler, interrupted(), |_| false).await;
+    group.run(handler, interrupted()).await.map_err(transport)?;
     let stats = group.stats();
-    eprintln!("crowd-envelope: {}", summary(stats));
+    tracing::info!("{}", summary(stats));
     // An operator's script must see that handlers failed.
     Ok(if stats.failed > 0 {
         ExitCode::FAILURE

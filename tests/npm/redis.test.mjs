@@ -86,6 +86,58 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
             assert.ok(Date.now() - started < 5000);
         });
 
+        await t.test("entries trimmed under a paused follower are reported with their number, then the rest come", async () => {
+            const stream = "paused";
+            for (let n = 0; n < 10; n++) await publishEnvelope(client, stream, envelope(n));
+            const skipped = [];
+            const follow = followEnvelopes(client, stream, { lastId: "0", count: 1, blockMs: 200, onSkip: (s) => skipped.push(s) });
+            const first = await follow.next();
+            assert.equal(first.value.envelope.correlation_id, "c-0");
+            // Paused: 50 more arrive, the stream is trimmed to exactly 5.
+            const data = encodeEnvelope(envelope("late"));
+            for (let n = 0; n < 50; n++) await client.xAdd(stream, "*", { data }, { TRIM: { strategy: "MAXLEN", threshold: 5 } });
+            const left = (await client.xRange(stream, "-", "+")).map((m) => m.id);
+            const rest = [];
+            for (let n = 0; n < 5; n++) rest.push((await follow.next()).value.id);
+            await follow.return();
+            assert.deepEqual(rest, left);
+            assert.equal(skipped.length, 1);
+            assert.equal(skipped[0].reason, "trimmed");
+            assert.equal(skipped[0].missed, 54, "9 before the pause and 50 during it, less the 5 left");
+            assert.ok(skipped[0].id.endsWith(`..${left[0]}`), skipped[0].id);
+            assert.match(skipped[0].errors[0].message, /^54 entries after /);
+        });
+
+        await t.test("a stream made anew with lower ids is reported and read from its start", async () => {
+            const stream = "anew";
+            const data = encodeEnvelope(envelope("old"));
+            await client.xAdd(stream, "5000-0", { data });
+            const skipped = [];
+            const follow = followEnvelopes(client, stream, { lastId: "0", blockMs: 200, onSkip: (s) => skipped.push(s) });
+            assert.equal((await follow.next()).value.id, "5000-0");
+            await client.del(stream);
+            for (let n = 1; n <= 3; n++) await client.xAdd(stream, `${n}-0`, { data });
+            const ids = [];
+            for (let n = 0; n < 3; n++) ids.push((await follow.next()).value.id);
+            await follow.return();
+            assert.deepEqual(ids, ["1-0", "2-0", "3-0"]);
+            assert.deepEqual(skipped.map((s) => [s.reason, s.id]), [["stream_reset", "5000-0..3-0"]]);
+        });
+
+        await t.test("follow leaves a payload over its limit in Redis and reports its size", async () => {
+            const stream = "big";
+            const big = JSON.stringify({ pad: "x".repeat(300_000) });
+            await client.xAdd(stream, "*", { data: big });
+            const small = await publishEnvelope(client, stream, envelope("small"));
+            const skipped = [];
+            const follow = followEnvelopes(client, stream, { lastId: "0", maxPayloadBytes: 100_000, onSkip: (s) => skipped.push(s) });
+            assert.equal((await follow.next()).value.id, small);
+            await follow.return();
+            assert.equal(skipped.length, 1);
+            assert.equal(skipped[0].reason, "too_large");
+            assert.match(skipped[0].errors[0].message, new RegExp(`payload is ${big.length} bytes`));
+        });
+
         await t.test("follow survives kill -9 and restart of the server: nothing lost, nothing repeated", async () => {
             const controller = new AbortController();
             const seen = [];

@@ -1,0 +1,408 @@
+//! Following a stream: every entry after a cursor, in order, across lost
+//! connections, trimming and a stream made anew.
+
+use std::collections::VecDeque;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{Script, Value};
+use futures_util::{Stream, StreamExt};
+
+use super::{
+    command_error, duration_ms, is_stream_id, log_skip, Backoff, RawEntry, RedisUrl, SkipReason,
+    Skipped, StreamItem, TransportError, COMMAND_TIMEOUT, DATA_FIELD,
+};
+use crate::error::{ErrorCode, FieldError};
+use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
+
+/// The read every follower makes, Rust's and npm's (`follow.lua` says how).
+pub const FOLLOW_SCRIPT: &str = include_str!("follow.lua");
+
+static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FOLLOW_SCRIPT));
+
+/// Options of [`follow_envelopes`].
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    /// Deliver entries after this id; `$` (the default) means those added
+    /// after the call.
+    pub last_id: String,
+    /// How long one wait for new entries blocks.
+    pub block: Duration,
+    /// Entries per read.
+    pub count: usize,
+    /// Size limit per payload; a larger one is left in Redis and comes out
+    /// as a `too_large` skip with its size.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for FollowOptions {
+    fn default() -> FollowOptions {
+        FollowOptions {
+            last_id: "$".to_owned(),
+            block: Duration::from_secs(5),
+            count: 100,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+        }
+    }
+}
+
+/// What a raw follower yields: an entry, or entries it could not deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followed {
+    /// The next entry.
+    Entry(RawEntry),
+    /// Entries that left the stream before they were read.
+    Gap(Gap),
+}
+
+/// Entries a follower lost: trimmed (or deleted) after its cursor before it
+/// read them, or in a stream that was deleted and made anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// Why they were lost.
+    pub reason: GapReason,
+    /// The last id delivered before the gap.
+    pub after: String,
+    /// The first id after it: the next entry delivered, or the stream's
+    /// newest id when nothing is left.
+    pub before: String,
+    /// How many were lost; `None` when Redis cannot tell (a stream made
+    /// anew, or Redis before 7.0).
+    pub missed: Option<u64>,
+}
+
+/// Why a [`Gap`] happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapReason {
+    /// Trimmed (`MAXLEN`, `XTRIM`) or deleted (`XDEL`) before they were read.
+    Trimmed,
+    /// The stream's newest id went below the cursor: it was deleted and
+    /// made anew; the follower starts again from its first entry.
+    Reset,
+}
+
+impl Gap {
+    /// The gap as a skip: `id` is the range `after..before`, the reason
+    /// [`SkipReason::Trimmed`] or [`SkipReason::Reset`], and the message
+    /// says how many entries were lost.
+    pub fn to_skipped(&self) -> Skipped {
+        let (reason, message) = match self.reason {
+            GapReason::Trimmed => (
+                SkipReason::Trimmed,
+                match self.missed {
+                    Some(n) => format!(
+                        "{n} entries after {} were trimmed from the stream before they were read",
+                        self.after
+                    ),
+                    None => format!(
+                        "entries after {} were trimmed from the stream before they were read",
+                        self.after
+                    ),
+                },
+            ),
+            GapReason::Reset => (
+                SkipReason::Reset,
+                format!(
+                    "the stream was made anew (its newest id {} is below {}): \
+                     entries after {} not yet read are lost; reading the new stream from its start",
+                    self.before, self.after, self.after
+                ),
+            ),
+        };
+        Skipped {
+            id: format!("{}..{}", self.after, self.before),
+            reason,
+            errors: vec![FieldError::new("", ErrorCode::Missing, message)],
+            data: None,
+        }
+    }
+}
+
+/// Every entry added after `options.last_id`, in order, decoded, on a
+/// connection of its own. It never ends by itself; drop it to stop.
+///
+/// A lost connection comes out as one `Err` item, then the follower
+/// reconnects with backoff and resumes after the last id it saw, so no entry
+/// is lost and none repeated. `$` is pinned to the newest id before the
+/// first read for the same reason. Entries trimmed before they were read,
+/// and a stream made anew, come out as a [`Skipped`] with reason
+/// [`SkipReason::Trimmed`] or [`SkipReason::Reset`]: never silently.
+pub fn follow_envelopes(
+    url: RedisUrl,
+    stream: impl Into<String>,
+    options: FollowOptions,
+) -> impl Stream<Item = Result<StreamItem, TransportError>> {
+    let decoder = Decoder::new().max_payload_bytes(options.max_payload_bytes);
+    follow_entries(url, stream, options).map(move |followed| {
+        followed.map(|followed| match followed {
+            Followed::Entry(entry) => entry.decode(&decoder),
+            Followed::Gap(gap) => StreamItem::Skipped(log_skip(gap.to_skipped())),
+        })
+    })
+}
+
+/// [`follow_envelopes`] without the decoding: each entry as Redis holds it
+/// (a payload over the size limit is left in Redis: only its size comes).
+/// A `last_id` Redis would not read gives one [`TransportError::InvalidId`]
+/// and ends the stream, rather than being retried forever.
+pub fn follow_entries(
+    url: RedisUrl,
+    stream: impl Into<String>,
+    options: FollowOptions,
+) -> impl Stream<Item = Result<Followed, TransportError>> {
+    let state = if is_stream_id(&options.last_id) {
+        Start::Following
+    } else {
+        Start::Refused(options.last_id.clone())
+    };
+    let follower = Follower {
+        url,
+        stream: stream.into(),
+        cursor: options.last_id.clone(),
+        index: None,
+        more: false,
+        options,
+        conn: None,
+        ready: VecDeque::new(),
+        backoff: Backoff::default(),
+    };
+    futures_util::stream::unfold((follower, state), |(mut follower, state)| async move {
+        match state {
+            Start::Refused(id) => {
+                Some((Err(TransportError::InvalidId(id)), (follower, Start::Ended)))
+            }
+            Start::Ended => None,
+            Start::Following => {
+                let item = follower.next().await;
+                Some((item, (follower, Start::Following)))
+            }
+        }
+    })
+}
+
+/// Where a follower stands: following, or about to refuse its start id, or
+/// done after refusing it.
+enum Start {
+    Following,
+    Refused(String),
+    Ended,
+}
+
+struct Follower {
+    url: RedisUrl,
+    stream: String,
+    options: FollowOptions,
+    /// The last id delivered.
+    cursor: String,
+    /// The stream's entries-added count at the cursor, when known: what a
+    /// gap is measured from.
+    index: Option<u64>,
+    /// Whether the last read left entries after the cursor.
+    more: bool,
+    conn: Option<MultiplexedConnection>,
+    ready: VecDeque<Followed>,
+    backoff: Backoff,
+}
+
+/// One reply of `follow.lua`.
+struct Read {
+    state: String,
+    cursor: String,
+    index: Option<u64>,
+    /// Entries lost: -1 none, -2 some (how many is not known), else how many.
+    missed: i64,
+    next: String,
+    entries: Vec<RawEntry>,
+    more: bool,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Result<Followed, TransportError> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Ok(item);
+            }
+            self.backoff.wait().await;
+            if let Err(error) = self.read().await {
+                self.conn = None;
+                self.backoff.failed();
+                tracing::warn!(stream = %self.stream, cursor = %self.cursor, "follow: {error}; reconnecting");
+                return Err(error);
+            }
+            self.backoff.succeeded();
+        }
+    }
+
+    async fn connection(&mut self) -> Result<&mut MultiplexedConnection, TransportError> {
+        match self.conn {
+            Some(ref mut conn) => Ok(conn),
+            None => {
+                let timeout = self.options.block + COMMAND_TIMEOUT;
+                let conn = self.url.connect_with_timeout(timeout).await?;
+                Ok(self.conn.insert(conn))
+            }
+        }
+    }
+
+    /// One atomic read; when it finds nothing new, one wait for the next
+    /// entry (whose reply is dropped: the next read takes it with the
+    /// counters).
+    async fn read(&mut self) -> Result<(), TransportError> {
+        let read = self.read_after_cursor().await?;
+        self.more = read.more;
+        let before = std::mem::replace(&mut self.cursor, read.cursor);
+        match read.state.as_str() {
+            "reset" => {
+                self.ready.push_back(Followed::Gap(Gap {
+                    reason: GapReason::Reset,
+                    after: before,
+                    before: read.next,
+                    missed: None,
+                }));
+                "0-0".clone_into(&mut self.cursor);
+                self.index = None;
+                return Ok(());
+            }
+            "absent" => self.index = read.index,
+            _ => {
+                if read.missed != -1 {
+                    let before = read.entries.first().map_or(read.next, |e| e.id.clone());
+                    self.ready.push_back(Followed::Gap(Gap {
+                        reason: GapReason::Trimmed,
+                        after: self.cursor.clone(),
+                        before,
+                        missed: u64::try_from(read.missed).ok(),
+                    }));
+                }
+                self.index = read.index;
+            }
+        }
+        for entry in read.entries {
+            self.cursor.clone_from(&entry.id);
+            self.ready.push_back(Followed::Entry(entry));
+        }
+        if self.ready.is_empty() {
+            self.wait_for_more().await?;
+        }
+        Ok(())
+    }
+
+    async fn read_after_cursor(&mut self) -> Result<Read, TransportError> {
+        let mut invocation = SCRIPT.key(&self.stream);
+        invocation
+            .arg(&self.cursor)
+            .arg(self.options.count.max(1))
+            .arg(self.options.max_payload_bytes)
+            .arg(self.index.map_or_else(String::new, |i| i.to_string()))
+            .arg(if self.more { "1" } else { "0" });
+        let conn = self.connection().await?;
+        let reply: Value = invocation
+            .invoke_async(conn)
+            .await
+            .map_err(command_error("EVALSHA follow.lua"))?;
+        parse_read(reply).ok_or_else(|| TransportError::Command {
+            command: "EVALSHA follow.lua",
+            message: "unexpected reply".to_owned(),
+        })
+    }
+
+    async fn wait_for_more(&mut self) -> Result<(), TransportError> {
+        let mut cmd = ::redis::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(duration_ms(self.options.block))
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(&self.cursor);
+        let conn = self.connection().await?;
+        cmd.query_async::<Value>(conn)
+            .await
+            .map_err(command_error("XREAD"))?;
+        Ok(())
+    }
+}
+
+fn parse_read(reply: Value) -> Option<Read> {
+    let Value::Array(mut parts) = reply else {
+        return None;
+    };
+    if parts.len() != 7 {
+        return None;
+    }
+    let more = counter(parts.pop()?)? == Some(1);
+    let entries = parts.pop()?;
+    let next = text(parts.pop()?)?;
+    let Value::Int(missed) = parts.pop()? else {
+        return None;
+    };
+    let index = counter(parts.pop()?)?;
+    let cursor = text(parts.pop()?)?;
+    let state = text(parts.pop()?)?;
+    let Value::Array(entries) = entries else {
+        return None;
+    };
+    let entries = entries
+        .into_iter()
+        .map(parse_entry)
+        .collect::<Option<Vec<_>>>()?;
+    Some(Read {
+        state,
+        cursor,
+        index,
+        missed,
+        next,
+        entries,
+        more,
+    })
+}
+
+/// `{id, fields, size}` into an entry.
+fn parse_entry(entry: Value) -> Option<RawEntry> {
+    let Value::Array(parts) = entry else {
+        return None;
+    };
+    let [id, Value::Array(fields), size] = <[Value; 3]>::try_from(parts).ok()? else {
+        return None;
+    };
+    let mut raw = RawEntry {
+        id: text(id)?,
+        data: None,
+        fields: Vec::with_capacity(fields.len() / 2),
+        oversized: None,
+    };
+    let mut fields = fields.into_iter();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        let name = text(name)?;
+        if name == DATA_FIELD {
+            raw.data = Some(bytes(value)?);
+        }
+        raw.fields.push(name);
+    }
+    if let Some(size) = counter(size)?.filter(|&size| size > 0) {
+        raw.data = None;
+        raw.oversized = usize::try_from(size).ok();
+    }
+    Some(raw)
+}
+
+fn bytes(value: Value) -> Option<Vec<u8>> {
+    match value {
+        Value::BulkString(bytes) => Some(bytes),
+        Value::SimpleString(text) => Some(text.into_bytes()),
+        _ => None,
+    }
+}
+
+fn text(value: Value) -> Option<String> {
+    String::from_utf8(bytes(value)?).ok()
+}
+
+/// A count, or `None` for the script's -1 ("not known").
+fn counter(value: Value) -> Option<Option<u64>> {
+    match value {
+        Value::Int(n) => Some(u64::try_from(n).ok()),
+        _ => None,
+    }
+}

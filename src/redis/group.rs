@@ -1,0 +1,657 @@
+//! Consumer groups: at-least-once delivery to a fleet of consumers.
+//!
+//! Every step that decides an entry's fate runs in Redis, atomically, and
+//! only while the entry is still pending with this consumer (`take.lua`,
+//! `settle.lua`): so however consumers race, an entry is acknowledged or
+//! dead-lettered once, and a dead letter is written only with its
+//! acknowledgement.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use ::redis::aio::MultiplexedConnection;
+use ::redis::streams::{
+    StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamRangeReply, StreamReadReply,
+};
+use ::redis::{RedisError, Script, Value};
+
+use super::{
+    command_error, doubling, duration_ms, is_stream_id, Backoff, RawEntry, RedisUrl, SkipReason,
+    Skipped, StreamEnvelope, StreamItem, TransportError, COMMAND_TIMEOUT, DATA_FIELD,
+};
+use crate::error::{ErrorCode, FieldError};
+use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
+
+static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
+static SETTLE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("settle.lua")));
+
+/// Settings of a [`GroupConsumer`].
+#[derive(Debug, Clone)]
+pub struct GroupOptions {
+    /// The consumer group; created (with the stream) if missing.
+    pub group: String,
+    /// This consumer's name, unique within the group.
+    pub consumer: String,
+    /// Where a newly created group starts: `$` (default: new entries only),
+    /// `0`, or an entry id; anything else is refused
+    /// ([`TransportError::InvalidId`]).
+    pub start_id: String,
+    /// How long one `XREADGROUP` blocks.
+    pub block: Duration,
+    /// Entries per read.
+    pub count: usize,
+    /// Entries pending this long with another consumer (a dead one, say)
+    /// are claimed. A consumer working through a batch keeps its entries
+    /// from being claimed by renewing them every `claim_idle / 2`.
+    pub claim_idle: Duration,
+    /// Handler attempts after which an entry goes to the dead-letter stream.
+    pub max_deliveries: u64,
+    /// The wait before the first retry of an entry whose handler failed;
+    /// it doubles with each attempt, up to `claim_idle`.
+    pub retry_delay: Duration,
+    /// Size limit per payload.
+    pub max_payload_bytes: usize,
+    /// Stop after this many entries handled or dead-lettered, having
+    /// fetched no more than that (the rest stay in the stream for later).
+    pub limit: Option<u64>,
+}
+
+impl GroupOptions {
+    /// Defaults for `group` and `consumer`: start at `$`, block 5 s, 100 per
+    /// read, claim after 30 s idle, retry after 1 s, 2 s, 4 s, ..., and
+    /// dead-letter after 5 attempts.
+    pub fn new(group: impl Into<String>, consumer: impl Into<String>) -> GroupOptions {
+        GroupOptions {
+            group: group.into(),
+            consumer: consumer.into(),
+            start_id: "$".to_owned(),
+            block: Duration::from_secs(5),
+            count: 100,
+            claim_idle: Duration::from_secs(30),
+            max_deliveries: 5,
+            retry_delay: Duration::from_secs(1),
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            limit: None,
+        }
+    }
+
+    /// How long an entry that failed `attempts` times waits before its next
+    /// attempt (none for an entry never tried, such as one left pending by
+    /// a lost connection).
+    fn retry_after(&self, attempts: u64) -> Duration {
+        match attempts {
+            0 => Duration::ZERO,
+            n => doubling(self.retry_delay, u32::try_from(n - 1).unwrap_or(u32::MAX))
+                .min(self.claim_idle),
+        }
+    }
+}
+
+/// What a [`GroupConsumer`] has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Entries whose handler succeeded (and were acknowledged).
+    pub handled: u64,
+    /// Handler failures (each left the entry pending for a retry, or
+    /// dead-lettered it at the last attempt).
+    pub failed: u64,
+    /// Entries claimed from idle consumers.
+    pub claimed: u64,
+    /// Entries written to the dead-letter stream, by reason.
+    pub dead_lettered: BTreeMap<SkipReason, u64>,
+}
+
+/// One consumer of a group, delivering each entry at least once.
+///
+/// Entries are acknowledged only after the handler succeeds. A failed entry
+/// is retried with doubling delays (its attempt count is kept in Redis, in
+/// `<stream>:attempts:<group>`), and after `max_deliveries` attempts written
+/// to `<stream>:dead` (raw `data`, reason, errors, delivery and attempt
+/// counts) and acknowledged, atomically. An entry that does not decode goes
+/// there at once. Its own pending entries come first, after a start or a
+/// lost connection, so an interrupted batch is finished before newer
+/// entries; entries left idle by a dead consumer are claimed.
+pub struct GroupConsumer {
+    url: RedisUrl,
+    stream: String,
+    dead_letter: String,
+    attempts: String,
+    options: GroupOptions,
+    decoder: Decoder,
+    conn: Option<MultiplexedConnection>,
+    /// Whether entries may be pending with this consumer.
+    own_pending: bool,
+    /// When the first of its own failed entries is due again.
+    next_retry: Option<Instant>,
+    last_claim: Option<Instant>,
+    stats: GroupStats,
+    backoff: Backoff,
+}
+
+impl GroupConsumer {
+    /// A consumer of `stream`; nothing connects until the first poll.
+    pub fn new(url: RedisUrl, stream: impl Into<String>, options: GroupOptions) -> GroupConsumer {
+        let stream = stream.into();
+        GroupConsumer {
+            url,
+            dead_letter: format!("{stream}:dead"),
+            attempts: format!("{stream}:attempts:{}", options.group),
+            stream,
+            decoder: Decoder::new().max_payload_bytes(options.max_payload_bytes),
+            options,
+            conn: None,
+            own_pending: true,
+            next_retry: None,
+            last_claim: None,
+            stats: GroupStats::default(),
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// The dead-letter stream, `<stream>:dead`.
+    pub fn dead_letter_stream(&self) -> &str {
+        &self.dead_letter
+    }
+
+    /// Counters since the consumer was made.
+    pub fn stats(&self) -> &GroupStats {
+        &self.stats
+    }
+
+    /// Handles entries until `stop` completes. Lost connections are retried
+    /// with backoff; it returns an error only for what retrying cannot fix
+    /// (an invalid `start_id`, say).
+    pub async fn run<H, Fut, E>(
+        &mut self,
+        handler: H,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        self.run_until(handler, stop, |_| false).await
+    }
+
+    /// Like [`Self::run`], and also returns once `done` says so of the
+    /// counters, or the `limit` is reached.
+    pub async fn run_until<H, Fut, E>(
+        &mut self,
+        mut handler: H,
+        stop: impl Future<Output = ()>,
+        done: impl Fn(&GroupStats) -> bool,
+    ) -> Result<(), TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        tokio::pin!(stop);
+        while !done(&self.stats) && self.remaining() > 0 {
+            tokio::select! {
+                () = &mut stop => return Ok(()),
+                () = self.backoff.wait() => {}
+            }
+            let polled = tokio::select! {
+                () = &mut stop => return Ok(()),
+                polled = self.poll(&mut handler) => polled,
+            };
+            match polled {
+                Err(error) if !error.is_retryable() => return Err(error),
+                Err(error) => {
+                    tracing::error!(stream = %self.stream, group = %self.options.group, "consume: {error}; reconnecting");
+                    self.backoff.failed();
+                }
+                Ok(_) => self.backoff.succeeded(),
+            }
+        }
+        Ok(())
+    }
+
+    /// One round: its own pending entries that are due (all of them after
+    /// a start or an error; failed ones once their retry delay has passed),
+    /// then entries idle long enough to claim, then new entries (blocking
+    /// up to `block`, or until a retry is due). Gives how many entries it
+    /// processed. After an error the connection is dropped, so the next
+    /// round connects afresh.
+    pub async fn poll<H, Fut, E>(&mut self, handler: &mut H) -> Result<usize, TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let polled = self.poll_once(handler).await;
+        if polled.is_err() {
+            self.conn = None;
+            // What this consumer fetched and did not finish is pending with
+            // it: handled first after the reconnect, before newer entries.
+            self.own_pending = true;
+            self.next_retry = None;
+        }
+        polled
+    }
+
+    async fn poll_once<H, Fut, E>(&mut self, handler: &mut H) -> Result<usize, TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        self.connect().await?;
+        let mut processed = 0;
+        while self.remaining() > 0 && self.own_retry_due() {
+            let due = self.due_own_entries().await?;
+            if due.is_empty() {
+                break;
+            }
+            let taken = self.take_entries(&due).await?;
+            processed += self.process_batch(taken, handler).await?;
+        }
+        if self.remaining() > 0
+            && self
+                .last_claim
+                .is_none_or(|at| at.elapsed() >= self.options.claim_idle / 2)
+        {
+            let claimed = self.claim_idle().await?;
+            self.stats.claimed += claimed.len() as u64;
+            processed += self.process_batch(claimed, handler).await?;
+            self.last_claim = Some(Instant::now());
+        }
+        if self.remaining() > 0 {
+            let entries = self.read_new().await?;
+            processed += self.process_batch(entries, handler).await?;
+        }
+        Ok(processed)
+    }
+
+    /// How many more entries this consumer may fetch: its batch size, or
+    /// less when its `limit` is near.
+    fn remaining(&self) -> usize {
+        let Some(limit) = self.options.limit else {
+            return self.options.count;
+        };
+        let done = self.stats.handled + self.stats.dead_lettered.values().sum::<u64>();
+        usize::try_from(limit.saturating_sub(done))
+            .unwrap_or(usize::MAX)
+            .min(self.options.count)
+    }
+
+    fn own_retry_due(&self) -> bool {
+        self.own_pending && self.next_retry.is_none_or(|at| at <= Instant::now())
+    }
+
+    async fn connect(&mut self) -> Result<&mut MultiplexedConnection, TransportError> {
+        if self.conn.is_none() {
+            if !is_stream_id(&self.options.start_id) {
+                return Err(TransportError::InvalidId(self.options.start_id.clone()));
+            }
+            let mut conn = self
+                .url
+                .connect_with_timeout(self.options.block + COMMAND_TIMEOUT)
+                .await?;
+            create_group(&mut conn, &self.stream, &self.options).await?;
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or_else(|| TransportError::Connect {
+            url: self.url.shown.clone(),
+            message: "no connection".to_owned(),
+        })
+    }
+
+    /// The ids of its own pending entries whose turn has come: never tried
+    /// (left by a lost connection or a restart), or failed and waited
+    /// long enough. Notes when the next one falls due.
+    async fn due_own_entries(&mut self) -> Result<Vec<String>, TransportError> {
+        let mut pending = ::redis::cmd("XPENDING");
+        pending
+            .arg(&self.stream)
+            .arg(&self.options.group)
+            .arg("-")
+            .arg("+")
+            .arg(self.options.count)
+            .arg(&self.options.consumer);
+        let conn = self.connect().await?;
+        let reply: StreamPendingCountReply = pending
+            .query_async(conn)
+            .await
+            .map_err(command_error("XPENDING"))?;
+        self.next_retry = None;
+        if reply.ids.is_empty() {
+            self.own_pending = false;
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = reply.ids.iter().map(|p| p.id.as_str()).collect();
+        let mut hmget = ::redis::cmd("HMGET");
+        hmget.arg(&self.attempts).arg(&ids);
+        let conn = self.connect().await?;
+        let attempts: Vec<Option<u64>> = hmget
+            .query_async(conn)
+            .await
+            .map_err(command_error("HMGET"))?;
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for (pending, attempts) in reply.ids.iter().zip(attempts) {
+            let idle = Duration::from_millis(pending.last_delivered_ms as u64);
+            let wait = self
+                .options
+                .retry_after(attempts.unwrap_or(0))
+                .saturating_sub(idle);
+            if wait.is_zero() && due.len() < self.remaining() {
+                due.push(pending.id.clone());
+            } else {
+                let at = now + wait;
+                self.next_retry = Some(self.next_retry.map_or(at, |next| next.min(at)));
+            }
+        }
+        Ok(due)
+    }
+
+    /// Its own entries `ids`, fetched for a retry; those claimed by another
+    /// consumer meanwhile are left out.
+    async fn take_entries(&mut self, ids: &[String]) -> Result<Vec<StreamId>, TransportError> {
+        let taken = self.run_take("data", ids).await?;
+        ::redis::from_redis_value::<StreamRangeReply>(taken)
+            .map(|reply| reply.ids)
+            .map_err(command_error("EVALSHA take.lua"))
+    }
+
+    /// Renews its own entries `ids`; gives those still its own.
+    async fn renew(&mut self, ids: &[String]) -> Result<HashSet<String>, TransportError> {
+        let taken = self.run_take("lease", ids).await?;
+        ::redis::from_redis_value(taken).map_err(command_error("EVALSHA take.lua"))
+    }
+
+    /// `take.lua`; entries deleted from the stream are dead-lettered there.
+    async fn run_take(&mut self, mode: &str, ids: &[String]) -> Result<Value, TransportError> {
+        let mut invocation = TAKE.key(&self.stream);
+        invocation
+            .key(&self.dead_letter)
+            .key(&self.attempts)
+            .arg(&self.options.group)
+            .arg(&self.options.consumer)
+            .arg(mode)
+            .arg(ids);
+        let conn = self.connect().await?;
+        let (taken, deleted): (Value, Vec<String>) = invocation
+            .invoke_async(conn)
+            .await
+            .map_err(command_error("EVALSHA take.lua"))?;
+        for id in deleted {
+            self.note_deleted(&id);
+        }
+        Ok(taken)
+    }
+
+    fn note_deleted(&mut self, id: &str) {
+        tracing::error!(%id, stream = %self.stream, dead_letter = %self.dead_letter,
+            "dead-lettered: the pending entry was deleted from the stream before it was handled");
+        *self
+            .stats
+            .dead_lettered
+            .entry(SkipReason::Deleted)
+            .or_default() += 1;
+    }
+
+    async fn read_new(&mut self) -> Result<Vec<StreamId>, TransportError> {
+        // Wake in time for the next retry, and never block forever (0).
+        let block = self
+            .next_retry
+            .filter(|_| self.own_pending)
+            .map_or(self.options.block, |at| {
+                at.saturating_duration_since(Instant::now())
+                    .min(self.options.block)
+            })
+            .max(Duration::from_millis(1));
+        let mut cmd = ::redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.options.group)
+            .arg(&self.options.consumer)
+            .arg("COUNT")
+            .arg(self.remaining())
+            .arg("BLOCK")
+            .arg(duration_ms(block))
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(">");
+        let conn = self.connect().await?;
+        let reply: Option<StreamReadReply> = cmd
+            .query_async(conn)
+            .await
+            .map_err(command_error("XREADGROUP"))?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .collect())
+    }
+
+    async fn claim_idle(&mut self) -> Result<Vec<StreamId>, TransportError> {
+        let budget = self.remaining();
+        let mut claimed = Vec::new();
+        let mut cursor = "0-0".to_owned();
+        loop {
+            let mut cmd = ::redis::cmd("XAUTOCLAIM");
+            cmd.arg(&self.stream)
+                .arg(&self.options.group)
+                .arg(&self.options.consumer)
+                .arg(duration_ms(self.options.claim_idle))
+                .arg(&cursor)
+                .arg("COUNT")
+                .arg(self.remaining().max(1));
+            let conn = self.connect().await?;
+            let reply: StreamAutoClaimReply = cmd
+                .query_async(conn)
+                .await
+                .map_err(command_error("XAUTOCLAIM"))?;
+            claimed.extend(reply.claimed);
+            // XAUTOCLAIM has dropped entries deleted while pending from the
+            // group, and tells only the consumer that claimed: that one
+            // writes their dead letters.
+            for id in reply.deleted_ids {
+                self.bury_deleted(&id).await?;
+            }
+            if reply.next_stream_id == "0-0" || claimed.len() >= budget {
+                return Ok(claimed);
+            }
+            cursor = reply.next_stream_id;
+        }
+    }
+
+    async fn bury_deleted(&mut self, id: &str) -> Result<(), TransportError> {
+        let errors = serde_json::to_string(&[deleted_error()]).unwrap_or_default();
+        let mut pipe = ::redis::pipe();
+        pipe.atomic()
+            .cmd("XADD")
+            .arg(&self.dead_letter)
+            .arg("*")
+            .arg("reason")
+            .arg(SkipReason::Deleted.as_str())
+            .arg("errors")
+            .arg(errors)
+            .arg("id")
+            .arg(id)
+            .arg("group")
+            .arg(&self.options.group)
+            .arg("consumer")
+            .arg(&self.options.consumer)
+            .ignore()
+            .cmd("HDEL")
+            .arg(&self.attempts)
+            .arg(id)
+            .ignore();
+        let conn = self.connect().await?;
+        pipe.query_async::<()>(conn)
+            .await
+            .map_err(command_error("XADD to the dead-letter stream"))?;
+        self.note_deleted(id);
+        Ok(())
+    }
+
+    /// Handles a batch in order. A batch that takes longer than
+    /// `claim_idle / 2` renews what is left of it, so no other consumer
+    /// claims it meanwhile; entries another consumer claimed anyway are
+    /// left to that one.
+    async fn process_batch<H, Fut, E>(
+        &mut self,
+        entries: Vec<StreamId>,
+        handler: &mut H,
+    ) -> Result<usize, TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let mut queue = VecDeque::from(entries);
+        let mut leased = Instant::now();
+        let mut processed = 0;
+        while !queue.is_empty() {
+            if leased.elapsed() >= self.options.claim_idle / 2 {
+                let ids: Vec<String> = queue.iter().map(|e| e.id.clone()).collect();
+                let kept = self.renew(&ids).await?;
+                queue.retain(|e| kept.contains(&e.id));
+                leased = Instant::now();
+            }
+            if let Some(entry) = queue.pop_front() {
+                self.process(entry, handler).await?;
+                processed += 1;
+            }
+        }
+        Ok(processed)
+    }
+
+    async fn process<H, Fut, E>(
+        &mut self,
+        entry: StreamId,
+        handler: &mut H,
+    ) -> Result<(), TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let entry = RawEntry::from(entry);
+        let delivered = match entry.decode(&self.decoder) {
+            StreamItem::Skipped(skipped) => return self.bury(skipped).await,
+            StreamItem::Envelope(delivered) => delivered,
+        };
+        match handler(delivered).await {
+            Ok(()) => {
+                if self.settle_entry(&entry.id, "ack", Vec::new()).await? < 0 {
+                    tracing::warn!(id = %entry.id, "handled, but another consumer had claimed it meanwhile (at-least-once)");
+                }
+                self.stats.handled += 1;
+            }
+            Err(error) => {
+                self.stats.failed += 1;
+                let attempts = self.settle_entry(&entry.id, "fail", Vec::new()).await?;
+                let Ok(attempts) = u64::try_from(attempts) else {
+                    return Ok(()); // another consumer has it now
+                };
+                tracing::warn!(id = %entry.id, attempts, "handler failed: {error}");
+                if attempts >= self.options.max_deliveries {
+                    return self
+                        .bury(Skipped {
+                            id: entry.id.clone(),
+                            reason: SkipReason::HandlerFailed,
+                            errors: vec![FieldError::new(
+                                "",
+                                ErrorCode::HandlerFailed,
+                                format!("handler failed {attempts} times, last: {error}"),
+                            )],
+                            data: entry.data,
+                        })
+                        .await;
+                }
+                let at = Instant::now() + self.options.retry_after(attempts);
+                self.own_pending = true;
+                self.next_retry = Some(self.next_retry.map_or(at, |next| next.min(at)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the entry to the dead-letter stream and acknowledges it, in
+    /// one step and only while it is this consumer's: never both lost and
+    /// acknowledged, never dead-lettered twice.
+    async fn bury(&mut self, skipped: Skipped) -> Result<(), TransportError> {
+        let errors = serde_json::to_string(&skipped.errors).unwrap_or_default();
+        let mut fields: Vec<Vec<u8>> = Vec::with_capacity(12);
+        if let Some(data) = skipped.data {
+            fields.extend([DATA_FIELD.into(), data]);
+        }
+        for (name, value) in [
+            ("reason", skipped.reason.as_str()),
+            ("errors", &errors),
+            ("id", &skipped.id),
+            ("group", &self.options.group),
+            ("consumer", &self.options.consumer),
+        ] {
+            fields.extend([name.into(), value.into()]);
+        }
+        let deliveries = self.settle_entry(&skipped.id, "bury", fields).await?;
+        if deliveries < 0 {
+            tracing::info!(id = %skipped.id, "not dead-lettered here: another consumer has it");
+            return Ok(());
+        }
+        tracing::error!(
+            id = %skipped.id, reason = %skipped.reason, dead_letter = %self.dead_letter,
+            "dead-lettered after {deliveries} deliveries"
+        );
+        *self.stats.dead_lettered.entry(skipped.reason).or_default() += 1;
+        Ok(())
+    }
+
+    /// `settle.lua`: -1 when the entry is no longer this consumer's.
+    async fn settle_entry(
+        &mut self,
+        id: &str,
+        action: &str,
+        fields: Vec<Vec<u8>>,
+    ) -> Result<i64, TransportError> {
+        let mut invocation = SETTLE.key(&self.stream);
+        invocation
+            .key(&self.dead_letter)
+            .key(&self.attempts)
+            .arg(&self.options.group)
+            .arg(&self.options.consumer)
+            .arg(id)
+            .arg(action)
+            .arg(fields);
+        let conn = self.connect().await?;
+        invocation
+            .invoke_async(conn)
+            .await
+            .map_err(command_error("EVALSHA settle.lua"))
+    }
+}
+
+fn deleted_error() -> FieldError {
+    FieldError::new(
+        "",
+        ErrorCode::Missing,
+        "the entry was deleted from the stream before it was handled",
+    )
+}
+
+async fn create_group(
+    conn: &mut MultiplexedConnection,
+    stream: &str,
+    options: &GroupOptions,
+) -> Result<(), TransportError> {
+    let created: Result<(), RedisError> = ::redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(stream)
+        .arg(&options.group)
+        .arg(&options.start_id)
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Err(e) if e.code() != Some("BUSYGROUP") => Err(command_error("XGROUP CREATE")(e)),
+        _ => Ok(()),
+    }
+}

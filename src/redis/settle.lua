@@ -1,0 +1,37 @@
+-- A group consumer settles an entry it handled (Rust `redis::group`), only
+-- while the entry is still pending with it: so an entry is dead-lettered
+-- once, with its acknowledgement, however consumers race.
+--
+-- KEYS[1]: the stream; KEYS[2]: its dead-letter stream; KEYS[3]: the group's
+--          attempt counts (a hash: entry id -> handler failures).
+-- ARGV[1]: the group; ARGV[2]: this consumer; ARGV[3]: the entry id;
+-- ARGV[4]: "ack" (handled), "fail" (the handler failed: count the attempt)
+--          or "bury" (dead-letter it, with the field/value pairs ARGV[5..]).
+--
+-- Returns -1 when the entry is no longer this consumer's (acknowledged or
+-- claimed by another); else "ack" 0, "fail" the attempts so far, "bury" the
+-- entry's delivery count.
+
+local stream, dead, attempts = KEYS[1], KEYS[2], KEYS[3]
+local group, me, id, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local pending = redis.call('XPENDING', stream, group, id, id, 1)[1]
+if not pending or pending[2] ~= me then return -1 end
+
+if action == 'fail' then
+  return redis.call('HINCRBY', attempts, id, 1)
+end
+local result = 0
+if action == 'bury' then
+  local fields = {}
+  for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+  fields[#fields + 1] = 'deliveries'
+  fields[#fields + 1] = pending[4]
+  fields[#fields + 1] = 'attempts'
+  fields[#fields + 1] = redis.call('HGET', attempts, id) or 0
+  redis.call('XADD', dead, '*', unpack(fields))
+  result = pending[4]
+end
+redis.call('XACK', stream, group, id)
+redis.call('HDEL', attempts, id)
+return result
