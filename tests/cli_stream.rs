@@ -774,11 +774,17 @@ fn wait_for(secs: u64, what: &str, mut condition: impl FnMut() -> bool) {
 #[test]
 fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one_once() {
     let server = RedisServer::start();
-    // 80 good, 30 whose handler always fails, 20 that do not decode.
-    let mut predictions: Vec<String> = (0..80).map(|i| prediction(&format!("good-{i}"))).collect();
-    predictions.extend((0..30).map(|i| prediction(&format!("fail-{i}"))));
-    publish(&server, &predictions);
-    for _ in 0..20 {
+    // 40 rounds of two good entries, one whose handler always fails and
+    // one that does not decode: every batch holds some of each.
+    for round in 0..40 {
+        publish(
+            &server,
+            &[
+                prediction(&format!("good-{round}-a")),
+                prediction(&format!("good-{round}-b")),
+                prediction(&format!("fail-{round}")),
+            ],
+        );
         server.cli(&["XADD", STREAM, "*", "data", "{not json"]);
     }
     let dir = std::env::temp_dir().join(format!("crowd-race-{}", server.port));
@@ -802,7 +808,7 @@ fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one
                 "--retry-delay-ms",
                 "20",
                 "--max-deliveries",
-                "2",
+                "1",
             ]),
         )
         .stdout(Stdio::null())
@@ -834,8 +840,18 @@ fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one
                 >= 80
             && server.cli(&["XPENDING", STREAM, "g"]).starts_with('0')
     });
-    // Give a late double dead letter time to show.
-    std::thread::sleep(Duration::from_millis(500));
+    // Until both are idle: a consumer still working through a batch would
+    // handle or dead-letter an entry every ~25 ms.
+    let activity = || (handled().len(), dead_letters());
+    let mut last = activity();
+    loop {
+        std::thread::sleep(Duration::from_millis(1500));
+        let now = activity();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     for racer in &mut racers {
         terminate(racer);
         racer.wait().unwrap();
@@ -848,10 +864,10 @@ fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one
         .filter(|pair| pair[0] == "id")
         .map(|pair| pair[1])
         .collect();
-    assert_eq!(dead_ids.len(), 50, "{dead}");
+    assert_eq!(dead_ids.len(), 80, "{dead}");
     dead_ids.sort_unstable();
     dead_ids.dedup();
-    assert_eq!(dead_ids.len(), 50, "each bad entry dead-lettered once");
+    assert_eq!(dead_ids.len(), 80, "each bad entry dead-lettered once");
     let handled = handled();
     let distinct: std::collections::BTreeSet<_> = handled.iter().collect();
     assert_eq!(distinct.len(), 80, "every good entry handled");
