@@ -974,3 +974,65 @@ fn serve_tells_the_page_of_a_stream_made_anew() {
     assert_eq!(gap["after"], "5000-0");
     assert!(remake.contains("id: 1-0"), "then the new entry: {remake}");
 }
+
+#[test]
+fn serve_drops_a_client_that_reads_nothing() {
+    use std::io::Read;
+    let server = RedisServer::start();
+    let served = serve_with(
+        &server,
+        &[
+            "--drop-stalled-ms",
+            "1000",
+            "--max-payload-bytes",
+            "2000000",
+        ],
+    );
+    let mut stalled = std::net::TcpStream::connect(&served.addr).unwrap();
+    write!(
+        stalled,
+        "GET /feed HTTP/1.1\r\nHost: {}\r\n\r\n",
+        served.addr
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Far more than the socket buffers and the client's queue hold.
+    let big = "m".repeat(1 << 20);
+    let envelope = serde_json::json!({
+        "prediction": serde_json::from_str::<Value>(&prediction("Big?")).unwrap(),
+        "decision": {"side": "yes", "edge": 0.2, "price": 0.5, "stake_fraction": 0.1, "reason": "r"},
+        "decision_kind": "polymarket_side",
+        "published_at": "2026-01-01T00:00:00Z",
+        "correlation_id": "c",
+        "meta": {"text": big},
+    })
+    .to_string();
+    let input = vec![envelope; 40].join("\n");
+    let out = run(
+        &server,
+        &[
+            "publish",
+            "--envelope",
+            "--lines",
+            "--max-payload-bytes",
+            "2000000",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_secs(3));
+    // Dropped: what was sent before ends, and the connection closes.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut received = Vec::new();
+    let ended = stalled.read_to_end(&mut received);
+    assert!(ended.is_ok(), "the server closed the feed: {ended:?}");
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.matches("event: entry").count() < 40,
+        "not every entry was queued for it"
+    );
+    // Others are still served.
+    assert!(http(&served.addr, "GET / HTTP/1.1").starts_with("HTTP/1.1 200"));
+}

@@ -59,6 +59,11 @@ pub(super) struct ServeArgs {
     /// get 421, so that no web page can read the stream by DNS rebinding.
     #[arg(long, value_name = "HOST")]
     allow_host: Vec<String>,
+    /// Drop a client whose queue has been full this long, in milliseconds
+    /// (it has read nothing); the page reconnects and resumes after the
+    /// last entry it got.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    drop_stalled_ms: u64,
 }
 
 struct Site {
@@ -75,15 +80,14 @@ struct Site {
     hosts: Vec<String>,
     /// Entries larger than this are relayed without their data.
     max_payload_bytes: usize,
+    /// How long a client may leave its queue full before it is dropped.
+    drop_stalled: Duration,
 }
 
 /// Events waiting for one client, and entries read from Redis for it at a
 /// time: with entries at most the size limit, these bound what a client
 /// that reads nothing costs (about twice this many entries).
 const CLIENT_QUEUE: usize = 8;
-/// A client that has not taken an event for this long is dropped; the page
-/// reconnects and resumes from its last id.
-const SLOW_CLIENT: Duration = Duration::from_secs(30);
 /// How long a connection may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -135,6 +139,7 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
         block: Duration::from_millis(args.block_ms),
         hosts: answered_hosts(local, &args.allow_host),
         max_payload_bytes: args.target.max_payload_bytes,
+        drop_stalled: Duration::from_millis(args.drop_stalled_ms),
     });
     tracing::info!(
         "dashboard at http://{local}/ (stream {} on {})",
@@ -372,9 +377,13 @@ async fn relay(
                 .is_none_or(|seen| id_key(id) > id_key(seen))
         };
         for entry in newest.iter().rev().filter(|entry| after_resume(&entry.id)) {
-            if send(&events, entry_event(entry, site.max_payload_bytes))
-                .await
-                .is_err()
+            if send(
+                &events,
+                entry_event(entry, site.max_payload_bytes),
+                site.drop_stalled,
+            )
+            .await
+            .is_err()
             {
                 return;
             }
@@ -404,7 +413,7 @@ async fn relay(
                     Followed::Entry(entry) => entry_event(&entry, site.max_payload_bytes),
                     Followed::Gap(gap) => gap_event(&gap),
                 };
-                if send(&events, event).await.is_err() {
+                if send(&events, event, site.drop_stalled).await.is_err() {
                     return;
                 }
             }
@@ -432,9 +441,9 @@ async fn backfill_entries(site: &Site, count: usize) -> Result<Vec<RawEntry>, Tr
 /// field names) when the entry has other fields than `data`, or none. The payload travels as a JSON string, so no byte of it
 /// is lost to SSE's line handling.
 /// Hands `event` to the client's queue; an error if the client went away
-/// or has taken nothing for [`SLOW_CLIENT`].
-async fn send(events: &mpsc::Sender<Event>, event: Event) -> Result<(), ()> {
-    match tokio::time::timeout(SLOW_CLIENT, events.send(event)).await {
+/// or has taken nothing for `stalled` (`serve --drop-stalled-ms`).
+async fn send(events: &mpsc::Sender<Event>, event: Event, stalled: Duration) -> Result<(), ()> {
+    match tokio::time::timeout(stalled, events.send(event)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
