@@ -133,20 +133,10 @@ pub(crate) fn exact<R>(
     keep: Keep,
     then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,
 ) -> Result<R, DecodeError> {
-    let json = parse_json(text, keep)?;
+    let json = json::parse_json(text, keep)?;
     check_version(&json)?;
     let envelope = CrowdPredictionEnvelope::from_json_value(&json)?;
     Ok(then(&json, envelope))
-}
-
-/// Reads JSON text strictly, keeping what `keep` names, or rejects it as
-/// `invalid_json`.
-pub(crate) fn parse_json(text: &str, keep: Keep) -> Result<Json<'_>, DecodeError> {
-    json::parse(text, keep).map_err(invalid_json)
-}
-
-fn invalid_json(error: json::JsonError) -> DecodeError {
-    DecodeError::whole(DecodeReason::InvalidJson, format!("invalid JSON: {error}"))
 }
 
 /// A future version must never crash today's consumer: anything but `"1"`

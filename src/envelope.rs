@@ -59,7 +59,7 @@ impl Meta {
     /// Meta from JSON text, which must be one object; checked as strictly as
     /// a payload is (duplicate keys, nesting, surrogates).
     pub fn parse(text: &str) -> Result<Meta, DecodeError> {
-        let value = crate::decode::parse_json(text, Keep::Text)?;
+        let value = crate::json::parse_json(text, Keep::Text)?;
         match value {
             Json::Object(object) => Ok(Meta::from_object(&object)),
             other => Err(ValidationError {

@@ -8,11 +8,7 @@
 use std::fmt;
 
 use crate::error::ErrorCode;
-use crate::json::Json;
-
-/// Python's limit on the digits of an integer read from text (CPython's
-/// `sys.get_int_max_str_digits()`, which Pydantic follows).
-pub(crate) const MAX_INT_DIGITS: usize = 4300;
+use crate::json::{Json, MAX_INT_DIGITS};
 
 /// Why a value did not coerce: the code, and what was expected and found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -168,7 +168,7 @@ impl CrowdPrediction {
     /// assert!(err.errors.iter().any(|e| e.path == "probability"));
     /// ```
     pub fn from_json(text: &str) -> Result<CrowdPrediction, DecodeError> {
-        let json = crate::decode::parse_json(text, KEEP)?;
+        let json = crate::json::parse_json(text, KEEP)?;
         let mut errors = Errors::default();
         let prediction = Self::from_json_value(&json, &Path::ROOT, &mut errors);
         Ok(errors.finish(prediction)?)

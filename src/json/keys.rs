@@ -5,7 +5,11 @@
 //! apart.
 
 use std::borrow::Cow;
+#[cfg(test)]
+use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use super::{JsonError, Reader};
 
 /// Up to this many keys, an object's keys are compared one by one; past it,
 /// they go into a [`KeyIndex`].
@@ -13,7 +17,7 @@ pub(super) const LINEAR_SCAN: usize = 16;
 
 /// A key as it reads, escapes decoded, from its opening quote at `at`.
 pub(super) fn key_at(text: &str, at: u32) -> Cow<'_, str> {
-    let mut reader = super::Reader::new(text);
+    let mut reader = Reader::new(text);
     reader.pos = at as usize;
     // Only keys the reader already read come here, so this cannot fail.
     reader.string().unwrap_or_default()
@@ -111,6 +115,72 @@ fn seed() -> u64 {
         word.copy_from_slice(bytes.get(..8).unwrap_or(&[0; 8]));
         u64::from_le_bytes(word)
     })
+}
+
+
+impl Reader<'_> {
+    /// Remembers a dropped member's key, which starts at `at`, among those
+    /// of its object (the stack from `base`, or `index` once there are
+    /// many); false if the object already had it.
+    pub(super) fn remember_dropped(
+        &mut self,
+        index: &mut Option<KeyIndex>,
+        base: usize,
+        offset: usize,
+        key: &str,
+    ) -> Result<bool, JsonError> {
+        let at = u32::try_from(offset).map_err(|_| self.error("a JSON text over 4 GiB"))?;
+        if let Some(index) = index {
+            return Ok(index.insert(self.text, at, key));
+        }
+        let seen = self.dropped_keys.get(base..).unwrap_or_default();
+        let hash = short_hash(key);
+        let same = |&(other, other_hash): &(u32, u32)| {
+            other_hash == hash && key_at(self.text, other) == key
+        };
+        if seen.iter().any(same) {
+            return Ok(false);
+        }
+        if seen.len() + 1 < LINEAR_SCAN {
+            self.dropped_keys.push((at, hash));
+        } else {
+            // Many keys: into an index of their own, off the shared stack.
+            let positions: Vec<u32> = seen.iter().map(|&(at, _)| at).collect();
+            let mut large = KeyIndex::new(self.text, &positions);
+            large.insert(self.text, at, key);
+            self.dropped_keys.truncate(base);
+            *index = Some(large);
+        }
+        Ok(true)
+    }
+}
+
+/// Whether `key` is already a member (the tree reader's check, which the
+/// schema-driven one is tested against); builds a hash index once the object is
+/// large enough that linear scans would make decoding quadratic. The key is
+/// a `Cow` so that the index can keep borrowing from the payload.
+#[cfg(test)]
+#[allow(clippy::ptr_arg)]
+pub(super) fn is_duplicate<'a, 'k>(
+    keys: impl ExactSizeIterator<Item = &'k Cow<'a, str>> + Clone,
+    index: &mut Option<HashSet<Cow<'a, str>>>,
+    key: &Cow<'a, str>,
+) -> bool
+where
+    'a: 'k,
+{
+    if let Some(set) = index {
+        return !set.insert(key.clone());
+    }
+    if keys.clone().any(|k| k == key) {
+        return true;
+    }
+    if keys.len() + 1 >= LINEAR_SCAN {
+        let mut set: HashSet<Cow<'a, str>> = keys.cloned().collect();
+        set.insert(key.clone());
+        *index = Some(set);
+    }
+    false
 }
 
 #[cfg(test)]
