@@ -58,6 +58,7 @@ mod decision;
 mod decode;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod differential;
+pub mod entry;
 mod envelope;
 mod error;
 mod fast;

@@ -30,6 +30,7 @@ use crate::decision::{
     DecisionKind,
 };
 use crate::decode::Source;
+use crate::entry::{check_entry, EntryData};
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
 use crate::fast::{slot, Tape};
@@ -81,6 +82,25 @@ export type Decision = Fomo2Signal | PolymarketSide | OddsoddyMultiplier;
 export type DecodeResult =
     | { ok: true; envelope: CrowdPredictionEnvelope }
     | { ok: false; reason: DecodeReason; errors: FieldError[] };
+/**
+ * Why a stream entry was not delivered: a decode reason, `no_data` (no
+ * `data` field), `extra_fields` (fields besides `data`: an entry has exactly
+ * one); when following, `trimmed` (entries trimmed before they were read)
+ * and `stream_reset` (the stream was made anew); in group mode
+ * `handler_failed` and `deleted`.
+ */
+export type SkipReason =
+    | DecodeReason
+    | "no_data"
+    | "extra_fields"
+    | "handler_failed"
+    | "deleted"
+    | "trimmed"
+    | "stream_reset";
+/** What `decodeStreamEntry` gives: never thrown, always one of these. */
+export type EntryResult =
+    | { ok: true; envelope: CrowdPredictionEnvelope }
+    | { ok: false; reason: SkipReason; errors: FieldError[] };
 "#;
 
 const REJECTED: char = '!';
@@ -200,6 +220,34 @@ pub fn reply() -> *const u8 {
 pub fn trap() {
     #[cfg(target_arch = "wasm32")]
     core::arch::wasm32::unreachable();
+}
+
+/// SPEC section 1's rule for a stream entry ([`crate::entry::check_entry`]),
+/// for `decodeStreamEntry`, which decodes the payload itself: `fields` the
+/// entry's field names, `has_data` whether it has a `data` field,
+/// `oversized` the size of one left unread. Replies with nothing, or the
+/// rejection.
+#[wasm_bindgen(js_name = wireCheckEntry)]
+pub fn check_entry_value(
+    fields: Vec<String>,
+    has_data: bool,
+    oversized: Option<f64>,
+    max_payload_bytes: f64,
+) -> String {
+    let data = match (oversized, has_data) {
+        // Saturating: a size is a whole number of bytes.
+        (Some(size), _) => EntryData::Oversized(size as usize),
+        (None, true) => EntryData::Bytes(&[]),
+        (None, false) => EntryData::Missing,
+    };
+    match check_entry(&fields, data, max_payload_bytes as usize) {
+        Ok(_) => String::new(),
+        Err(error) => {
+            let mut reply = String::from(REJECTED);
+            reply.push_str(&serde_json::to_string(&error).unwrap_or_default());
+            reply
+        }
+    }
 }
 
 /// Validates an envelope given as JSON text (a `JSON.stringify`ed object) and
@@ -565,5 +613,27 @@ pub(crate) mod js_shape {
                 assert!(!decodes || !itself(&changed), "{from} -> {to}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::entry::SkipReason;
+
+    #[test]
+    fn the_typescript_skip_reasons_are_the_rust_ones() {
+        // The custom section is consumed by its attribute: read this file.
+        let union = include_str!("wasm.rs")
+            .split("export type SkipReason =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_default();
+        let typed: Vec<&str> = union
+            .split('|')
+            .map(|member| member.trim().trim_matches('"'))
+            .filter(|member| !member.is_empty() && *member != "DecodeReason")
+            .collect();
+        let rust: Vec<&str> = SkipReason::TRANSPORT.iter().map(|r| r.as_str()).collect();
+        assert_eq!(typed, rust);
     }
 }

@@ -3,7 +3,7 @@
 // Every string from the stream goes into the page as text (textContent,
 // setAttribute), never as HTML.
 
-import { tryDecodeEnvelope, verifyDecision } from "/pkg/browser.js";
+import { decodeStreamEntry, tryDecodeEnvelope, verifyDecision } from "/pkg/browser.js";
 
 const MAX_ROWS = 300; // table rows in the page; older ones stay searchable
 const MAX_KEPT = 5000; // envelopes kept in memory
@@ -57,30 +57,22 @@ function setStatus(id, cls, text) {
 }
 
 /**
- * One relayed entry: `data` (text) or `data_b64` (bytes that are not UTF-8),
- * or `too_large` (its size, when over the server's limit), and `fields` when
- * it has other fields than `data` or none.
+ * One relayed entry: `fields` (all its field names) and `data` (text),
+ * `data_b64` (bytes that are not UTF-8) or `too_large` (its size, when over
+ * the server's `limit`). The entry rule and the decoder are the package's.
  */
 function receive(entry) {
     if (state.seen.has(entry.id)) return;
     state.seen.add(entry.id);
-    const extra = Array.isArray(entry.fields) ? entry.fields.filter((f) => f !== "data") : [];
-    let result;
-    if (extra.length > 0 && (entry.data !== undefined || entry.data_b64 !== undefined)) {
-        const message = `expected exactly one field, 'data', found also ${extra.sort().join(", ")}`;
-        result = { ok: false, reason: "extra_fields", errors: [{ path: "", code: "extra_forbidden", message }] };
-    } else if (typeof entry.too_large === "number") {
-        const message = `payload is ${entry.too_large} bytes, over the server's limit (serve --max-payload-bytes)`;
-        result = { ok: false, reason: "too_large", errors: [{ path: "", code: "too_large", message }] };
-    } else if (typeof entry.data === "string") {
-        result = tryDecodeEnvelope(entry.data);
-    } else if (typeof entry.data_b64 === "string") {
-        result = tryDecodeEnvelope(Uint8Array.from(atob(entry.data_b64), (c) => c.charCodeAt(0)));
-    } else {
-        const fields = Array.isArray(entry.fields) ? entry.fields.join(", ") : "";
-        result = { ok: false, reason: "no_data", errors: [{ path: "", code: "missing", message: `the entry has no data field (fields: ${fields})` }] };
-    }
-    queue(entry.id, result);
+    const data =
+        typeof entry.data_b64 === "string"
+            ? Uint8Array.from(atob(entry.data_b64), (c) => c.charCodeAt(0))
+            : entry.data;
+    const oversized = typeof entry.too_large === "number" ? entry.too_large : undefined;
+    const fields = Array.isArray(entry.fields) ? entry.fields : [];
+    // A payload the server left unread is judged by the server's limit.
+    const options = oversized === undefined ? undefined : { maxPayloadBytes: entry.limit };
+    queue(entry.id, decodeStreamEntry({ fields, data, oversized }, options));
 }
 
 function queue(id, result) {

@@ -599,3 +599,5 @@ export const envelopeSchema: StandardSchemaV1<unknown, CrowdPredictionEnvelope> 
 
 /** Validates a prediction object; the output is its canonical form. */
 export const predictionSchema: StandardSchemaV1<unknown, CrowdPrediction> = standardSchema(validatePrediction);
+
+export { decodeStreamEntry, type StreamEntry } from "./entry.js";

@@ -10,6 +10,7 @@ export interface Glue {
     wireReply(): number;
     wireTape(): number;
     wireTrap(): void;
+    wireCheckEntry(fields: string[], hasData: boolean, oversized: number | undefined, maxPayloadBytes: number): string;
     wireEncode(envelope: string): string;
     wireVerify(envelope: string): boolean;
     wireValidatePrediction(prediction: string): string;

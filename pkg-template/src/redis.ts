@@ -3,11 +3,11 @@
 
 import {
     DEFAULT_MAX_PAYLOAD_BYTES,
+    decodeStreamEntry,
     encodeEnvelope,
-    tryDecodeEnvelope,
     type CrowdPredictionEnvelope,
-    type DecodeReason,
     type FieldError,
+    type SkipReason,
 } from "./api.js";
 import { FOLLOW_SCRIPT } from "./follow-script.js";
 
@@ -32,15 +32,6 @@ export interface EnvelopeEntry {
     id: string;
     envelope: CrowdPredictionEnvelope;
 }
-
-/**
- * Why an entry was skipped: a decode reason, `no_data` for an entry without
- * a `data` field, `extra_fields` for one with fields besides it (SPEC: a
- * stream entry has exactly one field); when following, `trimmed` for entries
- * trimmed (or deleted) before they were read, and `stream_reset` when the
- * stream was deleted and made anew (the follower reads it from its start).
- */
-export type SkipReason = DecodeReason | "no_data" | "extra_fields" | "trimmed" | "stream_reset";
 
 /**
  * An entry that was not delivered, and why. For `trimmed` and `stream_reset`
@@ -233,40 +224,12 @@ interface StreamMessage {
 }
 
 function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry | undefined {
-    const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    if (entry.oversized !== undefined) {
-        options.onSkip?.({
-            id: entry.id,
-            reason: "too_large",
-            errors: [{ path: "", code: "too_large", message: `payload is ${entry.oversized} bytes, over the limit of ${limit} bytes` }],
-        });
-        return undefined;
-    }
-    const data = entry.message?.data;
-    if (typeof data !== "string") {
-        options.onSkip?.({
-            id: entry.id,
-            reason: "no_data",
-            errors: [{ path: "", code: "missing", message: "the stream entry has no 'data' field" }],
-        });
-        return undefined;
-    }
-    const extra = Object.keys(entry.message).filter((field) => field !== "data");
-    if (extra.length > 0) {
-        options.onSkip?.({
-            id: entry.id,
-            reason: "extra_fields",
-            errors: [
-                {
-                    path: "",
-                    code: "extra_forbidden",
-                    message: `expected exactly one field, 'data', found also ${extra.sort().join(", ")}`,
-                },
-            ],
-        });
-        return undefined;
-    }
-    const decoded = tryDecodeEnvelope(data, { maxPayloadBytes: limit });
+    const fields = Object.keys(entry.message);
+    const data = entry.message.data;
+    const decoded = decodeStreamEntry(
+        { fields, data: typeof data === "string" ? data : undefined, oversized: entry.oversized },
+        { maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
+    );
     if (!decoded.ok) {
         options.onSkip?.({ id: entry.id, reason: decoded.reason, errors: decoded.errors });
         return undefined;

@@ -32,7 +32,6 @@ use super::stream::interrupted;
 use super::StreamTarget;
 use crate::redis::{
     follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, TransportError,
-    DATA_FIELD,
 };
 
 #[derive(Debug, Args)]
@@ -436,10 +435,6 @@ async fn backfill_entries(site: &Site, count: usize) -> Result<Vec<RawEntry>, Tr
     read_entries(&mut conn, &site.stream, count).await
 }
 
-/// `{"id": ..., "data": "..."}`; `data_b64` when the bytes are not UTF-8
-/// (the page's decoder rejects them with the reason), and `fields` (all the
-/// field names) when the entry has other fields than `data`, or none. The payload travels as a JSON string, so no byte of it
-/// is lost to SSE's line handling.
 /// Hands `event` to the client's queue; an error if the client went away
 /// or has taken nothing for `stalled` (`serve --drop-stalled-ms`).
 async fn send(events: &mpsc::Sender<Event>, event: Event, stalled: Duration) -> Result<(), ()> {
@@ -449,6 +444,10 @@ async fn send(events: &mpsc::Sender<Event>, event: Event, stalled: Duration) -> 
     }
 }
 
+/// `{"id", "fields", "data"}`: all the field names and the payload as a JSON
+/// string, so no byte of it is lost to SSE's line handling; `data_b64` when
+/// the bytes are not UTF-8, `too_large` (its size) and `limit` instead when
+/// it is over the limit. The page applies the entry rule and decodes.
 fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), json!(entry.id));
@@ -459,6 +458,7 @@ fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
     if let Some(size) = size {
         // The page rejects it as too_large; the bytes are not relayed.
         body.insert("too_large".into(), json!(size));
+        body.insert("limit".into(), json!(max_payload_bytes));
     } else if let Some(bytes) = &entry.data {
         match std::str::from_utf8(bytes) {
             Ok(text) => body.insert("data".into(), json!(text)),
@@ -468,9 +468,7 @@ fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
             ),
         };
     }
-    if entry.fields.iter().any(|f| f != DATA_FIELD) {
-        body.insert("fields".into(), json!(entry.fields));
-    }
+    body.insert("fields".into(), json!(entry.fields));
     Event::default()
         .event("entry")
         .id(entry.id.clone())

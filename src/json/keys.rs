@@ -117,7 +117,6 @@ fn seed() -> u64 {
     })
 }
 
-
 impl Reader<'_> {
     /// Remembers a dropped member's key, which starts at `at`, among those
     /// of its object (the stack from `base`, or `index` once there are

@@ -41,11 +41,11 @@ pub use follow::{
 };
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 
-use crate::error::{DecodeReason, ErrorCode, FieldError, ValidationError};
+use crate::entry::{decode_entry, EntryData};
+use crate::error::ValidationError;
 use crate::{CrowdPredictionEnvelope, Decoder};
 
-/// The one field of a stream entry.
-pub const DATA_FIELD: &str = "data";
+pub use crate::entry::{SkipReason, Skipped, DATA_FIELD};
 
 /// Where replies to ordinary commands must arrive by.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -243,64 +243,6 @@ pub struct StreamEnvelope {
     pub envelope: CrowdPredictionEnvelope,
 }
 
-/// Why an entry was not delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SkipReason {
-    /// The entry has no `data` field.
-    NoData,
-    /// The entry has fields besides `data` (SPEC: exactly one field).
-    ExtraFields,
-    /// The `data` field does not decode.
-    Decode(DecodeReason),
-    /// (Group mode) the handler failed on every delivery allowed.
-    HandlerFailed,
-    /// (Group mode) a pending entry was deleted from the stream (`XDEL`,
-    /// trimming) before it was handled.
-    Deleted,
-    /// (Following) entries were trimmed or deleted before they were read;
-    /// the skip's id is the range `after..before` (see [`Gap`]).
-    Trimmed,
-    /// (Following) the stream was deleted and made anew; the follower
-    /// starts again from the new stream's first entry.
-    Reset,
-}
-
-impl SkipReason {
-    /// `no_data`, `extra_fields`, `handler_failed`, `deleted`, `trimmed`,
-    /// `stream_reset`, or the decode
-    /// reason (`invalid_json`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::NoData => "no_data",
-            SkipReason::ExtraFields => "extra_fields",
-            SkipReason::Decode(reason) => reason.as_str(),
-            SkipReason::HandlerFailed => "handler_failed",
-            SkipReason::Deleted => "deleted",
-            SkipReason::Trimmed => "trimmed",
-            SkipReason::Reset => "stream_reset",
-        }
-    }
-}
-
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An entry that was not delivered, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Skipped {
-    /// The entry id.
-    pub id: String,
-    /// Why it was skipped.
-    pub reason: SkipReason,
-    /// What was wrong, with paths.
-    pub errors: Vec<FieldError>,
-    /// The raw `data` field, when there was one.
-    pub data: Option<Vec<u8>>,
-}
-
 /// One entry read from the stream: an envelope, or a skip with its reason.
 // Envelopes are the common case: boxing them would cost an allocation per
 // entry to save space only in the rare skip.
@@ -363,58 +305,24 @@ impl From<StreamId> for RawEntry {
 }
 
 impl RawEntry {
-    /// Decodes the `data` field; a skip is logged at WARN.
+    /// Decodes the entry by SPEC section 1's rule ([`crate::entry`]); a
+    /// skip is logged at WARN.
     pub fn decode(&self, decoder: &Decoder) -> StreamItem {
-        let id = self.id.clone();
-        if let Some(Err(error)) = self.oversized.map(|size| decoder.check_size(size)) {
-            return StreamItem::Skipped(log_skip(Skipped {
-                id,
-                reason: SkipReason::Decode(error.reason),
-                errors: error.errors,
-                data: None,
-            }));
-        }
-        let Some(data) = &self.data else {
-            return StreamItem::Skipped(log_skip(Skipped {
-                id,
-                reason: SkipReason::NoData,
-                errors: vec![FieldError::new(
-                    "",
-                    ErrorCode::Missing,
-                    format!("the entry has no '{DATA_FIELD}' field"),
-                )],
-                data: None,
-            }));
+        let data = match (&self.data, self.oversized) {
+            (_, Some(size)) => EntryData::Oversized(size),
+            (Some(bytes), None) => EntryData::Bytes(bytes),
+            (None, None) => EntryData::Missing,
         };
-        let mut extra: Vec<&str> = self
-            .fields
-            .iter()
-            .map(String::as_str)
-            .filter(|&f| f != DATA_FIELD)
-            .collect();
-        if !extra.is_empty() {
-            extra.sort_unstable();
-            return StreamItem::Skipped(log_skip(Skipped {
-                id,
-                reason: SkipReason::ExtraFields,
-                errors: vec![FieldError::new(
-                    "",
-                    ErrorCode::ExtraForbidden,
-                    format!(
-                        "expected exactly one field, '{DATA_FIELD}', found also {}",
-                        extra.join(", ")
-                    ),
-                )],
-                data: Some(data.clone()),
-            }));
-        }
-        match decoder.decode(data) {
-            Ok(envelope) => StreamItem::Envelope(StreamEnvelope { id, envelope }),
+        match decode_entry(&self.fields, data, decoder) {
+            Ok(envelope) => StreamItem::Envelope(StreamEnvelope {
+                id: self.id.clone(),
+                envelope,
+            }),
             Err(error) => StreamItem::Skipped(log_skip(Skipped {
-                id,
-                reason: SkipReason::Decode(error.reason),
+                id: self.id.clone(),
+                reason: error.reason,
                 errors: error.errors,
-                data: Some(data.clone()),
+                data: self.data.clone(),
             })),
         }
     }

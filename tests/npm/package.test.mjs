@@ -223,3 +223,31 @@ test("an envelope built from the fast path's tape is what JSON.parse of the payl
     assert.equal(Object.hasOwn(proto.envelope.meta, "__proto__"), true, "an own property, as JSON.parse makes it");
     assert.equal({}.polluted, undefined);
 });
+
+test("decodeStreamEntry applies SPEC section 1's entry rule, with the Rust core's messages", () => {
+    const data = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.polymarket_bet));
+    const decoded = ce.decodeStreamEntry({ fields: ["data"], data });
+    assert.equal(decoded.ok, true);
+    assert.equal(ce.encodeEnvelope(decoded.envelope), data);
+    assert.deepEqual(ce.decodeStreamEntry({ fields: ["other"] }), {
+        ok: false,
+        reason: "no_data",
+        errors: [{ path: "", code: "missing", message: "the entry has no 'data' field" }],
+    });
+    assert.deepEqual(ce.decodeStreamEntry({ fields: ["source", "data", "at"], data }), {
+        ok: false,
+        reason: "extra_fields",
+        errors: [{ path: "", code: "extra_forbidden", message: "expected exactly one field, 'data', found also at, source" }],
+    });
+    assert.deepEqual(ce.decodeStreamEntry({ fields: ["data"], oversized: 5000 }, { maxPayloadBytes: 100 }), {
+        ok: false,
+        reason: "too_large",
+        errors: [{ path: "", code: "too_large", message: "payload is 5000 bytes, over the limit of 100 bytes" }],
+    });
+    const invalid = ce.decodeStreamEntry({ fields: ["data"], data: "{" });
+    assert.equal(invalid.ok, false);
+    assert.equal(invalid.reason, "invalid_json");
+    // Whatever it is given, an answer, not a throw.
+    assert.equal(ce.decodeStreamEntry(null).ok, false);
+    assert.equal(ce.decodeStreamEntry({ fields: 7 }).ok, false);
+});
