@@ -538,7 +538,7 @@ async fn errors_never_show_the_password() {
 /// An entry with raw fields, as any producer might write it.
 async fn xadd_raw(url: &RedisUrl, stream: &str, fields: &[(&str, &[u8])]) {
     let mut conn = url.connect().await.unwrap();
-    let mut cmd = ::redis::cmd("XADD");
+    let mut cmd = crowd_envelope::redis::redis::cmd("XADD");
     cmd.arg(stream).arg("*");
     for (name, value) in fields {
         cmd.arg(*name).arg(*value);
@@ -600,7 +600,7 @@ async fn an_endless_run_of_bad_entries_never_stops_a_follower_or_a_group() {
     let server = RedisServer::start();
     let url = RedisUrl::parse(&server.url()).unwrap();
     let mut conn = url.connect().await.unwrap();
-    let mut pipe = ::redis::pipe();
+    let mut pipe = crowd_envelope::redis::redis::pipe();
     for n in 0..2000 {
         pipe.cmd("XADD")
             .arg(STREAM)
@@ -918,4 +918,36 @@ async fn a_consumer_keeps_a_slow_batch_from_being_claimed_and_settles_only_its_o
         "nothing was claimed from the slow batch"
     );
     assert_eq!(pending_count(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_that_is_not_a_stream_ends_run_with_a_permanent_error() {
+    let server = RedisServer::start();
+    server.cli(&["SET", STREAM, "not a stream"]);
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut consumer = GroupConsumer::new(url, STREAM, group_options("c"));
+    let ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
+    let ran = tokio::time::timeout(
+        Duration::from_secs(5),
+        consumer.run(ok, std::future::pending()),
+    )
+    .await
+    .expect("not retried forever");
+    let error = ran.unwrap_err();
+    assert!(!error.is_retryable(), "{error}");
+    assert!(error.to_string().contains("WRONGTYPE"), "{error}");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the redis-rs error is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_connection_is_a_retryable_error() {
+    let mut server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut conn = url.connect().await.unwrap();
+    server.kill();
+    let error = read_envelopes(&mut conn, STREAM, 1).await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
 }

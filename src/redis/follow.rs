@@ -5,13 +5,13 @@ use std::collections::VecDeque;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::{Script, Value};
 use futures_util::{Stream, StreamExt};
+use redis_rs::aio::MultiplexedConnection;
+use redis_rs::{Script, Value};
 
 use super::{
-    command_error, duration_ms, is_stream_id, log_skip, Backoff, RawEntry, RedisUrl, SkipReason,
-    Skipped, StreamItem, TransportError, COMMAND_TIMEOUT, DATA_FIELD,
+    command_error, duration_ms, is_stream_id, log_skip, reply_error, Backoff, RawEntry, RedisUrl,
+    SkipReason, Skipped, StreamItem, TransportError, COMMAND_TIMEOUT, DATA_FIELD,
 };
 use crate::error::{ErrorCode, FieldError};
 use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
@@ -301,14 +301,11 @@ impl Follower {
             .invoke_async(conn)
             .await
             .map_err(command_error("EVALSHA follow.lua"))?;
-        parse_read(reply).ok_or_else(|| TransportError::Command {
-            command: "EVALSHA follow.lua",
-            message: "unexpected reply".to_owned(),
-        })
+        parse_read(reply).ok_or_else(|| reply_error("EVALSHA follow.lua"))
     }
 
     async fn wait_for_more(&mut self) -> Result<(), TransportError> {
-        let mut cmd = ::redis::cmd("XREAD");
+        let mut cmd = redis_rs::cmd("XREAD");
         cmd.arg("COUNT")
             .arg(1)
             .arg("BLOCK")

@@ -32,9 +32,9 @@ mod group;
 use std::fmt;
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::streams::{StreamId, StreamRangeReply};
-use ::redis::{AsyncConnectionConfig, Client, RedisError, Value};
+use redis_rs::aio::{ConnectionLike, MultiplexedConnection};
+use redis_rs::streams::{StreamId, StreamRangeReply};
+use redis_rs::{AsyncConnectionConfig, Client, RedisError, RetryMethod, Value};
 
 pub use follow::{
     follow_entries, follow_envelopes, FollowOptions, Followed, Gap, GapReason, FOLLOW_SCRIPT,
@@ -46,6 +46,10 @@ use crate::error::ValidationError;
 use crate::{CrowdPredictionEnvelope, Decoder};
 
 pub use crate::entry::{SkipReason, Skipped, DATA_FIELD};
+/// The redis-rs crate this transport runs on, for naming its connection
+/// types (`redis::aio::ConnectionManager`, ...) without a dependency of
+/// your own that must match its version.
+pub use redis_rs as redis;
 
 /// Where replies to ordinary commands must arrive by.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -80,6 +84,10 @@ pub enum TransportError {
         command: &'static str,
         /// Why.
         message: String,
+        /// The redis-rs error, when there is one (not for a reply this
+        /// crate could not read).
+        #[source]
+        source: Option<RedisError>,
     },
     /// An envelope to publish is not valid.
     #[error("not published: {0}")]
@@ -90,13 +98,20 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    /// Whether trying again can help: a lost connection or a failed command
-    /// can; an invalid URL, envelope or start id cannot.
+    /// Whether trying again can help: a lost connection, a timeout or a
+    /// server that is loading can; an invalid URL, envelope or start id
+    /// cannot, nor a command the server refuses (`WRONGTYPE` on a key that
+    /// is not a stream, say).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Connect { .. } | TransportError::Command { .. }
-        )
+        match self {
+            TransportError::Connect { .. } => true,
+            TransportError::Command { source, .. } => source
+                .as_ref()
+                .is_none_or(|e| !matches!(e.retry_method(), RetryMethod::NoRetry)),
+            TransportError::InvalidUrl { .. }
+            | TransportError::Invalid(_)
+            | TransportError::InvalidId(_) => false,
+        }
     }
 }
 
@@ -223,10 +238,20 @@ fn password_of(url: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
-fn command_error<E: fmt::Display>(command: &'static str) -> impl Fn(E) -> TransportError {
+fn command_error(command: &'static str) -> impl Fn(RedisError) -> TransportError {
     move |e| TransportError::Command {
         command,
         message: e.to_string(),
+        source: Some(e),
+    }
+}
+
+/// A reply this crate could not read: a bug, or a server that is not Redis.
+fn reply_error(command: &'static str) -> TransportError {
+    TransportError::Command {
+        command,
+        message: "unexpected reply".to_owned(),
+        source: None,
     }
 }
 
@@ -288,8 +313,10 @@ pub struct RawEntry {
     pub oversized: Option<usize>,
 }
 
-impl From<StreamId> for RawEntry {
-    fn from(entry: StreamId) -> RawEntry {
+impl RawEntry {
+    /// An entry as redis-rs reads it (kept out of the public API, so that a
+    /// new redis-rs is not a breaking change here).
+    fn from_stream_id(entry: StreamId) -> RawEntry {
         let data = match entry.map.get(DATA_FIELD) {
             Some(Value::BulkString(bytes)) => Some(bytes.clone()),
             Some(Value::SimpleString(text)) => Some(text.clone().into_bytes()),
@@ -352,7 +379,7 @@ pub struct PublishOptions {
 /// Validates the envelope, then `XADD`s it as one `data` field; gives the
 /// entry id.
 pub async fn publish_envelope(
-    conn: &mut MultiplexedConnection,
+    conn: &mut impl ConnectionLike,
     stream: &str,
     envelope: &CrowdPredictionEnvelope,
     options: PublishOptions,
@@ -367,12 +394,12 @@ pub async fn publish_envelope(
 /// Publishes many envelopes in one round trip (a pipeline); gives their ids
 /// in order. All are validated before any is sent.
 pub async fn publish_envelopes(
-    conn: &mut MultiplexedConnection,
+    conn: &mut impl ConnectionLike,
     stream: &str,
     envelopes: &[CrowdPredictionEnvelope],
     options: PublishOptions,
 ) -> Result<Vec<String>, TransportError> {
-    let mut pipe = ::redis::pipe();
+    let mut pipe = redis_rs::pipe();
     for envelope in envelopes {
         envelope.validate()?;
         pipe.add_command(xadd(stream, &envelope.to_json(), options));
@@ -380,8 +407,8 @@ pub async fn publish_envelopes(
     pipe.query_async(conn).await.map_err(command_error("XADD"))
 }
 
-fn xadd(stream: &str, payload: &str, options: PublishOptions) -> ::redis::Cmd {
-    let mut cmd = ::redis::cmd("XADD");
+fn xadd(stream: &str, payload: &str, options: PublishOptions) -> redis_rs::Cmd {
+    let mut cmd = redis_rs::cmd("XADD");
     cmd.arg(stream);
     if let Some(max_len) = options.max_len {
         cmd.arg("MAXLEN").arg("~").arg(max_len);
@@ -393,7 +420,7 @@ fn xadd(stream: &str, payload: &str, options: PublishOptions) -> ::redis::Cmd {
 /// The newest `count` entries, newest first (`XREVRANGE`), decoded; the
 /// ones that do not decode come as [`StreamItem::Skipped`].
 pub async fn read_envelopes(
-    conn: &mut MultiplexedConnection,
+    conn: &mut impl ConnectionLike,
     stream: &str,
     count: usize,
 ) -> Result<Vec<StreamItem>, TransportError> {
@@ -407,23 +434,23 @@ pub async fn read_envelopes(
 
 /// The newest `count` entries, newest first, undecoded.
 pub async fn read_entries(
-    conn: &mut MultiplexedConnection,
+    conn: &mut impl ConnectionLike,
     stream: &str,
     count: usize,
 ) -> Result<Vec<RawEntry>, TransportError> {
     Ok(newest(conn, stream, count)
         .await?
         .into_iter()
-        .map(RawEntry::from)
+        .map(RawEntry::from_stream_id)
         .collect())
 }
 
 async fn newest(
-    conn: &mut MultiplexedConnection,
+    conn: &mut impl ConnectionLike,
     stream: &str,
     count: usize,
 ) -> Result<Vec<StreamId>, TransportError> {
-    let reply: StreamRangeReply = ::redis::cmd("XREVRANGE")
+    let reply: StreamRangeReply = redis_rs::cmd("XREVRANGE")
         .arg(stream)
         .arg("+")
         .arg("-")

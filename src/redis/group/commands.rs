@@ -5,17 +5,17 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::streams::{
+use redis_rs::aio::MultiplexedConnection;
+use redis_rs::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamRangeReply, StreamReadReply,
 };
-use ::redis::{RedisError, Script, Value};
+use redis_rs::{RedisError, Script, Value};
 
 use super::{GroupConsumer, GroupOptions};
 use crate::error::{ErrorCode, FieldError};
 use crate::redis::{
-    command_error, duration_ms, is_stream_id, SkipReason, Skipped, TransportError, COMMAND_TIMEOUT,
-    DATA_FIELD,
+    command_error, duration_ms, is_stream_id, reply_error, SkipReason, Skipped, TransportError,
+    COMMAND_TIMEOUT, DATA_FIELD,
 };
 
 static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
@@ -44,7 +44,7 @@ impl GroupConsumer {
     /// (left by a lost connection or a restart), or failed and waited
     /// long enough. Notes when the next one falls due.
     pub(super) async fn due_own_entries(&mut self) -> Result<Vec<String>, TransportError> {
-        let mut pending = ::redis::cmd("XPENDING");
+        let mut pending = redis_rs::cmd("XPENDING");
         pending
             .arg(&self.stream)
             .arg(&self.options.group)
@@ -63,7 +63,7 @@ impl GroupConsumer {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = reply.ids.iter().map(|p| p.id.as_str()).collect();
-        let mut hmget = ::redis::cmd("HMGET");
+        let mut hmget = redis_rs::cmd("HMGET");
         hmget.arg(&self.attempts).arg(&ids);
         let conn = self.connect().await?;
         let attempts: Vec<Option<u64>> = hmget
@@ -95,9 +95,9 @@ impl GroupConsumer {
         ids: &[String],
     ) -> Result<Vec<StreamId>, TransportError> {
         let taken = self.run_take("data", ids).await?;
-        ::redis::from_redis_value::<StreamRangeReply>(taken)
+        redis_rs::from_redis_value::<StreamRangeReply>(taken)
             .map(|reply| reply.ids)
-            .map_err(command_error("EVALSHA take.lua"))
+            .map_err(|_| reply_error("EVALSHA take.lua"))
     }
 
     /// Renews its own entries `ids`; gives those still its own.
@@ -106,7 +106,7 @@ impl GroupConsumer {
         ids: &[String],
     ) -> Result<HashSet<String>, TransportError> {
         let taken = self.run_take("lease", ids).await?;
-        ::redis::from_redis_value(taken).map_err(command_error("EVALSHA take.lua"))
+        redis_rs::from_redis_value(taken).map_err(|_| reply_error("EVALSHA take.lua"))
     }
 
     /// `take.lua`; entries deleted from the stream are dead-lettered there.
@@ -154,7 +154,7 @@ impl GroupConsumer {
                     .min(self.options.block)
             })
             .max(Duration::from_millis(1));
-        let mut cmd = ::redis::cmd("XREADGROUP");
+        let mut cmd = redis_rs::cmd("XREADGROUP");
         cmd.arg("GROUP")
             .arg(&self.options.group)
             .arg(&self.options.consumer)
@@ -182,7 +182,7 @@ impl GroupConsumer {
         let mut claimed = Vec::new();
         let mut cursor = "0-0".to_owned();
         loop {
-            let mut cmd = ::redis::cmd("XAUTOCLAIM");
+            let mut cmd = redis_rs::cmd("XAUTOCLAIM");
             cmd.arg(&self.stream)
                 .arg(&self.options.group)
                 .arg(&self.options.consumer)
@@ -211,7 +211,7 @@ impl GroupConsumer {
 
     pub(super) async fn bury_deleted(&mut self, id: &str) -> Result<(), TransportError> {
         let errors = serde_json::to_string(&[deleted_error()]).unwrap_or_default();
-        let mut pipe = ::redis::pipe();
+        let mut pipe = redis_rs::pipe();
         pipe.atomic()
             .cmd("XADD")
             .arg(&self.dead_letter)
@@ -307,7 +307,7 @@ async fn create_group(
     stream: &str,
     options: &GroupOptions,
 ) -> Result<(), TransportError> {
-    let created: Result<(), RedisError> = ::redis::cmd("XGROUP")
+    let created: Result<(), RedisError> = redis_rs::cmd("XGROUP")
         .arg("CREATE")
         .arg(stream)
         .arg(&options.group)

@@ -11,8 +11,8 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::streams::StreamId;
+use redis_rs::aio::MultiplexedConnection;
+use redis_rs::streams::StreamId;
 
 mod commands;
 
@@ -158,7 +158,14 @@ impl GroupConsumer {
 
     /// Handles entries until `stop` completes. Lost connections are retried
     /// with backoff; it returns an error only for what retrying cannot fix
-    /// (an invalid `start_id`, say).
+    /// (an invalid `start_id`, a key that is not a stream: see
+    /// [`TransportError::is_retryable`]).
+    ///
+    /// The handler is a closure returning a future, not an `AsyncFnMut`:
+    /// the future of an async closure cannot yet be required to be `Send`,
+    /// so a consumer taking one could not run in `tokio::spawn`. State the
+    /// handler changes goes in the future by value (an `Arc`, a channel
+    /// sender), as in `examples/consume.rs`.
     pub async fn run<H, Fut, E>(
         &mut self,
         handler: H,
@@ -321,7 +328,7 @@ impl GroupConsumer {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let entry = RawEntry::from(entry);
+        let entry = RawEntry::from_stream_id(entry);
         let delivered = match entry.decode(&self.decoder) {
             StreamItem::Skipped(skipped) => return self.bury(skipped).await,
             StreamItem::Envelope(delivered) => delivered,
