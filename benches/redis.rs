@@ -67,11 +67,8 @@ async fn follow_latency(url: &RedisUrl, template: &CrowdPredictionEnvelope) -> V
     // From the start of the (fresh) stream, not `$`: the follower pins `$`
     // only at its first read, and entries published before that would be
     // missed, leaving the run waiting for them forever.
-    let options = FollowOptions {
-        block: Duration::from_secs(1),
-        last_id: "0-0".to_owned(),
-        ..FollowOptions::default()
-    };
+    let mut options = FollowOptions::after("0-0");
+    options.block = Duration::from_secs(1);
     let follow = follow_envelopes(url.clone(), "bench:follow", options);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let receiver = tokio::spawn(async move {

@@ -53,7 +53,7 @@ impl Fomo2Action {
 }
 
 /// The decision for a `fomo2_report` (`decision_kind` `fomo2_signal`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Fomo2Signal {
@@ -95,7 +95,7 @@ impl Side {
 }
 
 /// The decision for a `polymarket_bet` (`decision_kind` `polymarket_side`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PolymarketSide {
@@ -116,7 +116,7 @@ pub struct PolymarketSide {
 }
 
 /// The decision for an `oddsoddy_strategy` (`decision_kind` `oddsoddy_multiplier`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct OddsoddyMultiplier {

@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One failing field: where (a dotted path such as `prediction.crowd.bullish`
 /// or `prediction.drivers.3`; empty for the payload as a whole), which rule
 /// failed ([`ErrorCode`], stable) and what was expected there (for people).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct FieldError {
@@ -35,7 +35,7 @@ impl FieldError {
 /// error `type` that the reference model reports for the same failure, or
 /// one of the rules this contract adds. Code that branched on Pydantic's
 /// error types keeps working; `message` is only for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
@@ -185,10 +185,11 @@ fn write_error_list(f: &mut fmt::Formatter<'_>, errors: &[FieldError]) -> fmt::R
 }
 
 /// Why a payload was rejected, in the order the checks run (SPEC section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+#[non_exhaustive]
 pub enum DecodeReason {
     /// Over the size limit.
     TooLarge,
@@ -222,7 +223,7 @@ impl fmt::Display for DecodeReason {
 }
 
 /// A rejected payload: the reason, and the fields or positions at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub struct DecodeError {
     /// Which check rejected the payload.
     pub reason: DecodeReason,
@@ -232,8 +233,16 @@ pub struct DecodeError {
 
 impl DecodeError {
     /// A rejection of the payload as a whole, with the code SPEC section 4
-    /// gives each reason.
-    pub(crate) fn whole(reason: DecodeReason, message: impl Into<String>) -> DecodeError {
+    /// gives each reason: for a reader that rejects a payload before
+    /// decoding it (too large, not UTF-8), in the decoder's own terms.
+    ///
+    /// ```
+    /// use crowd_envelope::{DecodeError, DecodeReason};
+    ///
+    /// let error = DecodeError::whole(DecodeReason::TooLarge, "payload is over 10 bytes");
+    /// assert_eq!(error.errors[0].code.as_str(), "too_large");
+    /// ```
+    pub fn whole(reason: DecodeReason, message: impl Into<String>) -> DecodeError {
         let (path, code) = match reason {
             DecodeReason::TooLarge => ("", ErrorCode::TooLarge),
             DecodeReason::InvalidUtf8 | DecodeReason::InvalidJson => ("", ErrorCode::JsonInvalid),

@@ -50,10 +50,13 @@
     )
 )]
 #![warn(missing_docs)]
+// Two reads need it, each with its SAFETY argument: a SIMD load in wasm
+// (json/scan.rs) and text JavaScript has already checked (wasm.rs).
+#![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "cli")]
-pub mod cli;
 mod datetime;
+mod de;
 mod decision;
 mod decode;
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -68,6 +71,7 @@ mod lax;
 mod platform;
 mod prediction;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 #[cfg(feature = "schema")]
 mod schema;
@@ -94,7 +98,27 @@ pub use prediction::{
     MAX_QUESTION_CHARS, MAX_RATIONALE_CHARS, MAX_SOURCE_ID_CHARS,
 };
 #[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
 pub use schema::{decode_result_json_schema, envelope_json_schema};
+
+/// The names a producer or consumer uses, for `use crowd_envelope::prelude::*`:
+/// unlike a glob of the crate root, it brings no module named `redis` to
+/// shadow a `redis` crate of your own.
+pub mod prelude {
+    pub use crate::{
+        build_envelope, crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier,
+        crowd_to_polymarket_side, decide, decode_envelope, encode_envelope, try_decode_envelope,
+        verify_decision, BuildOptions, Crowd, CrowdPrediction, CrowdPredictionEnvelope, Decision,
+        DecisionKind, DecodeError, DecodeReason, Decoder, ErrorCode, FieldError, Fomo2Action,
+        Fomo2Signal, Meta, OddsoddyMultiplier, PolymarketSide, Side, SourceType, Timestamp,
+        ValidationError, ARENA, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_STREAM_NAME, SCHEMA_VERSION,
+    };
+}
+
+// The README's Rust snippets run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The Redis stream the crowd simulation publishes to.
 pub const DEFAULT_STREAM_NAME: &str = "maf:arena:crowd_simulation:output";

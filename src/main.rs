@@ -1,5 +1,10 @@
-//! The `crowd-envelope` program; everything it does lives in `crowd_envelope::cli`.
+//! The `crowd-envelope` program (feature `cli`): a client of the library's
+//! public API like any other; `main` only dispatches to a subcommand.
+
+#![forbid(unsafe_code)]
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    crowd_envelope::cli::main()
+    cli::main()
 }

@@ -84,7 +84,7 @@ impl SourceType {
 }
 
 /// How the simulated agents split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Crowd {
@@ -101,11 +101,11 @@ pub struct Crowd {
 
 /// The synthesis of one crowd simulation (SPEC section 2).
 ///
-/// The serde implementations read and write the canonical wire form without
-/// validating; [`CrowdPrediction::from_json`] reads the lax form Pydantic
-/// accepts and validates it, and [`CrowdPrediction::validate`] checks a
-/// value built in Rust.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// [`CrowdPrediction::from_json`] reads the lax form Pydantic accepts and
+/// validates it, and so does `Deserialize` (from any self-describing
+/// format); [`CrowdPrediction::validate`] checks a value built in Rust.
+/// `Serialize` writes the canonical wire form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 // Fields with serde defaults come out optional in TypeScript, which is the

@@ -179,6 +179,7 @@ pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> 
             // SAFETY: the wrapper passes `well_formed` only for bytes that
             // `TextEncoder.encodeInto` wrote from a string without lone
             // surrogates, which are UTF-8 by the Encoding Standard.
+            #[allow(unsafe_code)]
             true => {
                 decoder.decode_str_with(unsafe { std::str::from_utf8_unchecked(payload) }, then)
             }

@@ -258,3 +258,41 @@ fn validate_checks_drivers_made_in_rust() {
     assert_eq!(error.errors.len(), 1, "too many drivers is one error");
     assert_eq!(error.errors[0].code, ErrorCode::TooLong);
 }
+
+#[test]
+fn deserialize_reads_and_validates_as_from_json_does() {
+    let valid = r#"{"source_type": "polymarket_bet", "source_id": "m", "question": "q?",
+        "probability": "0.62", "confidence": 0.5, "market_probability": 0.4,
+        "crowd": {"agents": 3, "bullish": 2, "bearish": 1, "neutral": 0},
+        "generated_at": 1767225600}"#;
+    let read: CrowdPrediction = serde_json::from_str(valid).unwrap();
+    assert_eq!(read, CrowdPrediction::from_json(valid).unwrap());
+    assert_eq!(
+        read.probability, 0.62,
+        "the lax string, as Pydantic reads it"
+    );
+    for (from, to) in [
+        ("\"probability\": \"0.62\"", "\"probability\": 5.0"),
+        ("\"source_id\": \"m\"", "\"source_id\": \"  \""),
+        ("\"neutral\": 0", "\"neutral\": 7"),
+    ] {
+        let invalid = valid.replace(from, to);
+        let error = serde_json::from_str::<CrowdPrediction>(&invalid).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            CrowdPrediction::from_json(&invalid)
+                .unwrap_err()
+                .to_string(),
+            "{to}"
+        );
+    }
+    let at: Timestamp = serde_json::from_str("1767225600").unwrap();
+    assert_eq!(at.to_string(), "2026-01-01T00:00:00Z");
+    // Through serde's data model a number keeps its value, not its lexeme.
+    let meta: Meta = serde_json::from_str(r#"{"k": [1, 2.50]}"#).unwrap();
+    assert_eq!(meta.as_json(), r#"{"k":[1,2.5]}"#);
+    assert!(serde_json::from_str::<Meta>("[1]").is_err());
+    let error = try_decode_envelope("{").unwrap_err();
+    let back: DecodeError = serde_json::from_str(&serde_json::to_string(&error).unwrap()).unwrap();
+    assert_eq!(back, error);
+}

@@ -74,11 +74,9 @@ fn ids_of(entries: &[StreamEnvelope]) -> Vec<String> {
 }
 
 fn follow_options(last_id: &str) -> FollowOptions {
-    FollowOptions {
-        last_id: last_id.to_owned(),
-        block: Duration::from_millis(200),
-        ..FollowOptions::default()
-    }
+    let mut options = FollowOptions::after(last_id);
+    options.block = Duration::from_millis(200);
+    options
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,7 +117,7 @@ async fn publish_validates_and_trims() {
     assert!(err.to_string().contains("prediction.confidence"), "{err}");
 
     let many: Vec<_> = (0..500).map(envelope).collect();
-    let options = PublishOptions { max_len: Some(50) };
+    let options = PublishOptions::max_len(50);
     let ids = publish_envelopes(&mut conn, "trimmed", &many, options)
         .await
         .unwrap();

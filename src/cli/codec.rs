@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{exit_code, result_line, write_line, EnvelopeOptions, Input};
-use crate::{
+use crowd_envelope::{
     build_envelope, verify_decision, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope,
     DecodeError, DecodeReason, Decoder, DEFAULT_MAX_PAYLOAD_BYTES,
 };
@@ -84,9 +84,9 @@ pub(super) struct SchemaArgs {
 
 pub(super) fn schema(args: SchemaArgs) -> io::Result<ExitCode> {
     let schema = if args.result {
-        crate::decode_result_json_schema()
+        crowd_envelope::decode_result_json_schema()
     } else {
-        crate::envelope_json_schema()
+        crowd_envelope::envelope_json_schema()
     };
     let text = serde_json::to_string_pretty(&schema)?;
     write_line(&mut io::stdout().lock(), &text)?;

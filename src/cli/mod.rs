@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::{
+use crowd_envelope::{
     CrowdPredictionEnvelope, DecodeError, Meta, Timestamp, DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_STREAM_NAME,
 };
@@ -93,11 +93,11 @@ enum Item {
 
 impl Item {
     /// The bytes, or the `too_large` rejection.
-    fn checked(self) -> Result<Vec<u8>, crate::DecodeError> {
+    fn checked(self) -> Result<Vec<u8>, crowd_envelope::DecodeError> {
         match self {
             Item::Bytes(bytes) => Ok(bytes),
-            Item::TooLarge(limit) => Err(crate::DecodeError::whole(
-                crate::DecodeReason::TooLarge,
+            Item::TooLarge(limit) => Err(crowd_envelope::DecodeError::whole(
+                crowd_envelope::DecodeReason::TooLarge,
                 format!("payload is over the limit of {limit} bytes"),
             )),
         }
@@ -200,8 +200,8 @@ struct EnvelopeOptions {
 }
 
 impl EnvelopeOptions {
-    fn to_build_options(&self) -> crate::BuildOptions {
-        crate::BuildOptions {
+    fn to_build_options(&self) -> crowd_envelope::BuildOptions {
+        crowd_envelope::BuildOptions {
             correlation_id: self.correlation_id.clone(),
             meta: self.meta.clone(),
             published_at: self.published_at,
@@ -254,7 +254,7 @@ fn exit_code(all_ok: bool) -> ExitCode {
 
 fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
     text.parse()
-        .map_err(|e: crate::DateTimeError| e.to_string())
+        .map_err(|e: crowd_envelope::DateTimeError| e.to_string())
 }
 
 fn parse_meta(text: &str) -> Result<Meta, String> {

@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::stream::interrupted;
 use super::StreamTarget;
-use crate::redis::{
+use crowd_envelope::redis::{
     follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, TransportError,
 };
 
@@ -335,7 +335,7 @@ async fn feed(
 /// `MS-SEQ`, each a 64-bit number, as Redis reads an entry id (a longer
 /// number passed the check once, and Redis refused it on every read).
 fn is_stream_id(id: &str) -> bool {
-    id.contains('-') && crate::redis::is_stream_id(id)
+    id.contains('-') && crowd_envelope::redis::is_stream_id(id)
 }
 
 /// An entry id as numbers, for ordering (ids come checked or from Redis).
@@ -393,12 +393,10 @@ async fn relay(
     } else if redis.until_up(|| async { Ok(()) }).await.is_none() {
         return;
     }
-    let options = FollowOptions {
-        last_id,
-        block: site.block,
-        count: CLIENT_QUEUE,
-        max_payload_bytes: site.max_payload_bytes,
-    };
+    let mut options = FollowOptions::after(last_id);
+    options.block = site.block;
+    options.count = CLIENT_QUEUE;
+    options.max_payload_bytes = site.max_payload_bytes;
     let follow = follow_entries(site.url.clone(), site.stream.clone(), options);
     futures_util::pin_mut!(follow);
     loop {

@@ -13,11 +13,11 @@ use tokio::io::AsyncWriteExt;
 use super::codec::build_one;
 use super::log::printable;
 use super::{exit_code, write_line, EnvelopeOptions, Input, StreamTarget};
-use crate::redis::{
+use crowd_envelope::redis::{
     follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
     GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
 };
-use crate::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder};
+use crowd_envelope::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder};
 
 #[derive(Debug, Args)]
 pub(super) struct PublishArgs {
@@ -98,7 +98,7 @@ pub(super) struct ConsumeArgs {
 /// A start id Redis reads (`redis::is_stream_id`); anything else is
 /// refused up front (exit status 2), not retried against Redis forever.
 fn stream_id(text: &str) -> Result<String, String> {
-    if crate::redis::is_stream_id(text) {
+    if crowd_envelope::redis::is_stream_id(text) {
         Ok(text.to_owned())
     } else {
         Err(format!(
@@ -124,11 +124,10 @@ fn transport(error: TransportError) -> io::Error {
 pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     let mut conn = url.connect().await.map_err(transport)?;
-    let options = PublishOptions {
-        max_len: args
-            .max_len
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-    };
+    let mut options = PublishOptions::default();
+    options.max_len = args
+        .max_len
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let build = args.options.to_build_options();
     let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
     let mut all_ok = true;
@@ -190,12 +189,9 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
             newest.id().clone_into(&mut last_id);
         }
     }
-    let options = FollowOptions {
-        last_id,
-        block: Duration::from_millis(args.block_ms),
-        max_payload_bytes: args.target.max_payload_bytes,
-        ..FollowOptions::default()
-    };
+    let mut options = FollowOptions::after(last_id);
+    options.block = Duration::from_millis(args.block_ms);
+    options.max_payload_bytes = args.target.max_payload_bytes;
     let follow = follow_envelopes(url, args.target.stream.clone(), options);
     futures_util::pin_mut!(follow);
     let interrupted = interrupted();

@@ -72,6 +72,7 @@ pub(super) fn plain_run(bytes: &[u8]) -> usize {
     for chunk in &mut chunks {
         // SAFETY: `chunk` is 16 bytes long, what `v128_load` reads; it needs
         // no alignment.
+        #[allow(unsafe_code)]
         let v = unsafe { v128_load(chunk.as_ptr().cast::<v128>()) };
         let special = v128_or(
             v128_or(u8x16_eq(v, quote), u8x16_eq(v, backslash)),

@@ -23,6 +23,7 @@ static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FOLLOW_SCRIPT));
 
 /// Options of [`follow_envelopes`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FollowOptions {
     /// Deliver entries after this id; `$` (the default) means those added
     /// after the call.
@@ -34,6 +35,16 @@ pub struct FollowOptions {
     /// Size limit per payload; a larger one is left in Redis and comes out
     /// as a `too_large` skip with its size.
     pub max_payload_bytes: usize,
+}
+
+impl FollowOptions {
+    /// The defaults, following from just after `last_id`.
+    pub fn after(last_id: impl Into<String>) -> FollowOptions {
+        FollowOptions {
+            last_id: last_id.into(),
+            ..FollowOptions::default()
+        }
+    }
 }
 
 impl Default for FollowOptions {
@@ -48,6 +59,7 @@ impl Default for FollowOptions {
 }
 
 /// What a raw follower yields: an entry, or entries it could not deliver.
+/// Exhaustive on purpose: anything else a follower meets is an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Followed {
     /// The next entry.
@@ -74,6 +86,7 @@ pub struct Gap {
 
 /// Why a [`Gap`] happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GapReason {
     /// Trimmed (`MAXLEN`, `XTRIM`) or deleted (`XDEL`) before they were read.
     Trimmed,

@@ -60,6 +60,7 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::fro
 
 /// What went wrong talking to Redis. Messages never hold the URL's password.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The URL cannot be used.
     #[error("invalid Redis URL {url}: {message}")]
@@ -269,6 +270,8 @@ pub struct StreamEnvelope {
 }
 
 /// One entry read from the stream: an envelope, or a skip with its reason.
+/// Exhaustive on purpose: whatever is not delivered is a [`Skipped`] with
+/// its reason, so there will never be a third case.
 // Envelopes are the common case: boxing them would cost an allocation per
 // entry to save space only in the rare skip.
 #[allow(clippy::large_enum_variant)]
@@ -371,9 +374,19 @@ fn log_skip(skipped: Skipped) -> Skipped {
 
 /// Options of [`publish_envelope`].
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct PublishOptions {
     /// Trim the stream to about this many entries (`MAXLEN ~ n`).
     pub max_len: Option<usize>,
+}
+
+impl PublishOptions {
+    /// Trim the stream to about `max_len` entries as each is added.
+    pub fn max_len(max_len: usize) -> PublishOptions {
+        PublishOptions {
+            max_len: Some(max_len),
+        }
+    }
 }
 
 /// Validates the envelope, then `XADD`s it as one `data` field; gives the

@@ -25,6 +25,7 @@ use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
 
 /// Settings of a [`GroupConsumer`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GroupOptions {
     /// The consumer group; created (with the stream) if missing.
     pub group: String,
@@ -180,7 +181,11 @@ impl GroupConsumer {
     }
 
     /// Like [`Self::run`], and also returns once `done` says so of the
-    /// counters, or the `limit` is reached.
+    /// counters (checked after each entry), or the `limit` is reached.
+    /// Entries fetched but not handled when `done` says so stay pending with
+    /// this consumer, which handles them first when it runs again (or
+    /// another claims them after `claim_idle`); for an exact number with
+    /// nothing left over, set [`GroupOptions::limit`] instead.
     pub async fn run_until<H, Fut, E>(
         &mut self,
         mut handler: H,
@@ -200,7 +205,7 @@ impl GroupConsumer {
             }
             let polled = tokio::select! {
                 () = &mut stop => return Ok(()),
-                polled = self.poll(&mut handler) => polled,
+                polled = self.poll_until(&mut handler, &done) => polled,
             };
             match polled {
                 Err(error) if !error.is_retryable() => return Err(error),
@@ -226,7 +231,22 @@ impl GroupConsumer {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let polled = self.poll_once(handler).await;
+        self.poll_until(handler, &|_: &GroupStats| false).await
+    }
+
+    /// [`Self::poll`], stopping before the next entry once `done` says so.
+    async fn poll_until<H, Fut, E, D>(
+        &mut self,
+        handler: &mut H,
+        done: &D,
+    ) -> Result<usize, TransportError>
+    where
+        H: FnMut(StreamEnvelope) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+        D: Fn(&GroupStats) -> bool,
+    {
+        let polled = self.poll_once(handler, done).await;
         if polled.is_err() {
             self.conn = None;
             // What this consumer fetched and did not finish is pending with
@@ -237,35 +257,40 @@ impl GroupConsumer {
         polled
     }
 
-    async fn poll_once<H, Fut, E>(&mut self, handler: &mut H) -> Result<usize, TransportError>
+    async fn poll_once<H, Fut, E, D>(
+        &mut self,
+        handler: &mut H,
+        done: &D,
+    ) -> Result<usize, TransportError>
     where
         H: FnMut(StreamEnvelope) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
+        D: Fn(&GroupStats) -> bool,
     {
         self.connect().await?;
         let mut processed = 0;
-        while self.remaining() > 0 && self.own_retry_due() {
+        while self.wants_more(done) && self.own_retry_due() {
             let due = self.due_own_entries().await?;
             if due.is_empty() {
                 break;
             }
             let taken = self.take_entries(&due).await?;
-            processed += self.process_batch(taken, handler).await?;
+            processed += self.process_batch(taken, handler, done).await?;
         }
-        if self.remaining() > 0
+        if self.wants_more(done)
             && self
                 .last_claim
                 .is_none_or(|at| at.elapsed() >= self.options.claim_idle / 2)
         {
             let claimed = self.claim_idle().await?;
             self.stats.claimed += claimed.len() as u64;
-            processed += self.process_batch(claimed, handler).await?;
+            processed += self.process_batch(claimed, handler, done).await?;
             self.last_claim = Some(Instant::now());
         }
-        if self.remaining() > 0 {
+        if self.wants_more(done) {
             let entries = self.read_new().await?;
-            processed += self.process_batch(entries, handler).await?;
+            processed += self.process_batch(entries, handler, done).await?;
         }
         Ok(processed)
     }
@@ -282,6 +307,10 @@ impl GroupConsumer {
             .min(self.options.count)
     }
 
+    fn wants_more(&self, done: &impl Fn(&GroupStats) -> bool) -> bool {
+        self.remaining() > 0 && !done(&self.stats)
+    }
+
     fn own_retry_due(&self) -> bool {
         self.own_pending && self.next_retry.is_none_or(|at| at <= Instant::now())
     }
@@ -290,20 +319,22 @@ impl GroupConsumer {
     /// `claim_idle / 2` renews what is left of it, so no other consumer
     /// claims it meanwhile; entries another consumer claimed anyway are
     /// left to that one.
-    async fn process_batch<H, Fut, E>(
+    async fn process_batch<H, Fut, E, D>(
         &mut self,
         entries: Vec<StreamId>,
         handler: &mut H,
+        done: &D,
     ) -> Result<usize, TransportError>
     where
         H: FnMut(StreamEnvelope) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
+        D: Fn(&GroupStats) -> bool,
     {
         let mut queue = VecDeque::from(entries);
         let mut leased = Instant::now();
         let mut processed = 0;
-        while !queue.is_empty() {
+        while !queue.is_empty() && !done(&self.stats) {
             if leased.elapsed() >= self.options.claim_idle / 2 {
                 let ids: Vec<String> = queue.iter().map(|e| e.id.clone()).collect();
                 let kept = self.renew(&ids).await?;
