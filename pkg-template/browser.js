@@ -20,4 +20,4 @@ await init({ module_or_path: wasmUrl });
 // A plain object of the exports (a module namespace is read-only).
 bind({ ...wasm }, reload);
 
-export * from './dist/api.js';
+export * from './dist/index.js';

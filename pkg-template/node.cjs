@@ -8,4 +8,4 @@ function load() {
     return require(glue);
 }
 require('./dist/cjs/binding.js').bind(load(), load);
-module.exports = require('./dist/cjs/api.js');
+module.exports = require('./dist/cjs/index.js');

@@ -1,14 +1,8 @@
 // `crowd-envelope/redis`: the seed's transport for any node-redis v4+ client,
 // with no dependency on node-redis itself (the client is passed in).
 
-import {
-    DEFAULT_MAX_PAYLOAD_BYTES,
-    decodeStreamEntry,
-    encodeEnvelope,
-    type CrowdPredictionEnvelope,
-    type FieldError,
-    type SkipReason,
-} from "./api.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope, type FieldError, type SkipReason } from "./api.js";
+import { decodeStreamEntry } from "./entry.js";
 import { FOLLOW_SCRIPT } from "./follow-script.js";
 
 /**
