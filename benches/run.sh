@@ -44,31 +44,24 @@ cargo run --quiet --release --example decode_memory "$OUT/payloads.json" "$OUT/h
 node benches/js/memory.mjs "$OUT/hostile.json" >"$OUT/memory-node.json"
 
 step "4/6 Redis: redis-benchmark XADD, pipelined publish, follow latency"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(node scripts/free-port.mjs)
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --dir "$PWD/$OUT" --pidfile "$PWD/$OUT/redis.pid" >/dev/null
 trap 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true' EXIT
 until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
-PAYLOAD=$(node -e 'import("./benches/js/payloads.mjs").then(m => process.stdout.write(m.PAYLOADS.typical))')
+PAYLOAD=$(node benches/js/print-payload.mjs typical)
 redis-benchmark -p "$PORT" -c 1 -P 100 -n 50000 --csv XADD bench:ceiling '*' data "$PAYLOAD" \
     | tail -1 >"$OUT/redis-benchmark.csv"
 CROWD_BENCH_REDIS_URL="redis://127.0.0.1:$PORT" CROWD_BENCH_PAYLOAD="$PAYLOAD" cargo bench --quiet --features redis --bench redis \
     >"$OUT/redis.json" 2>"$OUT/redis.log"
 
 step "   dashboard: ${DASHBOARD_SECONDS:-60}s at 500 envelopes/s in Chromium"
-node benches/js/dashboard.mjs "redis://127.0.0.1:$PORT" "$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+node benches/js/dashboard.mjs "redis://127.0.0.1:$PORT" "$(node scripts/free-port.mjs)" \
     >"$OUT/dashboard.json"
 
 step "5/6 sizes: wasm per runtime, npm tarball"
 TARBALL=$(cd pkg && npm pack --silent --pack-destination "../$OUT")
-node -e '
-const { gzipSync } = require("node:zlib"); const { readFileSync, statSync } = require("node:fs");
-const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
-console.log(JSON.stringify({
-  nodeWasm: { raw: statSync("pkg/wasm/node/crowd_envelope_bg.wasm").size, gzip: gz("pkg/wasm/node/crowd_envelope_bg.wasm") },
-  webWasm: { raw: statSync("pkg/wasm/web/crowd_envelope_bg.wasm").size, gzip: gz("pkg/wasm/web/crowd_envelope_bg.wasm") },
-  tarball: statSync(process.argv[1]).size,
-}))' "$OUT/$TARBALL" >"$OUT/sizes.json"
+node benches/js/sizes.mjs "$OUT/$TARBALL" >"$OUT/sizes.json"
 
 step "6/6 report"
 node benches/js/report.mjs "$OUT"

@@ -29,12 +29,7 @@ echo '{"type": "commonjs"}' >pkg/wasm/node/package.json
 
 step "tsc (ES modules and CommonJS)"
 cp -r pkg-template/src pkg-template/tsconfig.json target/pkg-build/
-# The types tsify generated from the Rust types: everything in the glue's
-# declarations before its first function.
-awk '/^export function /{exit} {print}' pkg/wasm/web/crowd_envelope.d.ts >target/pkg-build/src/types.ts
-# The followers' read, one Lua script for Rust and npm alike.
-node -e 'const fs = require("fs"); process.stdout.write("/** src/redis/follow.lua, as the Rust follower runs it. */\nexport const FOLLOW_SCRIPT = " + JSON.stringify(fs.readFileSync("src/redis/follow.lua", "utf8")) + ";\n")' \
-    >target/pkg-build/src/follow-script.ts
+node scripts/pkg-sources.mjs pkg/wasm/web/crowd_envelope.d.ts target/pkg-build/src
 "$BIN/tsc" -p target/pkg-build --outDir pkg/dist
 "$BIN/tsc" -p target/pkg-build --outDir pkg/dist/cjs --module commonjs --moduleResolution node10
 echo '{"type": "commonjs"}' >pkg/dist/cjs/package.json

@@ -23,15 +23,7 @@ seed() { # target: the corpus starts from the regressions and, for decode, the p
     mkdir -p "$corpus"
     cp -n fuzz/regressions/"$1"/* "$corpus"/ 2>/dev/null || true
     if [ "$1" = decode ] && [ -z "$(ls -A "$corpus" | head -50 | sed -n 50p)" ]; then
-        python3 - "$corpus" <<'PY'
-import base64, json, sys, hashlib, pathlib
-out = pathlib.Path(sys.argv[1])
-for line in open("tests/vectors/corpus.jsonl"):
-    v = json.loads(line)
-    data = v["payload"].encode() if "payload" in v else base64.b64decode(v["payload_b64"])
-    if len(data) < 100_000:
-        (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
-PY
+        python3 scripts/fuzz-seed.py "$corpus"
     fi
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cargo for wasm32-unknown-unknown: rustup's target when installed, else
-# Debian's rustc-web building std from source (see ../shared/TOOLCHAIN.md and
+# Debian's rustc-web building std from source (see docs/toolchain.md and
 # scripts/ensure.sh). Usage: scripts/wasm-cargo.sh <subcommand> [args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

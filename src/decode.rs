@@ -99,7 +99,7 @@ impl Decoder {
 }
 
 /// How a payload was read, for the npm package, which builds the decoded JS
-/// value from it (`src/wasm.rs`).
+/// value from it (`src/wasm/mod.rs`).
 // Only the wasm bindings look inside.
 #[cfg_attr(not(feature = "wasm"), allow(dead_code))]
 pub(crate) enum Source<'j, 'a> {
@@ -166,7 +166,7 @@ pub fn try_decode_envelope(
     Decoder::default().decode(payload.as_ref())
 }
 
-/// Decodes a payload as the seed did: `None` on any rejection, after logging
+/// Decodes a payload, giving `None` on any rejection after logging
 /// it with `tracing` at WARN.
 pub fn decode_envelope(payload: impl AsRef<[u8]>) -> Option<CrowdPredictionEnvelope> {
     match try_decode_envelope(payload) {

@@ -109,7 +109,7 @@ pub struct Crowd {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 // Fields with serde defaults come out optional in TypeScript, which is the
-// input shape; `CrowdPrediction` there is `Required<>` of it (src/wasm.rs).
+// input shape; `CrowdPrediction` there is `Required<>` of it (src/wasm/mod.rs).
 #[cfg_attr(feature = "wasm", tsify(rename = "CrowdPredictionFields"))]
 pub struct CrowdPrediction {
     /// What kind of item this is about.

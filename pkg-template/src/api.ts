@@ -1,9 +1,9 @@
 // The package's API (SPEC section 7), over the wasm module's private
-// JSON-text interface (src/wasm.rs). Values cross the boundary as strings:
+// JSON-text interface (src/wasm/mod.rs). Values cross the boundary as strings:
 // payloads as they are, JS values through JSON.stringify, results back
 // through JSON.parse, which gives plain objects of the wire shape.
 
-import { type Glue, guarded, memoryBytes, tapeView } from "./binding.js";
+import { type Glue, guarded, memoryBytes, REJECTED, tapeView } from "./binding.js";
 import type {
     CrowdPrediction,
     CrowdPredictionEnvelope,
@@ -85,7 +85,6 @@ function summarize(errors: FieldError[]): string {
 // Decoding
 // ---------------------------------------------------------------------------
 
-const REJECTED = 0x21; // "!", see src/wasm.rs
 const MAX_WASM_LIMIT = 0xffff_ffff; // the limit crosses as a u32
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
@@ -110,7 +109,7 @@ export function tryDecodeEnvelope(payload: Payload, options?: DecodeOptions): De
     }
 }
 
-/** Decodes as the seed did: the envelope, or `null` for anything rejected. */
+/** Decodes a payload: the envelope, or `null` for anything rejected. */
 export function decodeEnvelope(payload: Payload, options?: DecodeOptions): CrowdPredictionEnvelope | null {
     const result = tryDecodeEnvelope(payload, options);
     return result.ok ? result.envelope : null;
@@ -223,7 +222,7 @@ function decodeReply(glue: Glue, length: number, input: string | Uint8Array): De
     return { ok: true, envelope };
 }
 
-// What wireDecode answers besides a reply's length (src/wasm.rs).
+// What wireDecode answers besides a reply's length (src/wasm/mod.rs).
 const PARSE_PAYLOAD = 0;
 const READ_TAPE = 1;
 

@@ -2,7 +2,10 @@
 // (node.cjs loads it synchronously; browser.js awaits it from a URL next to
 // itself) before any API function can run, and replaced if it ever traps.
 
-/** The private exports of `src/wasm.rs`; see the reply format there. */
+/** A reply that starts with this character is a rejection (src/wasm/mod.rs). */
+export const REJECTED = 0x21; // "!"
+
+/** The private exports of `src/wasm/mod.rs`; see the reply format there. */
 export interface Glue {
     wireMemory(): WebAssembly.Memory;
     wireInput(capacity: number): number;

@@ -3,7 +3,7 @@
 // tryDecodeEnvelope decodes it.
 
 import { DEFAULT_MAX_PAYLOAD_BYTES, tryDecodeEnvelope, type DecodeOptions, type Payload } from "./api.js";
-import { guarded } from "./binding.js";
+import { guarded, REJECTED } from "./binding.js";
 import type { EntryResult, FieldError, SkipReason } from "./types.js";
 
 /** A stream entry as a Redis client gives it. */
@@ -16,7 +16,6 @@ export interface StreamEntry {
     oversized?: number;
 }
 
-const REJECTED = 0x21; // "!", see src/wasm.rs
 
 /**
  * Decodes a stream entry: exactly one field, `data`, holding an envelope

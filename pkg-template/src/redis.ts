@@ -1,4 +1,4 @@
-// `crowd-envelope/redis`: the seed's transport for any node-redis v4+ client,
+// `crowd-envelope/redis`: publish, read and follow for any node-redis v4+ client,
 // with no dependency on node-redis itself (the client is passed in).
 
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope, type FieldError, type SkipReason } from "./api.js";
@@ -139,7 +139,7 @@ export async function* followEnvelopes(
             } catch (error) {
                 if (signal?.aborted) return;
                 options.onError?.(error);
-                await sleep(Math.min(100 * 2 ** failures, 2000), signal);
+                await sleep(Math.min(100 * 2 ** failures, 5000), signal); // as the Rust follower
                 failures += 1;
             }
         }

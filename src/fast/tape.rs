@@ -6,7 +6,7 @@ use crate::json::{Json, Reader};
 
 /// Where each value of a canonically written envelope sits in the payload,
 /// and what each number and choice is: what the npm package builds the
-/// decoded object from without parsing the payload again (`src/wasm.rs`,
+/// decoded object from without parsing the payload again (`src/wasm/mod.rs`,
 /// `pkg-template/src/api.ts`). Slots are listed in [`slot`].
 ///
 /// A string takes two slots, the byte offsets of its contents; the end is

@@ -1,4 +1,4 @@
-//! The Redis transport (feature `redis`): the seed's `publish_envelope`,
+//! The Redis transport (feature `redis`): `publish_envelope`,
 //! `read_envelopes` and `follow_envelopes`, made safe to run bots on, and
 //! consumer groups for fleets of them.
 //!
