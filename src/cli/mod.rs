@@ -8,6 +8,7 @@
 
 mod codec;
 mod log;
+mod runtime;
 mod serve;
 mod stream;
 
@@ -58,10 +59,10 @@ pub fn main() -> ExitCode {
         Command::Decode(args) => codec::decode(args),
         Command::Build(args) => codec::build(args),
         Command::Schema(args) => codec::schema(args),
-        Command::Publish(args) => stream::block_on(stream::publish(args)),
-        Command::Tail(args) => stream::block_on(stream::tail(args)),
-        Command::Consume(args) => stream::block_on(stream::consume(args)),
-        Command::Serve(args) => stream::block_on(serve::serve(args)),
+        Command::Publish(args) => runtime::block_on(stream::publish(args)),
+        Command::Tail(args) => runtime::block_on(stream::tail(args)),
+        Command::Consume(args) => runtime::block_on(stream::consume(args)),
+        Command::Serve(args) => runtime::block_on(serve::serve(args)),
     };
     match outcome {
         Ok(code) => code,

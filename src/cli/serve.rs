@@ -28,7 +28,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use super::stream::interrupted;
+use super::runtime::interrupted;
 use super::StreamTarget;
 use crowd_envelope::redis::{
     follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, TransportError,

@@ -1,6 +1,5 @@
 //! `publish`, `tail` and `consume`: the CLI on a Redis stream.
 
-use std::future::Future;
 use std::io::{self, Write};
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
@@ -12,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::codec::build_one;
 use super::log::printable;
+use super::runtime::interrupted;
 use super::{exit_code, write_line, EnvelopeOptions, Input, StreamTarget};
 use crowd_envelope::redis::{
     follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
@@ -105,16 +105,6 @@ fn stream_id(text: &str) -> Result<String, String> {
             "expected $, MS or MS-SEQ (numbers), found {text:?}"
         ))
     }
-}
-
-/// Runs a subcommand on a single-threaded runtime.
-pub(super) fn block_on(
-    command: impl Future<Output = io::Result<ExitCode>>,
-) -> io::Result<ExitCode> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(command)
 }
 
 fn transport(error: TransportError) -> io::Error {
@@ -367,24 +357,4 @@ fn default_consumer_name() -> String {
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "consumer".to_owned());
     format!("{host}-{}", std::process::id())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub(super) async fn interrupted() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

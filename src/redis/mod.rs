@@ -28,18 +28,22 @@
 
 mod follow;
 mod group;
+mod publish;
+mod url;
 
-use std::fmt;
 use std::time::Duration;
 
-use redis_rs::aio::{ConnectionLike, MultiplexedConnection};
-use redis_rs::streams::{StreamId, StreamRangeReply};
-use redis_rs::{AsyncConnectionConfig, Client, RedisError, RetryMethod, Value};
+use redis_rs::streams::StreamId;
+use redis_rs::{RedisError, RetryMethod, Value};
 
 pub use follow::{
     follow_entries, follow_envelopes, FollowOptions, Followed, Gap, GapReason, FOLLOW_SCRIPT,
 };
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
+pub use publish::{
+    publish_envelope, publish_envelopes, read_entries, read_envelopes, PublishOptions,
+};
+pub use url::{redact_url, RedisUrl};
 
 use crate::entry::{decode_entry, EntryData};
 use crate::error::ValidationError;
@@ -128,117 +132,6 @@ pub fn is_stream_id(id: &str) -> bool {
         }
 }
 
-/// A Redis URL (`redis://`, `rediss://` for TLS, `redis+unix://`), shown and
-/// logged only with its password replaced by `***`.
-#[derive(Clone)]
-pub struct RedisUrl {
-    client: Client,
-    shown: String,
-}
-
-impl RedisUrl {
-    /// Parses a URL such as `redis://:secret@127.0.0.1:6379/0`.
-    pub fn parse(url: &str) -> Result<RedisUrl, TransportError> {
-        let shown = redact_url(url);
-        let client = Client::open(url).map_err(|e| TransportError::InvalidUrl {
-            url: shown.clone(),
-            message: scrub(&e, url),
-        })?;
-        Ok(RedisUrl { client, shown })
-    }
-
-    /// The URL with its password replaced by `***`.
-    pub fn redacted(&self) -> &str {
-        &self.shown
-    }
-
-    /// A multiplexed connection for ordinary commands.
-    pub async fn connect(&self) -> Result<MultiplexedConnection, TransportError> {
-        self.connect_with_timeout(COMMAND_TIMEOUT).await
-    }
-
-    /// A connection whose replies may take `timeout`: a blocking read needs
-    /// more than the 500 ms redis-rs allows by default, and a connection of
-    /// its own so it does not stall other commands.
-    async fn connect_with_timeout(
-        &self,
-        timeout: Duration,
-    ) -> Result<MultiplexedConnection, TransportError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(timeout));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| TransportError::Connect {
-                url: self.shown.clone(),
-                message: scrub(&e, ""),
-            })
-    }
-}
-
-impl fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.shown)
-    }
-}
-
-impl fmt::Display for RedisUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.shown)
-    }
-}
-
-/// The URL with the password of its user info replaced by `***`.
-///
-/// ```
-/// use crowd_envelope::redis::redact_url;
-/// assert_eq!(redact_url("redis://:hunter2@db:6379/0"), "redis://:***@db:6379/0");
-/// assert_eq!(redact_url("rediss://bot:hunter2@db"), "rediss://bot:***@db");
-/// assert_eq!(redact_url("redis://db:6379"), "redis://db:6379");
-/// ```
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let Some((user_info, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = user_info
-        .split_once(':')
-        .map_or(user_info, |(user, _)| user);
-    if user_info.contains(':') {
-        format!("{scheme}://{user}:***@{host}{path}")
-    } else {
-        // `redis://secret@host`: redis-rs reads a lone user info as the password.
-        format!("{scheme}://***@{host}{path}")
-    }
-}
-
-/// A redis-rs error as text, with any trace of `url` (and its password)
-/// removed: some errors quote the URL they could not use.
-fn scrub(error: &RedisError, url: &str) -> String {
-    let text = error.to_string();
-    if url.is_empty() {
-        return text;
-    }
-    let mut text = text.replace(url, &redact_url(url));
-    if let Some(password) = password_of(url) {
-        text = text.replace(password, "***");
-    }
-    text
-}
-
-fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let user_info = authority.rsplit_once('@')?.0;
-    let password = user_info.split_once(':').map_or(user_info, |(_, p)| p);
-    (!password.is_empty()).then_some(password)
-}
-
 fn command_error(command: &'static str) -> impl Fn(RedisError) -> TransportError {
     move |e| TransportError::Command {
         command,
@@ -255,10 +148,6 @@ fn reply_error(command: &'static str) -> TransportError {
         source: None,
     }
 }
-
-// ---------------------------------------------------------------------------
-// What comes off the stream
-// ---------------------------------------------------------------------------
 
 /// A decoded envelope and its entry id.
 #[derive(Debug, Clone, PartialEq)]
@@ -366,113 +255,6 @@ fn log_skip(skipped: Skipped) -> Skipped {
         ValidationError { errors: skipped.errors.clone() }
     );
     skipped
-}
-
-// ---------------------------------------------------------------------------
-// Publish and read
-// ---------------------------------------------------------------------------
-
-/// Options of [`publish_envelope`].
-#[derive(Debug, Clone, Copy, Default)]
-#[non_exhaustive]
-pub struct PublishOptions {
-    /// Trim the stream to about this many entries (`MAXLEN ~ n`).
-    pub max_len: Option<usize>,
-}
-
-impl PublishOptions {
-    /// Trim the stream to about `max_len` entries as each is added.
-    pub fn max_len(max_len: usize) -> PublishOptions {
-        PublishOptions {
-            max_len: Some(max_len),
-        }
-    }
-}
-
-/// Validates the envelope, then `XADD`s it as one `data` field; gives the
-/// entry id.
-pub async fn publish_envelope(
-    conn: &mut impl ConnectionLike,
-    stream: &str,
-    envelope: &CrowdPredictionEnvelope,
-    options: PublishOptions,
-) -> Result<String, TransportError> {
-    envelope.validate()?;
-    xadd(stream, &envelope.to_json(), options)
-        .query_async(conn)
-        .await
-        .map_err(command_error("XADD"))
-}
-
-/// Publishes many envelopes in one round trip (a pipeline); gives their ids
-/// in order. All are validated before any is sent.
-pub async fn publish_envelopes(
-    conn: &mut impl ConnectionLike,
-    stream: &str,
-    envelopes: &[CrowdPredictionEnvelope],
-    options: PublishOptions,
-) -> Result<Vec<String>, TransportError> {
-    let mut pipe = redis_rs::pipe();
-    for envelope in envelopes {
-        envelope.validate()?;
-        pipe.add_command(xadd(stream, &envelope.to_json(), options));
-    }
-    pipe.query_async(conn).await.map_err(command_error("XADD"))
-}
-
-fn xadd(stream: &str, payload: &str, options: PublishOptions) -> redis_rs::Cmd {
-    let mut cmd = redis_rs::cmd("XADD");
-    cmd.arg(stream);
-    if let Some(max_len) = options.max_len {
-        cmd.arg("MAXLEN").arg("~").arg(max_len);
-    }
-    cmd.arg("*").arg(DATA_FIELD).arg(payload);
-    cmd
-}
-
-/// The newest `count` entries, newest first (`XREVRANGE`), decoded; the
-/// ones that do not decode come as [`StreamItem::Skipped`].
-pub async fn read_envelopes(
-    conn: &mut impl ConnectionLike,
-    stream: &str,
-    count: usize,
-) -> Result<Vec<StreamItem>, TransportError> {
-    let decoder = Decoder::new();
-    Ok(read_entries(conn, stream, count)
-        .await?
-        .iter()
-        .map(|entry| entry.decode(&decoder))
-        .collect())
-}
-
-/// The newest `count` entries, newest first, undecoded.
-pub async fn read_entries(
-    conn: &mut impl ConnectionLike,
-    stream: &str,
-    count: usize,
-) -> Result<Vec<RawEntry>, TransportError> {
-    Ok(newest(conn, stream, count)
-        .await?
-        .into_iter()
-        .map(RawEntry::from_stream_id)
-        .collect())
-}
-
-async fn newest(
-    conn: &mut impl ConnectionLike,
-    stream: &str,
-    count: usize,
-) -> Result<Vec<StreamId>, TransportError> {
-    let reply: StreamRangeReply = redis_rs::cmd("XREVRANGE")
-        .arg(stream)
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(count)
-        .query_async(conn)
-        .await
-        .map_err(command_error("XREVRANGE"))?;
-    Ok(reply.ids)
 }
 
 fn duration_ms(duration: Duration) -> u64 {
