@@ -46,9 +46,13 @@ impl Decoder {
         self.max_payload_bytes
     }
 
-    /// Decodes a payload given as bytes, which must be UTF-8.
-    pub fn decode(&self, payload: &[u8]) -> Result<CrowdPredictionEnvelope, DecodeError> {
-        self.decode_with(payload, |_, envelope| envelope)
+    /// Decodes a payload (`&str`, `String`, `&[u8]`, `Vec<u8>`); bytes must
+    /// be UTF-8.
+    pub fn decode(
+        &self,
+        payload: impl AsRef<[u8]>,
+    ) -> Result<CrowdPredictionEnvelope, DecodeError> {
+        self.decode_with(payload.as_ref(), |_, envelope| envelope)
     }
 
     /// Decodes a payload given as text.

@@ -1,7 +1,7 @@
 //! `CrowdPredictionEnvelope`: the versioned wrapper published on the stream
 //! (SPEC section 4), and building, encoding and checking it.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::value::RawValue;
@@ -54,6 +54,26 @@ impl Meta {
                 .unwrap_or_else(|_| "{}".to_owned())
                 .into(),
         )
+    }
+
+    /// Meta from any value that serializes to a JSON object (a struct of
+    /// your own, a map), with no `serde_json` of your own needed.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Run { model: &'static str, seed: u64 }
+    ///
+    /// let meta = crowd_envelope::Meta::from_serialize(&Run { model: "m-7", seed: 42 })?;
+    /// assert_eq!(meta.as_json(), r#"{"model":"m-7","seed":42}"#);
+    /// # Ok::<(), crowd_envelope::DecodeError>(())
+    /// ```
+    pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Meta, DecodeError> {
+        let text = serde_json::to_string(value).map_err(|error| {
+            DecodeError::from(ValidationError {
+                errors: vec![FieldError::new("", ErrorCode::DictType, error.to_string())],
+            })
+        })?;
+        Meta::parse(&text)
     }
 
     /// Meta from JSON text, which must be one object; checked as strictly as
@@ -347,21 +367,10 @@ fn serialize_fields_but_meta<S: SerializeStruct>(
 
 /// A fresh correlation id: a uuid4 as 32 lowercase hex digits.
 pub fn new_correlation_id() -> String {
-    let mut bytes = crate::platform::random_bytes();
-    // RFC 9562: version 4 in the high nibble of byte 6, variant 10 in the
-    // two high bits of byte 8.
-    if let Some(byte) = bytes.get_mut(6) {
-        *byte = (*byte & 0x0f) | 0x40;
-    }
-    if let Some(byte) = bytes.get_mut(8) {
-        *byte = (*byte & 0x3f) | 0x80;
-    }
-    let mut id = String::with_capacity(32);
-    for byte in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(id, "{byte:02x}");
-    }
-    id
+    uuid::Builder::from_random_bytes(crate::platform::random_bytes())
+        .into_uuid()
+        .simple()
+        .to_string()
 }
 
 /// Wraps a prediction in an envelope with the decision SPEC section 3 gives

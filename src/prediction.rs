@@ -156,7 +156,81 @@ pub struct CrowdPrediction {
     pub generated_at: Timestamp,
 }
 
+/// Building a prediction in Rust.
+///
+/// ```
+/// use crowd_envelope::{Crowd, CrowdPrediction, SourceType};
+///
+/// let prediction = CrowdPrediction::new(
+///     SourceType::PolymarketBet, "0x5f3a9c", "Will the Fed cut rates in December?",
+///     0.64, 0.77, Crowd::new(121, 55, 24),
+/// )
+/// .with_market_probability(0.52)
+/// .with_drivers(["CPI cooled", "dovish minutes"]);
+/// assert!(prediction.validate().is_ok());
+/// assert_eq!(prediction.crowd.agents, 200);
+/// ```
 impl CrowdPrediction {
+    /// A prediction of the required fields, generated now, with no market
+    /// price, rationale, drivers or resolution date (the `with_*` methods
+    /// set those). Checked by [`Self::validate`], and when an envelope is
+    /// built from it.
+    pub fn new(
+        source_type: SourceType,
+        source_id: impl Into<String>,
+        question: impl Into<String>,
+        probability: f64,
+        confidence: f64,
+        crowd: Crowd,
+    ) -> CrowdPrediction {
+        CrowdPrediction {
+            source_type,
+            source_id: source_id.into(),
+            question: question.into(),
+            probability,
+            confidence,
+            market_probability: None,
+            crowd,
+            rationale: String::new(),
+            drivers: Vec::new(),
+            resolves_at: None,
+            generated_at: Timestamp::now(),
+        }
+    }
+
+    /// With the market's price of YES.
+    pub fn with_market_probability(mut self, market_probability: f64) -> CrowdPrediction {
+        self.market_probability = Some(market_probability);
+        self
+    }
+
+    /// With a rationale.
+    pub fn with_rationale(mut self, rationale: impl Into<String>) -> CrowdPrediction {
+        self.rationale = rationale.into();
+        self
+    }
+
+    /// With drivers.
+    pub fn with_drivers<S: Into<String>>(
+        mut self,
+        drivers: impl IntoIterator<Item = S>,
+    ) -> CrowdPrediction {
+        self.drivers = drivers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With the date the question resolves.
+    pub fn with_resolves_at(mut self, resolves_at: Timestamp) -> CrowdPrediction {
+        self.resolves_at = Some(resolves_at);
+        self
+    }
+
+    /// Generated at `generated_at` rather than now.
+    pub fn with_generated_at(mut self, generated_at: Timestamp) -> CrowdPrediction {
+        self.generated_at = generated_at;
+        self
+    }
+
     /// Reads a prediction from JSON text, as leniently as Pydantic v2 does
     /// (SPEC section 6), and validates it; paths in errors are relative to
     /// the prediction (`crowd.bullish`).
@@ -308,6 +382,16 @@ impl CrowdPrediction {
 }
 
 impl Crowd {
+    /// A crowd of `bullish + bearish + neutral` agents.
+    pub fn new(bullish: u32, bearish: u32, neutral: u32) -> Crowd {
+        Crowd {
+            agents: bullish.saturating_add(bearish).saturating_add(neutral),
+            bullish,
+            bearish,
+            neutral,
+        }
+    }
+
     fn check(&self, path: &Path<'_>, errors: &mut Errors) {
         let before = errors.len();
         let agents = LaxInt::Small(self.agents.into());

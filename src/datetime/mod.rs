@@ -484,5 +484,6 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+mod convert;
 #[cfg(test)]
 mod tests;
