@@ -11,7 +11,7 @@ use crate::json::write::ObjectWriter;
 use crate::json::{Json, Keep, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
-use crate::validate::{self, any, required, Errors, Path};
+use crate::validate::{self, any, Errors, Fields, Path};
 
 /// Below this confidence every mapper holds back.
 pub const MIN_CONFIDENCE: f64 = 0.5;
@@ -38,19 +38,11 @@ pub enum Fomo2Action {
     Hold,
 }
 
-impl Fomo2Action {
-    /// Every action.
-    pub const ALL: [Fomo2Action; 3] = [Fomo2Action::Buy, Fomo2Action::Sell, Fomo2Action::Hold];
-
-    /// The wire name, e.g. `"buy"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fomo2Action::Buy => "buy",
-            Fomo2Action::Sell => "sell",
-            Fomo2Action::Hold => "hold",
-        }
-    }
-}
+lax::wire_names!(Fomo2Action {
+    Buy => "buy",
+    Sell => "sell",
+    Hold => "hold",
+});
 
 /// The decision for a `fomo2_report` (`decision_kind` `fomo2_signal`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,19 +72,11 @@ pub enum Side {
     Abstain,
 }
 
-impl Side {
-    /// Every side.
-    pub const ALL: [Side; 3] = [Side::Yes, Side::No, Side::Abstain];
-
-    /// The wire name, e.g. `"yes"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Yes => "yes",
-            Side::No => "no",
-            Side::Abstain => "abstain",
-        }
-    }
-}
+lax::wire_names!(Side {
+    Yes => "yes",
+    No => "no",
+    Abstain => "abstain",
+});
 
 /// The decision for a `polymarket_bet` (`decision_kind` `polymarket_side`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,23 +125,13 @@ pub enum DecisionKind {
     OddsoddyMultiplier,
 }
 
+lax::wire_names!(DecisionKind {
+    Fomo2Signal => "fomo2_signal",
+    PolymarketSide => "polymarket_side",
+    OddsoddyMultiplier => "oddsoddy_multiplier",
+});
+
 impl DecisionKind {
-    /// Every kind, in SPEC order.
-    pub const ALL: [DecisionKind; 3] = [
-        DecisionKind::Fomo2Signal,
-        DecisionKind::PolymarketSide,
-        DecisionKind::OddsoddyMultiplier,
-    ];
-
-    /// The wire name, e.g. `"fomo2_signal"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionKind::Fomo2Signal => "fomo2_signal",
-            DecisionKind::PolymarketSide => "polymarket_side",
-            DecisionKind::OddsoddyMultiplier => "oddsoddy_multiplier",
-        }
-    }
-
     /// The kind SPEC section 3 pairs with a source type.
     pub fn for_source(source_type: SourceType) -> DecisionKind {
         match source_type {
@@ -165,10 +139,6 @@ impl DecisionKind {
             SourceType::PolymarketBet => DecisionKind::PolymarketSide,
             SourceType::OddsoddyStrategy => DecisionKind::OddsoddyMultiplier,
         }
-    }
-
-    pub(crate) fn from_json(value: &Json<'_>) -> lax::Coerced<DecisionKind> {
-        lax::one_of(value, &Self::ALL.map(|kind| (kind.as_str(), kind)))
     }
 }
 
@@ -324,16 +294,10 @@ pub(crate) const KEEP: Keep = Keep::Fields(&[
 ]);
 
 fn fomo2_from_json(o: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Fomo2Signal> {
-    let action = required(o, "action", path, errors, action_from_json, any);
-    let strength = required(
-        o,
-        "strength",
-        path,
-        errors,
-        lax::finite_float,
-        strength_rule,
-    );
-    let reason = required(o, "reason", path, errors, lax::owned_string, any);
+    let f = Fields::new(o, path);
+    let action = f.required(errors, "action", Fomo2Action::from_json, any);
+    let strength = f.required(errors, "strength", lax::finite_float, strength_rule);
+    let reason = f.required(errors, "reason", lax::owned_string, any);
     Some(Fomo2Signal {
         action: action?,
         strength: strength?,
@@ -346,25 +310,12 @@ fn polymarket_from_json(
     path: &Path<'_>,
     errors: &mut Errors,
 ) -> Option<PolymarketSide> {
-    let side = required(o, "side", path, errors, side_from_json, any);
-    let edge = required(o, "edge", path, errors, lax::optional_finite_float, any);
-    let price = required(
-        o,
-        "price",
-        path,
-        errors,
-        lax::optional_finite_float,
-        price_rule,
-    );
-    let stake_fraction = required(
-        o,
-        "stake_fraction",
-        path,
-        errors,
-        lax::finite_float,
-        stake_rule,
-    );
-    let reason = required(o, "reason", path, errors, lax::owned_string, any);
+    let f = Fields::new(o, path);
+    let side = f.required(errors, "side", Side::from_json, any);
+    let edge = f.required(errors, "edge", lax::optional_finite_float, any);
+    let price = f.required(errors, "price", lax::optional_finite_float, price_rule);
+    let stake_fraction = f.required(errors, "stake_fraction", lax::finite_float, stake_rule);
+    let reason = f.required(errors, "reason", lax::owned_string, any);
     Some(PolymarketSide {
         side: side?,
         edge: edge?,
@@ -379,27 +330,13 @@ fn oddsoddy_from_json(
     path: &Path<'_>,
     errors: &mut Errors,
 ) -> Option<OddsoddyMultiplier> {
-    let multiplier = required(
-        o,
-        "multiplier",
-        path,
-        errors,
-        lax::finite_float,
-        multiplier_rule,
-    );
-    let reason = required(o, "reason", path, errors, lax::owned_string, any);
+    let f = Fields::new(o, path);
+    let multiplier = f.required(errors, "multiplier", lax::finite_float, multiplier_rule);
+    let reason = f.required(errors, "reason", lax::owned_string, any);
     Some(OddsoddyMultiplier {
         multiplier: multiplier?,
         reason: reason?,
     })
-}
-
-fn action_from_json(value: &Json<'_>) -> lax::Coerced<Fomo2Action> {
-    lax::one_of(value, &Fomo2Action::ALL.map(|a| (a.as_str(), a)))
-}
-
-fn side_from_json(value: &Json<'_>) -> lax::Coerced<Side> {
-    lax::one_of(value, &Side::ALL.map(|s| (s.as_str(), s)))
 }
 
 fn strength_rule(x: &f64, path: &Path<'_>, errors: &mut Errors) {

@@ -13,7 +13,7 @@ use crate::json::write::ObjectWriter;
 use crate::json::{Json, Keep, Object};
 use crate::lax;
 use crate::prediction::{CrowdPrediction, SourceType};
-use crate::validate::{self, any, optional, required, Errors, Path};
+use crate::validate::{self, any, Errors, Fields, Path};
 
 /// The only schema version this crate reads and writes.
 pub const SCHEMA_VERSION: &str = "1";
@@ -228,16 +228,15 @@ fn envelope_fields(
     root: &Path<'_>,
     errors: &mut Errors,
 ) -> Option<CrowdPredictionEnvelope> {
-    optional(
-        o,
-        "schema_version",
-        root,
+    let f = Fields::new(o, root);
+    f.optional(
         errors,
+        "schema_version",
         constant(SCHEMA_VERSION),
         any,
         || (),
     );
-    optional(o, "arena", root, errors, constant(ARENA), any, || ());
+    f.optional(errors, "arena", constant(ARENA), any, || ());
     let prediction_path = root.key("prediction");
     let prediction = match o.get("prediction") {
         Some(value) => CrowdPrediction::from_json_value(value, &prediction_path, errors),
@@ -246,14 +245,7 @@ fn envelope_fields(
             None
         }
     };
-    let kind = required(
-        o,
-        "decision_kind",
-        root,
-        errors,
-        DecisionKind::from_json,
-        any,
-    );
+    let kind = f.required(errors, "decision_kind", DecisionKind::from_json, any);
     let decision_path = root.key("decision");
     let decision = match (o.get("decision"), kind) {
         (None, _) => {
@@ -271,25 +263,21 @@ fn envelope_fields(
     if let (Some(source_type), Some(kind)) = (declared_source_type(o), kind) {
         pairing_rule(source_type, kind, &root.key("decision_kind"), errors);
     }
-    let published_at = optional(
-        o,
-        "published_at",
-        root,
+    let published_at = f.optional(
         errors,
+        "published_at",
         Timestamp::from_json,
         any,
         Timestamp::now,
     );
-    let correlation_id = optional(
-        o,
-        "correlation_id",
-        root,
+    let correlation_id = f.optional(
         errors,
+        "correlation_id",
         lax::owned_string,
         any,
         new_correlation_id,
     );
-    let meta = optional(o, "meta", root, errors, meta_from_json, any, Meta::new);
+    let meta = f.optional(errors, "meta", meta_from_json, any, Meta::new);
     Some(CrowdPredictionEnvelope {
         prediction: prediction?,
         decision: decision?,

@@ -308,6 +308,30 @@ fn python_digit_groups(s: &str) -> bool {
     previous_digit && !previous_underscore
 }
 
+/// For a closed set of wire names (SPEC's enums): `ALL` in SPEC order,
+/// `as_str`, and `from_json`, the lax reader (`literal_error` for anything
+/// else, as Pydantic says).
+macro_rules! wire_names {
+    ($name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
+        impl $name {
+            /// Every value, in SPEC order.
+            pub const ALL: [$name; [$($wire),+].len()] = [$($name::$variant),+];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+
+            pub(crate) fn from_json(value: &$crate::json::Json<'_>) -> $crate::lax::Coerced<$name> {
+                $crate::lax::one_of(value, &Self::ALL.map(|v| (v.as_str(), v)))
+            }
+        }
+    };
+}
+pub(crate) use wire_names;
+
 #[cfg(test)]
 mod tests {
     use super::*;

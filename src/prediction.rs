@@ -8,7 +8,7 @@ use crate::error::{DecodeError, ErrorCode, ValidationError};
 use crate::json::write::{self, ObjectWriter};
 use crate::json::{Json, Keep, Object};
 use crate::lax::{self, LaxInt};
-use crate::validate::{self, any, optional, required, Errors, Path};
+use crate::validate::{self, any, Errors, Fields, Path};
 
 /// Most agents a crowd may have.
 pub const MAX_AGENTS: u32 = 1_000_000;
@@ -61,27 +61,11 @@ pub enum SourceType {
     OddsoddyStrategy,
 }
 
-impl SourceType {
-    /// Every source type, in SPEC order.
-    pub const ALL: [SourceType; 3] = [
-        SourceType::Fomo2Report,
-        SourceType::PolymarketBet,
-        SourceType::OddsoddyStrategy,
-    ];
-
-    /// The wire name, e.g. `"fomo2_report"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceType::Fomo2Report => "fomo2_report",
-            SourceType::PolymarketBet => "polymarket_bet",
-            SourceType::OddsoddyStrategy => "oddsoddy_strategy",
-        }
-    }
-
-    fn from_json(value: &Json<'_>) -> lax::Coerced<SourceType> {
-        lax::one_of(value, &Self::ALL.map(|kind| (kind.as_str(), kind)))
-    }
-}
+lax::wire_names!(SourceType {
+    Fomo2Report => "fomo2_report",
+    PolymarketBet => "polymarket_bet",
+    OddsoddyStrategy => "oddsoddy_strategy",
+});
 
 /// How the simulated agents split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -316,55 +300,30 @@ impl CrowdPrediction {
                 return None;
             }
         };
-        let source_type = required(o, "source_type", path, errors, SourceType::from_json, any);
-        let source_id = required(
-            o,
-            "source_id",
-            path,
+        let f = Fields::new(o, path);
+        let source_type = f.required(errors, "source_type", SourceType::from_json, any);
+        let source_id = f.required(errors, "source_id", lax::owned_string, source_id_rule);
+        let question = f.required(errors, "question", lax::owned_string, question_rule);
+        let probability = f.required(errors, "probability", lax::finite_float, unit_rule);
+        let confidence = f.required(errors, "confidence", lax::finite_float, unit_rule);
+        let market_probability = f.optional(
             errors,
-            lax::owned_string,
-            source_id_rule,
-        );
-        let question = required(
-            o,
-            "question",
-            path,
-            errors,
-            lax::owned_string,
-            question_rule,
-        );
-        let probability = required(o, "probability", path, errors, lax::finite_float, unit_rule);
-        let confidence = required(o, "confidence", path, errors, lax::finite_float, unit_rule);
-        let market_probability = optional(
-            o,
             "market_probability",
-            path,
-            errors,
             lax::optional_finite_float,
             market_rule,
             || None,
         );
         let crowd = Crowd::from_json(o, path, errors);
-        let rationale = optional(
-            o,
-            "rationale",
-            path,
+        let rationale = f.optional(
             errors,
+            "rationale",
             lax::owned_string,
             rationale_rule,
             String::new,
         );
         let drivers = drivers_from_json(o, path, errors);
-        let resolves_at = optional(
-            o,
-            "resolves_at",
-            path,
-            errors,
-            optional_timestamp,
-            any,
-            || None,
-        );
-        let generated_at = required(o, "generated_at", path, errors, Timestamp::from_json, any);
+        let resolves_at = f.optional(errors, "resolves_at", optional_timestamp, any, || None);
+        let generated_at = f.required(errors, "generated_at", Timestamp::from_json, any);
         Some(CrowdPrediction {
             source_type: source_type?,
             source_id: source_id?,
@@ -417,10 +376,11 @@ impl Crowd {
             Some(Ok(object)) => object,
         };
         let before = errors.len();
-        let agents = required(object, "agents", &here, errors, lax::integer, agents_rule);
-        let bullish = required(object, "bullish", &here, errors, lax::integer, count_rule);
-        let bearish = required(object, "bearish", &here, errors, lax::integer, count_rule);
-        let neutral = required(object, "neutral", &here, errors, lax::integer, count_rule);
+        let f = Fields::new(object, &here);
+        let agents = f.required(errors, "agents", lax::integer, agents_rule);
+        let bullish = f.required(errors, "bullish", lax::integer, count_rule);
+        let bearish = f.required(errors, "bearish", lax::integer, count_rule);
+        let neutral = f.required(errors, "neutral", lax::integer, count_rule);
         if errors.len() > before {
             return None;
         }

@@ -95,48 +95,57 @@ impl Errors {
     }
 }
 
-/// Reads a required member of `object` with `coerce`, then checks it with
-/// `rule`; records what fails.
-pub(crate) fn required<'j, T>(
-    object: &'j Object<'_>,
-    key: &'static str,
-    path: &Path<'_>,
-    errors: &mut Errors,
-    coerce: impl FnOnce(&'j Json<'_>) -> Coerced<T>,
-    rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
-) -> Option<T> {
-    let here = path.key(key);
-    match object.get(key) {
-        None => {
-            errors.missing(&here);
-            None
+/// The members of one object, as a validator reads them: each with its
+/// coercion and its rule, failures recorded under the object's path.
+pub(crate) struct Fields<'j, 'a, 'p> {
+    object: &'j Object<'a>,
+    path: &'p Path<'p>,
+}
+
+impl<'j, 'a, 'p> Fields<'j, 'a, 'p> {
+    pub fn new(object: &'j Object<'a>, path: &'p Path<'p>) -> Fields<'j, 'a, 'p> {
+        Fields { object, path }
+    }
+
+    /// Reads a required member with `coerce`, then checks it with `rule`.
+    pub fn required<T>(
+        &self,
+        errors: &mut Errors,
+        key: &'static str,
+        coerce: impl FnOnce(&'j Json<'a>) -> Coerced<T>,
+        rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
+    ) -> Option<T> {
+        let here = self.path.key(key);
+        match self.object.get(key) {
+            None => {
+                errors.missing(&here);
+                None
+            }
+            Some(value) => checked(value, &here, errors, coerce, rule),
         }
-        Some(value) => checked(value, &here, errors, coerce, rule),
+    }
+
+    /// Like [`Self::required`], with `default` when the member is absent.
+    pub fn optional<T>(
+        &self,
+        errors: &mut Errors,
+        key: &'static str,
+        coerce: impl FnOnce(&'j Json<'a>) -> Coerced<T>,
+        rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
+        default: impl FnOnce() -> T,
+    ) -> Option<T> {
+        match self.object.get(key) {
+            None => Some(default()),
+            Some(value) => checked(value, &self.path.key(key), errors, coerce, rule),
+        }
     }
 }
 
-/// Like [`required`], with `default` when the member is absent.
-pub(crate) fn optional<'j, T>(
-    object: &'j Object<'_>,
-    key: &'static str,
-    path: &Path<'_>,
-    errors: &mut Errors,
-    coerce: impl FnOnce(&'j Json<'_>) -> Coerced<T>,
-    rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
-    default: impl FnOnce() -> T,
-) -> Option<T> {
-    let here = path.key(key);
-    match object.get(key) {
-        None => Some(default()),
-        Some(value) => checked(value, &here, errors, coerce, rule),
-    }
-}
-
-fn checked<'j, T>(
-    value: &'j Json<'_>,
+fn checked<'j, 'a, T>(
+    value: &'j Json<'a>,
     here: &Path<'_>,
     errors: &mut Errors,
-    coerce: impl FnOnce(&'j Json<'_>) -> Coerced<T>,
+    coerce: impl FnOnce(&'j Json<'a>) -> Coerced<T>,
     rule: impl FnOnce(&T, &Path<'_>, &mut Errors),
 ) -> Option<T> {
     match coerce(value) {

@@ -35,7 +35,7 @@ use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredic
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
 use crate::fast::{slot, Tape};
 use crate::json::{self, Json, Keep, Object};
-use crate::validate::{self, any, optional, Errors, Path};
+use crate::validate::{self, any, Errors, Fields, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
 
 /// The TypeScript shapes that tsify cannot derive: the prediction with its
@@ -442,7 +442,8 @@ fn option<'j, T>(
         Json::Null => Ok(None),
         other => coerce(other).map(Some),
     };
-    optional(o, key, path, errors, nullable, any, || None).flatten()
+    let f = Fields::new(o, path);
+    f.optional(errors, key, nullable, any, || None).flatten()
 }
 
 pub(crate) mod js_shape;
