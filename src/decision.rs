@@ -285,12 +285,12 @@ impl Serialize for Decision {
 pub(crate) const KEEP: Keep = Keep::Fields(&[
     ("action", Keep::Scalar),
     ("strength", Keep::Scalar),
-    ("reason", Keep::Scalar),
     ("side", Keep::Scalar),
     ("edge", Keep::Scalar),
     ("price", Keep::Scalar),
     ("stake_fraction", Keep::Scalar),
     ("multiplier", Keep::Scalar),
+    ("reason", Keep::Scalar),
 ]);
 
 fn fomo2_from_json(o: &Object<'_>, path: &Path<'_>, errors: &mut Errors) -> Option<Fomo2Signal> {

@@ -23,6 +23,14 @@ pub const MAX_DRIVERS: usize = 16;
 /// Longest driver, in code points.
 pub const MAX_DRIVER_CHARS: usize = 280;
 
+/// What the decoder reads of a crowd.
+pub(crate) const CROWD_KEEP: Keep = Keep::Fields(&[
+    ("agents", Keep::Scalar),
+    ("bullish", Keep::Scalar),
+    ("bearish", Keep::Scalar),
+    ("neutral", Keep::Scalar),
+]);
+
 /// What the decoder reads of a prediction.
 pub(crate) const KEEP: Keep = Keep::Fields(&[
     ("source_type", Keep::Scalar),
@@ -31,15 +39,7 @@ pub(crate) const KEEP: Keep = Keep::Fields(&[
     ("probability", Keep::Scalar),
     ("confidence", Keep::Scalar),
     ("market_probability", Keep::Scalar),
-    (
-        "crowd",
-        Keep::Fields(&[
-            ("agents", Keep::Scalar),
-            ("bullish", Keep::Scalar),
-            ("bearish", Keep::Scalar),
-            ("neutral", Keep::Scalar),
-        ]),
-    ),
+    ("crowd", CROWD_KEEP),
     ("rationale", Keep::Scalar),
     // Past the limit, only the count matters (one `too_long` error).
     ("drivers", Keep::Items(MAX_DRIVERS, &Keep::Scalar)),

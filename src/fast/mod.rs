@@ -23,7 +23,7 @@ use crate::decision::{
 };
 use crate::envelope::{CrowdPredictionEnvelope, Meta, ARENA, SCHEMA_VERSION};
 use crate::error::ValidationError;
-use crate::json::{Json, Keep, Reader};
+use crate::json::{FieldTable, Json, Keep, Reader};
 use crate::lax;
 use crate::prediction::{Crowd, CrowdPrediction, SourceType, MAX_DRIVERS};
 
@@ -69,16 +69,7 @@ pub(crate) fn decode(text: &str, tape: &mut Tape) -> Read {
 }
 
 /// The members of a canonical envelope (SPEC section 4).
-pub(crate) const ENVELOPE: &[&str] = &[
-    "schema_version",
-    "arena",
-    "prediction",
-    "decision",
-    "decision_kind",
-    "published_at",
-    "correlation_id",
-    "meta",
-];
+pub(crate) const ENVELOPE: FieldTable = crate::envelope::KEEP.fields();
 
 fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelope> {
     let mut prediction = None;
@@ -113,19 +104,10 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
 }
 
 /// The members of a canonical prediction (SPEC section 2).
-pub(crate) const PREDICTION: &[&str] = &[
-    "source_type",
-    "source_id",
-    "question",
-    "probability",
-    "confidence",
-    "market_probability",
-    "crowd",
-    "rationale",
-    "drivers",
-    "resolves_at",
-    "generated_at",
-];
+pub(crate) const PREDICTION: FieldTable = crate::prediction::KEEP.fields();
+
+/// The members of a crowd.
+pub(crate) const CROWD: FieldTable = crate::prediction::CROWD_KEEP.fields();
 
 fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     let mut source_type = None;
@@ -191,8 +173,7 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
 
 fn crowd(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Crowd> {
     let mut counts = [0u32; 4];
-    let keys = &["agents", "bullish", "bearish", "neutral"];
-    object(r, tape, keys, |r, tape, field| {
+    object(r, tape, CROWD, |r, tape, field| {
         let n = count(r)?;
         *counts.get_mut(field)? = n;
         tape.set(slot::CROWD + field, f64::from(n))
@@ -240,16 +221,7 @@ struct DecisionFields {
 }
 
 /// Ordered so that each kind's fields in SPEC order come in this order.
-const DECISION: &[&str] = &[
-    "action",
-    "strength",
-    "side",
-    "edge",
-    "price",
-    "stake_fraction",
-    "multiplier",
-    "reason",
-];
+const DECISION: FieldTable = crate::decision::KEEP.fields();
 
 impl DecisionFields {
     fn read(&mut self, r: &mut Reader<'_>, tape: &mut Tape) -> Option<()> {
@@ -329,7 +301,7 @@ fn number_slot(field: usize) -> Option<(usize, bool)> {
 fn object<'a>(
     r: &mut Reader<'a>,
     tape: &mut Tape,
-    keys: &[&str],
+    keys: FieldTable,
     member: impl FnMut(&mut Reader<'a>, &mut Tape, usize) -> Option<()>,
 ) -> Option<()> {
     object_with(r, tape, keys, true, member).map(|_| ())
@@ -341,7 +313,7 @@ fn object<'a>(
 fn object_with<'a>(
     r: &mut Reader<'a>,
     tape: &mut Tape,
-    keys: &[&str],
+    keys: FieldTable,
     all: bool,
     mut member: impl FnMut(&mut Reader<'a>, &mut Tape, usize) -> Option<()>,
 ) -> Option<u64> {
@@ -352,10 +324,10 @@ fn object_with<'a>(
         loop {
             // In SPEC order the key is the next one: one comparison.
             let field = match keys.get(next) {
-                Some(expected) if r.eat_key(expected) => next,
+                Some((expected, _)) if r.eat_key(expected) => next,
                 _ => {
                     let key = string(r, tape, None)?;
-                    keys.iter().position(|k| *k == key)?
+                    keys.iter().position(|(k, _)| *k == key)?
                 }
             };
             if field < next {
@@ -501,6 +473,49 @@ mod tests {
     use super::*;
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// The keys of the object at `path` (keys, from the root) of `json`.
+    fn keys_at<'a>(json: &'a Json<'a>, path: &[&str]) -> Vec<String> {
+        let mut here = json;
+        for key in path {
+            let Json::Object(o) = here else {
+                panic!("{key}")
+            };
+            here = o.get(key).unwrap();
+        }
+        let Json::Object(o) = here else {
+            panic!("{path:?}")
+        };
+        o.members.iter().map(|(k, _)| k.to_string()).collect()
+    }
+
+    #[test]
+    fn the_canonical_encoding_writes_the_field_tables_in_order() {
+        let prediction = CrowdPrediction::from_json(
+            r#"{"source_type": "polymarket_bet", "source_id": "m", "question": "q?",
+                "probability": 0.7, "confidence": 0.8, "market_probability": 0.5,
+                "crowd": {"agents": 10, "bullish": 6, "bearish": 3, "neutral": 1},
+                "generated_at": "2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let text = crate::build_envelope(prediction, crate::BuildOptions::default())
+            .unwrap()
+            .to_json();
+        let json = crate::json::parse(&text, Keep::All).unwrap();
+        let names = |fields: FieldTable| -> Vec<String> {
+            fields.iter().map(|(name, _)| name.to_string()).collect()
+        };
+        assert_eq!(keys_at(&json, &[]), names(ENVELOPE));
+        assert_eq!(keys_at(&json, &["prediction"]), names(PREDICTION));
+        assert_eq!(keys_at(&json, &["prediction", "crowd"]), names(CROWD));
+        // Each decision's fields come in the table's order.
+        let decision = keys_at(&json, &["decision"]);
+        let order: Vec<String> = names(DECISION)
+            .into_iter()
+            .filter(|name| decision.contains(name))
+            .collect();
+        assert_eq!(decision, order);
+    }
 
     #[test]
     fn flat_meta_goes_on_the_tape() {

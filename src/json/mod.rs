@@ -56,6 +56,20 @@ pub(crate) enum Keep {
     All,
 }
 
+/// The members a [`Keep::Fields`] schema names, in SPEC order, with what is
+/// kept of each: the one list of a wire type's fields, for every reader.
+pub(crate) type FieldTable = &'static [(&'static str, Keep)];
+
+impl Keep {
+    /// The fields of a `Fields` schema; none for any other.
+    pub(crate) const fn fields(self) -> FieldTable {
+        match self {
+            Keep::Fields(fields) => fields,
+            _ => &[],
+        }
+    }
+}
+
 /// A value as far as it was kept, borrowing from the payload.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Json<'a> {

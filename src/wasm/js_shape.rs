@@ -6,12 +6,12 @@
 //! reads as the same JS number as `120`.
 
 use crate::decision::Decision;
-use crate::fast::{ENVELOPE as ENVELOPE_KEYS, PREDICTION as PREDICTION_KEYS};
-use crate::json::{Json, Object};
+use crate::fast::{CROWD, ENVELOPE as ENVELOPE_KEYS, PREDICTION as PREDICTION_KEYS};
+use crate::json::{FieldTable, Json, Object};
 use crate::{CrowdPrediction, CrowdPredictionEnvelope, Timestamp};
 
 pub(crate) fn parses_to_itself(json: &Json<'_>, envelope: &CrowdPredictionEnvelope) -> bool {
-    let Some(o) = exactly(json, ENVELOPE_KEYS) else {
+    let Some(o) = exactly(json, names(ENVELOPE_KEYS)) else {
         return false;
     };
     let field = |key| o.get(key).unwrap_or(&Json::Null);
@@ -26,11 +26,11 @@ pub(crate) fn parses_to_itself(json: &Json<'_>, envelope: &CrowdPredictionEnvelo
 }
 
 fn prediction(json: &Json<'_>, prediction: &CrowdPrediction) -> bool {
-    let Some(o) = exactly(json, PREDICTION_KEYS) else {
+    let Some(o) = exactly(json, names(PREDICTION_KEYS)) else {
         return false;
     };
     let field = |key| o.get(key).unwrap_or(&Json::Null);
-    let crowd = exactly(field("crowd"), &["agents", "bullish", "bearish", "neutral"])
+    let crowd = exactly(field("crowd"), names(CROWD))
         .is_some_and(|c| c.members.iter().all(|(_, v)| count(v)));
     let drivers = match field("drivers") {
         Json::Array(a) => a.items.len() == a.len && a.items.iter().all(string),
@@ -59,7 +59,7 @@ fn decision(json: &Json<'_>, decision: &Decision) -> bool {
         Decision::PolymarketSide(_) => &["side", "edge", "price", "stake_fraction", "reason"],
         Decision::OddsoddyMultiplier(_) => &["multiplier", "reason"],
     };
-    let Some(o) = exactly(json, keys) else {
+    let Some(o) = exactly(json, keys.iter().copied()) else {
         return false;
     };
     o.members.iter().all(|(key, value)| match key.as_ref() {
@@ -72,17 +72,27 @@ fn decision(json: &Json<'_>, decision: &Decision) -> bool {
 /// The object, if its keys are exactly `keys` (the reader has already
 /// rejected duplicates, so no member dropped, equal counts and
 /// membership suffice).
-fn exactly<'j, 'a>(json: &'j Json<'a>, keys: &[&str]) -> Option<&'j Object<'a>> {
+fn exactly<'j, 'a, 'k>(
+    json: &'j Json<'a>,
+    keys: impl Iterator<Item = &'k str> + Clone,
+) -> Option<&'j Object<'a>> {
     match json {
         Json::Object(o)
             if o.dropped == 0
-                && o.members.len() == keys.len()
-                && o.members.iter().all(|(k, _)| keys.contains(&k.as_ref())) =>
+                && o.members.len() == keys.clone().count()
+                && o.members
+                    .iter()
+                    .all(|(k, _)| keys.clone().any(|name| name == k)) =>
         {
             Some(o)
         }
         _ => None,
     }
+}
+
+/// The names of a field table.
+fn names(fields: FieldTable) -> impl Iterator<Item = &'static str> + Clone {
+    fields.iter().map(|(name, _)| *name)
 }
 
 fn string(json: &Json<'_>) -> bool {
