@@ -604,25 +604,15 @@ fn a_resuming_client_catches_up_on_no_more_than_max_backfill() {
     );
 }
 
-#[test]
-fn clients_that_read_nothing_cost_serve_a_bounded_queue_each() {
-    let server = RedisServer::start();
-    let served = serve_with(&server, &["--max-payload-bytes", "2000000"]);
-    let stalled: Vec<std::net::TcpStream> = (0..3)
-        .map(|_| {
-            let mut stream = std::net::TcpStream::connect(&served.addr).unwrap();
-            write!(
-                stream,
-                "GET /feed HTTP/1.1\r\nHost: {}\r\n\r\n",
-                served.addr
-            )
-            .unwrap();
-            stream
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    // 60 envelopes of 1 MB each (a big meta), relayed to three clients that
-    // never read: without a bound, each would queue all of them.
+/// A client of `/feed` that asks and then reads nothing.
+fn stalled_feed(addr: &str) -> std::net::TcpStream {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET /feed HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    stream
+}
+
+/// Publishes `count` envelopes of 1 MB each (a big `meta`).
+fn publish_big_envelopes(server: &RedisServer, count: usize) {
     let big = "m".repeat(1 << 20);
     let envelope = serde_json::json!({
         "prediction": serde_json::from_str::<Value>(&prediction("Big?")).unwrap(),
@@ -633,19 +623,27 @@ fn clients_that_read_nothing_cost_serve_a_bounded_queue_each() {
         "meta": {"text": big},
     })
     .to_string();
-    let input = vec![envelope; 60].join("\n");
-    let out = run(
-        &server,
-        &[
-            "publish",
-            "--envelope",
-            "--lines",
-            "--max-payload-bytes",
-            "2000000",
-        ],
-        input.as_bytes(),
-    );
+    let input = vec![envelope; count].join("\n");
+    let args = [
+        "publish",
+        "--envelope",
+        "--lines",
+        "--max-payload-bytes",
+        "2000000",
+    ];
+    let out = run(server, &args, input.as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn clients_that_read_nothing_cost_serve_a_bounded_queue_each() {
+    let server = RedisServer::start();
+    let served = serve_with(&server, &["--max-payload-bytes", "2000000"]);
+    let stalled: Vec<std::net::TcpStream> = (0..3).map(|_| stalled_feed(&served.addr)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // 60 envelopes of 1 MB each (a big meta), relayed to three clients that
+    // never read: without a bound, each would queue all of them.
+    publish_big_envelopes(&server, 60);
     std::thread::sleep(Duration::from_secs(2));
     let peak = common::peak_kib(served.child.id());
     eprintln!("serve: {peak} KiB at peak for 3 stalled clients");
@@ -988,38 +986,10 @@ fn serve_drops_a_client_that_reads_nothing() {
             "2000000",
         ],
     );
-    let mut stalled = std::net::TcpStream::connect(&served.addr).unwrap();
-    write!(
-        stalled,
-        "GET /feed HTTP/1.1\r\nHost: {}\r\n\r\n",
-        served.addr
-    )
-    .unwrap();
+    let mut stalled = stalled_feed(&served.addr);
     std::thread::sleep(Duration::from_millis(300));
     // Far more than the socket buffers and the client's queue hold.
-    let big = "m".repeat(1 << 20);
-    let envelope = serde_json::json!({
-        "prediction": serde_json::from_str::<Value>(&prediction("Big?")).unwrap(),
-        "decision": {"side": "yes", "edge": 0.2, "price": 0.5, "stake_fraction": 0.1, "reason": "r"},
-        "decision_kind": "polymarket_side",
-        "published_at": "2026-01-01T00:00:00Z",
-        "correlation_id": "c",
-        "meta": {"text": big},
-    })
-    .to_string();
-    let input = vec![envelope; 40].join("\n");
-    let out = run(
-        &server,
-        &[
-            "publish",
-            "--envelope",
-            "--lines",
-            "--max-payload-bytes",
-            "2000000",
-        ],
-        input.as_bytes(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    publish_big_envelopes(&server, 40);
     std::thread::sleep(Duration::from_secs(3));
     // Dropped: what was sent before ends, and the connection closes.
     stalled
