@@ -8,7 +8,7 @@ BIN := target/debug/crowd-envelope
 # Accepted payloads of the last differential run, with native's encodings.
 PARITY := target/parity/accepted.jsonl
 
-.PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm pkg vectors parity clean
+.PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm test-python pkg vectors parity clean
 
 ## Build the CLI (debug).
 build:
@@ -16,13 +16,15 @@ build:
 	$(CARGO) build --features cli
 
 ## Everything CI runs: formatting, lints, Rust tests and doctests, the core's
-## tests as wasm, the referee, and the npm package as a consumer gets it.
-test: lint test-rust test-wasm test-reference test-npm
+## tests as wasm, the referee, the npm package as a consumer gets it, and
+## the Python package.
+test: lint test-rust test-wasm test-reference test-npm test-python
 
 lint:
 	@scripts/ensure.sh native-deps
-	$(CARGO) fmt --check
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy -p crowd-envelope-python --all-targets -- -D warnings
 	@# What crates.io would get: the listed files, and not one warning.
 	@out="$$($(CARGO) package --no-verify --allow-dirty --quiet 2>&1)"; \
 	    if echo "$$out" | grep -q '^warning'; then echo "$$out"; exit 1; fi
@@ -46,6 +48,18 @@ test-wasm:
 ## dashboard against redis-server and `crowd-envelope serve`.
 test-npm: build pkg $(PARITY)
 	tests/npm/run.sh
+
+## The Python package (python/): the wheel maturin builds, installed into
+## $(VENV), against the corpus and native's encodings.
+test-python: $(VENV)/.python-tools $(PARITY)
+	rm -rf target/wheels
+	cd python && $(CURDIR)/$(VENV)/bin/maturin build --quiet --profile dev --out $(CURDIR)/target/wheels
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/crowd_envelope-*.whl
+	cd python/tests && $(PY) -m pytest -q -p no:cacheprovider
+
+$(VENV)/.python-tools: python/requirements-dev.txt | $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
+	touch $@
 
 ## The Python reference model, its corpus check and the differential run
 ## (20,000 payloads; it writes $(PARITY), which test-npm holds the package to).

@@ -1,0 +1,85 @@
+"""The package's plain-Python parts: values turned into JSON text for the
+codec (date-times as ISO 8601, naive ones read as UTC), and the frozen
+classes of the decisions and the crowd."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+def to_json(value: Any) -> str:
+    """`value` as JSON text; bytes are taken as the text they hold."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8")
+    return json.dumps(value, default=_default, allow_nan=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Crowd:
+    """How the simulated agents split."""
+
+    agents: int
+    bullish: int
+    bearish: int
+    neutral: int
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fomo2Signal:
+    """The decision for a `fomo2_report` (SPEC 3.1)."""
+
+    action: str
+    strength: float
+    reason: str
+    decision_kind = "fomo2_signal"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class PolymarketSide:
+    """The decision for a `polymarket_bet` (SPEC 3.2)."""
+
+    side: str
+    edge: Optional[float]
+    price: Optional[float]
+    stake_fraction: float
+    reason: str
+    decision_kind = "polymarket_side"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class OddsoddyMultiplier:
+    """The decision for an `oddsoddy_strategy` (SPEC 3.3)."""
+
+    multiplier: float
+    reason: str
+    decision_kind = "oddsoddy_multiplier"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
