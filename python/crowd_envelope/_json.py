@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import date, datetime, timezone
-from typing import Any, Optional
+from typing import Any, ClassVar, Literal, Optional
 
 
 def _default(value: Any) -> Any:
@@ -52,7 +52,7 @@ class Fomo2Signal:
     action: str
     strength: float
     reason: str
-    decision_kind = "fomo2_signal"
+    decision_kind: ClassVar[Literal["fomo2_signal"]] = "fomo2_signal"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -67,7 +67,7 @@ class PolymarketSide:
     price: Optional[float]
     stake_fraction: float
     reason: str
-    decision_kind = "polymarket_side"
+    decision_kind: ClassVar[Literal["polymarket_side"]] = "polymarket_side"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -79,7 +79,7 @@ class OddsoddyMultiplier:
 
     multiplier: float
     reason: str
-    decision_kind = "oddsoddy_multiplier"
+    decision_kind: ClassVar[Literal["oddsoddy_multiplier"]] = "oddsoddy_multiplier"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,0 +1,54 @@
+"""A consumer as a strictly typed service writes one: `mypy --strict` must
+accept it (make test-python), and pytest runs it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+import crowd_envelope as ce
+
+
+def stake(payload: bytes) -> Optional[float]:
+    """The stake a Polymarket bot would place, or None."""
+    envelope = ce.decode_envelope(payload)
+    if envelope is None:
+        return None
+    decision = envelope.decision
+    if decision.decision_kind == "polymarket_side":
+        return decision.stake_fraction if decision.side != "abstain" else 0.0
+    if decision.decision_kind == "fomo2_signal":
+        return decision.strength
+    return decision.multiplier
+
+
+def produce() -> bytes:
+    prediction = ce.validate_prediction(
+        {
+            "source_type": "polymarket_bet",
+            "source_id": "m",
+            "question": "Rain?",
+            "probability": 0.7,
+            "confidence": 0.8,
+            "market_probability": 0.5,
+            "crowd": {"agents": 10, "bullish": 6, "bearish": 3, "neutral": 1},
+            "generated_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        }
+    )
+    side: ce.PolymarketSide = ce.crowd_to_polymarket_side(prediction)
+    assert side.side == "yes"
+    assert ce.crowd_to_fomo2_signal(prediction).reason
+    assert ce.crowd_to_oddsoddy_multiplier(prediction).multiplier > 0
+    envelope = ce.build_envelope(prediction, correlation_id="c", meta={"k": 1})
+    assert ce.verify_decision(envelope)
+    try:
+        ce.try_decode_envelope("{")
+    except ce.DecodeError as error:
+        assert error.reason == "invalid_json" and error.errors
+    return ce.encode_envelope(envelope).encode()
+
+
+def test_the_typed_consumer_runs() -> None:
+    placed = stake(produce())
+    assert placed is not None and 0.0 < placed <= 0.25
+    assert ce.DEFAULT_STREAM_NAME.startswith("maf:")
