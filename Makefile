@@ -55,8 +55,8 @@ test-python: $(VENV)/.python-tools $(PARITY)
 	rm -rf target/wheels
 	cd python && $(CURDIR)/$(VENV)/bin/maturin build --quiet --profile dev --out $(CURDIR)/target/wheels
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/crowd_envelope-*.whl
-	cd python/tests && $(PY) -m pytest -q -p no:cacheprovider test_package.py test_reference_parity.py typed_consumer.py
-	cd python/tests && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental typed_consumer.py
+	cd python/tests && $(PY) -m pytest -q -p no:cacheprovider test_package.py test_reference_parity.py test_redis.py typed_consumer.py
+	cd python && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental crowd_envelope tests/typed_consumer.py
 
 $(VENV)/.python-tools: python/requirements-dev.txt | $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt

@@ -39,6 +39,10 @@ step "3/6 native Rust (criterion) and Python (Pydantic)"
 cargo bench --quiet --bench decode -- --noplot >"$OUT/criterion.log" 2>&1
 node benches/js/criterion.mjs target/criterion >"$OUT/native.json"
 cargo build --quiet --release --example decode_timing
+make --no-print-directory .venv/.python-tools
+rm -rf target/wheels-release
+(cd python && ../.venv/bin/maturin build --quiet --release --out ../target/wheels-release)
+.venv/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels-release/crowd_envelope-*.whl
 .venv/bin/python benches/python_bench.py "$OUT/payloads.json" target/release/examples/decode_timing >"$OUT/python.json"
 cargo run --quiet --release --example decode_memory "$OUT/payloads.json" "$OUT/hostile.json" >"$OUT/memory.json"
 node benches/js/memory.mjs "$OUT/hostile.json" >"$OUT/memory-node.json"

@@ -83,3 +83,12 @@ def build_envelope(
     meta: Optional[Mapping[str, Any]] = None,
     published_at: Optional[Union[datetime, str]] = None,
 ) -> CrowdPredictionEnvelope: ...
+
+_FOLLOW_SCRIPT: str
+
+def _decode_entry(
+    fields: list[str],
+    data: Optional[Union[str, bytes]],
+    oversized: Optional[int] = None,
+    max_payload_bytes: Optional[int] = None,
+) -> CrowdPredictionEnvelope: ...

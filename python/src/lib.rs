@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+use crowd_envelope::entry::{decode_entry, EntryData};
 use crowd_envelope::{
     self as codec, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope, Decision, Decoder,
     FieldError, Meta, Timestamp,
@@ -50,11 +51,21 @@ fn errors_list<'py>(py: Python<'py>, errors: &[FieldError]) -> PyResult<Bound<'p
 }
 
 fn decode_error(py: Python<'_>, error: &codec::DecodeError) -> PyErr {
-    let err = DecodeError::new_err(error.to_string());
+    raise_decode_error(py, error.reason.as_str(), &error.errors, error.to_string())
+}
+
+/// A `DecodeError` with its `.reason` and `.errors`.
+fn raise_decode_error(
+    py: Python<'_>,
+    reason: &str,
+    errors: &[FieldError],
+    message: String,
+) -> PyErr {
+    let err = DecodeError::new_err(message);
     let value = err.value(py);
     let set = value
-        .setattr("reason", error.reason.as_str())
-        .and_then(|()| value.setattr("errors", errors_list(py, &error.errors)?));
+        .setattr("reason", reason)
+        .and_then(|()| value.setattr("errors", errors_list(py, errors)?));
     set.err().unwrap_or(err)
 }
 
@@ -105,13 +116,19 @@ fn decode(
     payload: &Bound<'_, PyAny>,
     max_payload_bytes: Option<usize>,
 ) -> PyResult<CrowdPredictionEnvelope> {
-    let bytes = payload_bytes(payload)?;
     let decoder = Decoder::new()
         .max_payload_bytes(max_payload_bytes.unwrap_or(codec::DEFAULT_MAX_PAYLOAD_BYTES));
-    let decoded = if bytes.len() >= DETACHED_BYTES {
-        py.detach(|| decoder.decode(&bytes))
-    } else {
-        decoder.decode(&bytes)
+    // Small `bytes` are decoded in place, the common case, with no copy.
+    let decoded = match payload.cast::<PyBytes>() {
+        Ok(bytes) if bytes.as_bytes().len() < DETACHED_BYTES => decoder.decode(bytes.as_bytes()),
+        _ => {
+            let bytes = payload_bytes(payload)?;
+            if bytes.len() >= DETACHED_BYTES {
+                py.detach(|| decoder.decode(&bytes))
+            } else {
+                decoder.decode(&bytes)
+            }
+        }
     };
     decoded.map_err(|error| decode_error(py, &error))
 }
@@ -487,6 +504,42 @@ fn build_envelope(
         .map_err(|error| validation_error(py, &error.into()))
 }
 
+/// SPEC section 1's rule, then the payload (`crowd_envelope.redis`):
+/// `fields` an entry's field names, `data` its `data` field, `oversized`
+/// the size of one left in Redis. Raises `DecodeError`, whose reason may be
+/// `no_data` or `extra_fields` as well as a decode reason.
+#[pyfunction]
+#[pyo3(signature = (fields, data, oversized=None, max_payload_bytes=None))]
+fn _decode_entry(
+    py: Python<'_>,
+    fields: Vec<String>,
+    data: Option<&Bound<'_, PyAny>>,
+    oversized: Option<usize>,
+    max_payload_bytes: Option<usize>,
+) -> PyResult<Envelope> {
+    let bytes = data.map(payload_bytes).transpose()?;
+    let entry_data = match (&bytes, oversized) {
+        (_, Some(size)) => EntryData::Oversized(size),
+        (Some(bytes), None) => EntryData::Bytes(bytes),
+        (None, None) => EntryData::Missing,
+    };
+    let decoder = Decoder::new()
+        .max_payload_bytes(max_payload_bytes.unwrap_or(codec::DEFAULT_MAX_PAYLOAD_BYTES));
+    decode_entry(&fields, entry_data, &decoder)
+        .map(Envelope)
+        .map_err(|error| {
+            let message = codec::ValidationError {
+                errors: error.errors.clone(),
+            };
+            raise_decode_error(
+                py,
+                error.reason.as_str(),
+                &error.errors,
+                format!("{}: {message}", error.reason),
+            )
+        })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -505,5 +558,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(crowd_to_polymarket_side, m)?)?;
     m.add_function(wrap_pyfunction!(crowd_to_oddsoddy_multiplier, m)?)?;
     m.add_function(wrap_pyfunction!(build_envelope, m)?)?;
+    m.add_function(wrap_pyfunction!(_decode_entry, m)?)?;
+    // The followers' read, one Lua script for Rust, npm and Python.
+    m.add("_FOLLOW_SCRIPT", include_str!("../../src/redis/follow.lua"))?;
     Ok(())
 }

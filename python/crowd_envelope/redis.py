@@ -1,0 +1,220 @@
+"""The stream over any `redis.asyncio` client, with the original module's
+signatures: `publish_envelope`, `read_envelopes`, `follow_envelopes`.
+
+Beyond them, as the Rust and npm followers do: every entry that is not
+delivered is reported to `on_skip` with its reason (a decode reason,
+`no_data`, `extra_fields`; when following, `trimmed` with the number lost,
+or `stream_reset`), and a follower resumes after a lost connection from
+the last id it saw, losing and repeating nothing. Each follower read is the
+Lua script the Rust follower runs (`src/redis/follow.lua`), which leaves a
+payload over the size limit in Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable, Optional, Union
+
+from redis import exceptions as redis_errors
+
+from ._native import (
+    _FOLLOW_SCRIPT,
+    CrowdPredictionEnvelope,
+    DecodeError,
+    _decode_entry,
+    encode_envelope,
+)
+
+logger = logging.getLogger("crowd_envelope")
+
+__all__ = ["SkippedEntry", "follow_envelopes", "publish_envelope", "read_envelopes"]
+
+
+@dataclass(frozen=True)
+class SkippedEntry:
+    """An entry that was not delivered, and why. For `trimmed` and
+    `stream_reset` the id is the range `after..before`, and `missed` how
+    many entries were lost (None when Redis cannot tell)."""
+
+    id: str
+    reason: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+    missed: Optional[int] = None
+
+
+OnSkip = Callable[[SkippedEntry], None]
+
+# What a lost or restarting server raises; retried from the cursor.
+_LOST = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+def _text(value: Union[str, bytes]) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _report(skipped: SkippedEntry, on_skip: Optional[OnSkip]) -> None:
+    logger.warning("skipping stream entry %s (%s): %s", skipped.id, skipped.reason, skipped.errors)
+    if on_skip is not None:
+        on_skip(skipped)
+
+
+def _decode(
+    entry_id: str,
+    fields: dict[Any, Any],
+    oversized: Optional[int],
+    max_payload_bytes: Optional[int],
+    on_skip: Optional[OnSkip],
+) -> Optional[CrowdPredictionEnvelope]:
+    names = [_text(name) for name in fields]
+    data = next((value for name, value in fields.items() if _text(name) == "data"), None)
+    try:
+        return _decode_entry(names, data, oversized, max_payload_bytes)
+    except DecodeError as error:
+        _report(SkippedEntry(entry_id, error.reason, error.errors), on_skip)
+        return None
+
+
+async def publish_envelope(
+    redis_client: Any,
+    stream_name: str,
+    envelope: Union[CrowdPredictionEnvelope, dict[str, Any]],
+    *,
+    max_len: Optional[int] = None,
+) -> str:
+    """Publishes the envelope as one `data` field (validated first; raises
+    `ValidationError`); gives the entry id. `max_len` trims the stream to
+    about that many entries."""
+    data = encode_envelope(envelope)
+    if max_len is None:
+        entry_id = await redis_client.xadd(stream_name, {"data": data})
+    else:
+        entry_id = await redis_client.xadd(stream_name, {"data": data}, maxlen=max_len, approximate=True)
+    return _text(entry_id)
+
+
+async def read_envelopes(
+    redis_client: Any,
+    stream_name: str,
+    count: int,
+    *,
+    on_skip: Optional[OnSkip] = None,
+    max_payload_bytes: Optional[int] = None,
+) -> list[tuple[str, CrowdPredictionEnvelope]]:
+    """The newest `count` envelopes, newest first, as `(id, envelope)`."""
+    entries = await redis_client.xrevrange(stream_name, count=count)
+    out = []
+    for entry_id, fields in entries:
+        envelope = _decode(_text(entry_id), fields, None, max_payload_bytes, on_skip)
+        if envelope is not None:
+            out.append((_text(entry_id), envelope))
+    return out
+
+
+@dataclass
+class _Cursor:
+    last_id: str
+    index: str = ""
+    more: bool = False
+
+
+async def follow_envelopes(
+    redis_client: Any,
+    stream_name: str,
+    *,
+    block_ms: int = 0,
+    last_id: str = "$",
+    count: int = 100,
+    on_skip: Optional[OnSkip] = None,
+    on_error: Optional[Callable[[BaseException], None]] = None,
+    max_payload_bytes: Optional[int] = None,
+) -> AsyncIterator[tuple[str, CrowdPredictionEnvelope]]:
+    """Every envelope added after `last_id` (`$`: after the call), as
+    `(id, envelope)`, for as long as it is iterated. `block_ms` is how long
+    one wait for new entries blocks (0: until one arrives). A lost
+    connection goes to `on_error` and is retried with backoff."""
+    cursor = _Cursor(last_id)
+    limit = max_payload_bytes if max_payload_bytes is not None else 1 << 20
+    failures = 0
+    while True:
+        try:
+            entries = await _read(redis_client, stream_name, cursor, count, limit, on_skip)
+            if not entries:
+                await redis_client.xread({stream_name: cursor.last_id}, count=1, block=block_ms)
+            failures = 0
+        except _LOST as error:
+            await _failed(error, on_error, failures)
+            failures += 1
+            continue
+        for entry_id, fields, size in entries:
+            envelope = _decode(entry_id, fields, size, max_payload_bytes, on_skip)
+            if envelope is not None:
+                yield entry_id, envelope
+
+
+async def _failed(error: BaseException, on_error: Optional[Callable[[BaseException], None]], failures: int) -> None:
+    logger.warning("follow: %s; reconnecting", error)
+    if on_error is not None:
+        on_error(error)
+    # As the Rust and npm followers: 100 ms doubling to 5 s.
+    await asyncio.sleep(min(0.1 * 2**failures, 5.0))
+
+
+async def _read(
+    redis_client: Any,
+    stream_name: str,
+    cursor: _Cursor,
+    count: int,
+    limit: int,
+    on_skip: Optional[OnSkip],
+) -> list[tuple[str, dict[str, Any], Optional[int]]]:
+    """One read by the followers' script; a gap or a reset goes to `on_skip`."""
+    reply = await redis_client.eval(
+        _FOLLOW_SCRIPT,
+        1,
+        stream_name,
+        cursor.last_id,
+        str(count),
+        str(limit),
+        cursor.index,
+        "1" if cursor.more else "0",
+    )
+    status, resolved, index, missed, next_id, entries, more = reply
+    status, resolved, next_id = _text(status), _text(resolved), _text(next_id)
+    after = resolved if cursor.last_id == "$" else cursor.last_id
+    cursor.last_id = resolved
+    cursor.more = int(more) == 1
+    if status == "reset":
+        message = (
+            f"the stream was made anew (its newest id {next_id} is below {after}): entries after "
+            f"{after} not yet read are lost; reading the new stream from its start"
+        )
+        _report(SkippedEntry(f"{after}..{next_id}", "stream_reset", [_missing(message)]), on_skip)
+        cursor.last_id, cursor.index, cursor.more = "0-0", "", False
+        return []
+    cursor.index = str(index) if int(index) >= 0 else ""
+    out = []
+    for entry_id, flat, size in entries:
+        fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
+        out.append((_text(entry_id), fields, int(size) if int(size) > 0 else None))
+    if status == "ok" and int(missed) != -1:
+        before = out[0][0] if out else next_id
+        lost = int(missed) if int(missed) >= 0 else None
+        count_text = f"{lost} " if lost is not None else ""
+        message = f"{count_text}entries after {after} were trimmed from the stream before they were read"
+        _report(SkippedEntry(f"{after}..{before}", "trimmed", [_missing(message)], lost), on_skip)
+    if out:
+        cursor.last_id = out[-1][0]
+    return out
+
+
+def _missing(message: str) -> dict[str, str]:
+    return {"path": "", "code": "missing", "message": message}
