@@ -8,7 +8,7 @@ BIN := target/debug/crowd-envelope
 # Accepted payloads of the last differential run, with native's encodings.
 PARITY := target/parity/accepted.jsonl
 
-.PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm test-python pkg vectors parity clean
+.PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
 
 ## Build the CLI (debug).
 build:
@@ -51,12 +51,17 @@ test-npm: build pkg $(PARITY)
 
 ## The Python package (python/): the wheel maturin builds, installed into
 ## $(VENV), against the corpus and native's encodings.
-test-python: $(VENV)/.python-tools $(PARITY)
+test-python: python-package $(PARITY)
+	@scripts/ensure.sh node-modules redis
+	cd python/tests && $(PY) -m pytest -q -p no:cacheprovider test_package.py test_reference_parity.py test_redis.py typed_consumer.py
+	cd python && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental crowd_envelope tests/typed_consumer.py
+	cd python && $(CURDIR)/node_modules/.bin/pyright
+
+## The Python package built by maturin (debug profile) and installed into $(VENV).
+python-package: $(VENV)/.python-tools
 	rm -rf target/wheels
 	cd python && $(CURDIR)/$(VENV)/bin/maturin build --quiet --profile dev --out $(CURDIR)/target/wheels
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/crowd_envelope-*.whl
-	cd python/tests && $(PY) -m pytest -q -p no:cacheprovider test_package.py test_reference_parity.py test_redis.py typed_consumer.py
-	cd python && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental crowd_envelope tests/typed_consumer.py
 
 $(VENV)/.python-tools: python/requirements-dev.txt | $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
@@ -102,9 +107,9 @@ $(VENV)/.installed: tests/reference/requirements.txt
 
 ## The codec on the sample predictions, then a live stream on a local
 ## redis-server: published, served to the dashboard, and tailed.
-demo: build pkg
+demo: build pkg python-package
 	@scripts/ensure.sh redis
-	@bash examples/demo.sh $(BIN)
+	@DEMO_PYTHON=$(PY) bash examples/demo.sh $(BIN)
 
 clean:
 	rm -rf target pkg node_modules $(VENV)

@@ -62,12 +62,19 @@ predict() {
 ) &
 pids+=($!)
 
+# A Python producer too, on the same stream (the crowd_envelope package).
+if [ -n "${DEMO_PYTHON:-}" ]; then
+  "$DEMO_PYTHON" "$here/python_producer.py" 2>"$work/python-producer.log" &
+  pids+=($!)
+fi
+
 "$bin" serve --addr "$addr" 2>"$work/serve.log" &
 pids+=($!)
 until grep -q "dashboard at" "$work/serve.log" 2>/dev/null; do sleep 0.1; done
 echo
 echo "   dashboard: http://$addr/   (live traffic is flowing into it)"
 echo "   stream:    $stream on $CROWD_REDIS_URL"
+echo "   producers: the shell (sample predictions) and Python (examples/python_producer.py, source ids python-producer-N)"
 echo "   Ctrl-C to stop."
 echo
 echo "== crowd-envelope tail --follow"

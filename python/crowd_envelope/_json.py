@@ -27,8 +27,10 @@ def _default(value: Any) -> Any:
 
 def to_json(value: Any) -> str:
     """`value` as JSON text; bytes are taken as the text they hold."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
+    if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8")
+    if isinstance(value, memoryview):
+        return value.tobytes().decode("utf-8")
     return json.dumps(value, default=_default, allow_nan=True)
 
 

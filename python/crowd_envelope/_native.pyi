@@ -84,9 +84,9 @@ def build_envelope(
     published_at: Optional[Union[datetime, str]] = None,
 ) -> CrowdPredictionEnvelope: ...
 
-_FOLLOW_SCRIPT: str
+FOLLOW_SCRIPT: str
 
-def _decode_entry(
+def decode_entry(
     fields: list[str],
     data: Optional[Union[str, bytes]],
     oversized: Optional[int] = None,

@@ -19,13 +19,7 @@ from typing import Any, AsyncIterator, Callable, Optional, Union
 
 from redis import exceptions as redis_errors
 
-from ._native import (
-    _FOLLOW_SCRIPT,
-    CrowdPredictionEnvelope,
-    DecodeError,
-    _decode_entry,
-    encode_envelope,
-)
+from ._native import FOLLOW_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope
 
 logger = logging.getLogger("crowd_envelope")
 
@@ -40,7 +34,7 @@ class SkippedEntry:
 
     id: str
     reason: str
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=lambda: list[dict[str, str]]())
     missed: Optional[int] = None
 
 
@@ -77,7 +71,7 @@ def _decode(
     names = [_text(name) for name in fields]
     data = next((value for name, value in fields.items() if _text(name) == "data"), None)
     try:
-        return _decode_entry(names, data, oversized, max_payload_bytes)
+        return decode_entry(names, data, oversized, max_payload_bytes)
     except DecodeError as error:
         _report(SkippedEntry(entry_id, error.reason, error.errors), on_skip)
         return None
@@ -111,7 +105,7 @@ async def read_envelopes(
 ) -> list[tuple[str, CrowdPredictionEnvelope]]:
     """The newest `count` envelopes, newest first, as `(id, envelope)`."""
     entries = await redis_client.xrevrange(stream_name, count=count)
-    out = []
+    out: list[tuple[str, CrowdPredictionEnvelope]] = []
     for entry_id, fields in entries:
         envelope = _decode(_text(entry_id), fields, None, max_payload_bytes, on_skip)
         if envelope is not None:
@@ -178,7 +172,7 @@ async def _read(
 ) -> list[tuple[str, dict[str, Any], Optional[int]]]:
     """One read by the followers' script; a gap or a reset goes to `on_skip`."""
     reply = await redis_client.eval(
-        _FOLLOW_SCRIPT,
+        FOLLOW_SCRIPT,
         1,
         stream_name,
         cursor.last_id,
@@ -201,7 +195,7 @@ async def _read(
         cursor.last_id, cursor.index, cursor.more = "0-0", "", False
         return []
     cursor.index = str(index) if int(index) >= 0 else ""
-    out = []
+    out: list[tuple[str, dict[str, Any], Optional[int]]] = []
     for entry_id, flat, size in entries:
         fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
         out.append((_text(entry_id), fields, int(size) if int(size) > 0 else None))

@@ -504,13 +504,13 @@ fn build_envelope(
         .map_err(|error| validation_error(py, &error.into()))
 }
 
-/// SPEC section 1's rule, then the payload (`crowd_envelope.redis`):
+/// SPEC section 1's rule, then the payload (for `crowd_envelope.redis`):
 /// `fields` an entry's field names, `data` its `data` field, `oversized`
 /// the size of one left in Redis. Raises `DecodeError`, whose reason may be
 /// `no_data` or `extra_fields` as well as a decode reason.
 #[pyfunction]
-#[pyo3(signature = (fields, data, oversized=None, max_payload_bytes=None))]
-fn _decode_entry(
+#[pyo3(name = "decode_entry", signature = (fields, data, oversized=None, max_payload_bytes=None))]
+fn decode_entry_value(
     py: Python<'_>,
     fields: Vec<String>,
     data: Option<&Bound<'_, PyAny>>,
@@ -558,8 +558,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(crowd_to_polymarket_side, m)?)?;
     m.add_function(wrap_pyfunction!(crowd_to_oddsoddy_multiplier, m)?)?;
     m.add_function(wrap_pyfunction!(build_envelope, m)?)?;
-    m.add_function(wrap_pyfunction!(_decode_entry, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_entry_value, m)?)?;
     // The followers' read, one Lua script for Rust, npm and Python.
-    m.add("_FOLLOW_SCRIPT", include_str!("../../src/redis/follow.lua"))?;
+    m.add("FOLLOW_SCRIPT", include_str!("../../src/redis/follow.lua"))?;
     Ok(())
 }

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
+import redis.asyncio as aioredis
+
 import crowd_envelope as ce
+from crowd_envelope.redis import SkippedEntry, follow_envelopes, publish_envelope, read_envelopes
 
 
 def stake(payload: bytes) -> Optional[float]:
@@ -46,6 +49,19 @@ def produce() -> bytes:
     except ce.DecodeError as error:
         assert error.reason == "invalid_json" and error.errors
     return ce.encode_envelope(envelope).encode()
+
+
+async def relay(client: "aioredis.Redis", envelope: ce.CrowdPredictionEnvelope) -> list[str]:
+    """Publish, read back, and follow: type-checked (the Redis test runs them)."""
+    skipped: list[SkippedEntry] = []
+    entry_id: str = await publish_envelope(client, ce.DEFAULT_STREAM_NAME, envelope, max_len=1000)
+    newest = await read_envelopes(client, ce.DEFAULT_STREAM_NAME, 10, on_skip=skipped.append)
+    ids = [entry_id] + [newest_id for newest_id, _ in newest]
+    async for followed_id, followed in follow_envelopes(client, ce.DEFAULT_STREAM_NAME, last_id="0"):
+        ids.append(followed_id)
+        if followed.decision_kind == "fomo2_signal":
+            break
+    return ids + [s.reason for s in skipped]
 
 
 def test_the_typed_consumer_runs() -> None:
