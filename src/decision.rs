@@ -163,6 +163,35 @@ impl Decision {
         }
     }
 
+    /// The decision in a few words, as `tail` and the dashboard show it:
+    /// `buy 0.36`, `yes, edge +0.200, stake 0.160`, `abstain, edge -0.010`,
+    /// `abstain` (no market price), `×1.04`.
+    ///
+    /// ```
+    /// use crowd_envelope::{Decision, PolymarketSide, Side};
+    ///
+    /// let bet = Decision::PolymarketSide(PolymarketSide {
+    ///     side: Side::No, edge: Some(-0.44), price: Some(0.6),
+    ///     stake_fraction: 0.25, reason: "crowd_below_market".into(),
+    /// });
+    /// assert_eq!(bet.summary(), "no, edge -0.440, stake 0.250");
+    /// ```
+    pub fn summary(&self) -> String {
+        match self {
+            Decision::Fomo2Signal(d) => format!("{} {:.2}", d.action.as_str(), d.strength),
+            Decision::PolymarketSide(d) => match (d.side, d.edge) {
+                (_, None) => d.side.as_str().to_owned(),
+                (Side::Abstain, Some(edge)) => format!("abstain, edge {edge:+.3}"),
+                (side, Some(edge)) => format!(
+                    "{}, edge {edge:+.3}, stake {:.3}",
+                    side.as_str(),
+                    d.stake_fraction
+                ),
+            },
+            Decision::OddsoddyMultiplier(d) => format!("×{:.2}", d.multiplier),
+        }
+    }
+
     /// The decision's reason string.
     pub fn reason(&self) -> &str {
         match self {

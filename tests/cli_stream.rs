@@ -144,7 +144,7 @@ fn tail_shows_a_table_newest_first_and_reports_skips_on_stderr() {
     assert_eq!(out.status.code(), Some(0));
     let rows: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
     assert_eq!(rows.len(), 3, "{rows:?}");
-    assert!(rows[0].contains("polymarket_bet") && rows[0].contains("yes edge +0.200"));
+    assert!(rows[0].contains("polymarket_bet") && rows[0].contains("yes, edge +0.200"));
     assert!(
         rows[0].contains(r"\u{1b}[31malert"),
         "control characters escaped: {}",

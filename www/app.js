@@ -3,7 +3,7 @@
 // Every string from the stream goes into the page as text (textContent,
 // setAttribute), never as HTML.
 
-import { decodeStreamEntry, tryDecodeEnvelope, verifyDecision } from "/pkg/browser.js";
+import { decisionSummary, decodeStreamEntry, tryDecodeEnvelope, verifyDecision } from "/pkg/browser.js";
 
 const MAX_ROWS = 300; // table rows in the page; older ones stay searchable
 const MAX_KEPT = 5000; // envelopes kept in memory
@@ -234,20 +234,9 @@ function decisionLabel(envelope) {
 }
 
 function decisionText(envelope) {
-    const { decision } = envelope;
-    switch (envelope.decision_kind) {
-        case "fomo2_signal":
-            return `${decision.action} ${decision.strength.toFixed(2)}`;
-        case "polymarket_side":
-            return decision.side === "abstain"
-                ? "abstain"
-                : `${decision.side} edge ${signed(decision.edge)} stake ${decision.stake_fraction.toFixed(3)}`;
-        default:
-            return `×${decision.multiplier.toFixed(2)}`;
-    }
+    // The Rust core's wording, as `crowd-envelope tail` writes it.
+    return decisionSummary(envelope);
 }
-
-const signed = (x) => (x >= 0 ? "+" : "") + x.toFixed(3);
 
 // ---------------------------------------------------------------------------
 // Detail, rejected, chart

@@ -538,3 +538,18 @@ function describe(value: unknown): string {
     if (Array.isArray(value)) return "an array";
     return typeof value === "object" ? (value.constructor?.name ?? "an object") : typeof value;
 }
+
+/**
+ * The decision in a few words, as the CLI's `tail` shows it: `"buy 0.36"`,
+ * `"no, edge -0.440, stake 0.250"`, `"abstain"`, `"×1.04"` (formatted by the
+ * Rust core, so every runtime writes the same). Empty for an envelope whose
+ * decision is not valid.
+ */
+export function decisionSummary(envelope: CrowdPredictionEnvelope): string {
+    try {
+        const decision = JSON.stringify(envelope.decision);
+        return guarded((glue) => glue.wireDecisionSummary(String(envelope.decision_kind), decision), () => "");
+    } catch {
+        return "";
+    }
+}

@@ -14,6 +14,7 @@ export interface Glue {
     wireTape(): number;
     wireTrap(): void;
     wireCheckEntry(fields: string[], hasData: boolean, oversized: number | undefined, maxPayloadBytes: number): string;
+    wireDecisionSummary(kind: string, decision: string): string;
     wireEncode(envelope: string): string;
     wireVerify(envelope: string): boolean;
     wireValidatePrediction(prediction: string): string;

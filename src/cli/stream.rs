@@ -240,24 +240,14 @@ fn table_row(entry: &StreamEnvelope) -> String {
     )
 }
 
-/// The decision in a few words; its `reason` comes from the payload, so it
-/// is escaped like every other text.
+/// The decision in a few words (the dashboard's too), and its `reason`,
+/// which comes from the payload and so is escaped like every other text.
 fn decision_summary(decision: &Decision) -> String {
-    let reason = printable(decision.reason(), 40);
-    match decision {
-        Decision::Fomo2Signal(s) => {
-            format!("{} {:.2} ({reason})", s.action.as_str(), s.strength)
-        }
-        Decision::PolymarketSide(s) => match s.edge {
-            Some(edge) => format!(
-                "{} edge {edge:+.3} stake {:.3} ({reason})",
-                s.side.as_str(),
-                s.stake_fraction,
-            ),
-            None => format!("{} ({reason})", s.side.as_str()),
-        },
-        Decision::OddsoddyMultiplier(m) => format!("x{:.2} ({reason})", m.multiplier),
-    }
+    format!(
+        "{} ({})",
+        decision.summary(),
+        printable(decision.reason(), 40)
+    )
 }
 
 pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {

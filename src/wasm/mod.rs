@@ -251,6 +251,24 @@ pub fn check_entry_value(
     }
 }
 
+/// A decision in a few words ([`Decision::summary`]), for the dashboard:
+/// `kind` a decision kind's wire name, `decision` its JSON text. Empty when
+/// they do not make a valid decision.
+#[wasm_bindgen(js_name = wireDecisionSummary)]
+pub fn decision_summary(kind: &str, decision: &str) -> String {
+    let kind = DecisionKind::ALL.into_iter().find(|k| k.as_str() == kind);
+    let json = json::parse_json(decision, crate::decision::KEEP);
+    let (Some(kind), Ok(json)) = (kind, json) else {
+        return String::new();
+    };
+    let mut errors = Errors::default();
+    let decision = Decision::from_json(kind, &json, &Path::ROOT, &mut errors);
+    errors
+        .finish(decision)
+        .map(|decision| decision.summary())
+        .unwrap_or_default()
+}
+
 /// Validates an envelope given as JSON text (a `JSON.stringify`ed object) and
 /// gives its canonical encoding: `encodeEnvelope` and the Standard Schema
 /// validator. No size limit: the value is already in the caller's memory.

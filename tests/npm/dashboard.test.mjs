@@ -91,7 +91,7 @@ test("the live dashboard", async (t) => {
         await waitForRows(3);
         const decisions = await page.locator("#envelopes tbody td.decision").allTextContents();
         assert.match(decisions[0], /^×1\.\d\d$/);
-        assert.match(decisions[1], /^yes edge \+0\.200 stake 0\.\d{3}$/);
+        assert.match(decisions[1], /^yes, edge \+0\.200, stake 0\.\d{3}$/);
         assert.match(decisions[2], /^buy 0\.\d\d$/);
         const sources = await page.locator("#envelopes tbody td.source").allTextContents();
         assert.deepEqual(sources, ["oddsoddy_strategy", "polymarket_bet", "fomo2_report"]);
@@ -149,7 +149,7 @@ test("the live dashboard", async (t) => {
         assert.ok(sources.length === 2 && sources.every((s) => s === "fomo2_report"), String(sources));
         await page.selectOption("#filter-source", "");
         await page.selectOption("#filter-decision", "yes");
-        assert.deepEqual(await page.locator("#envelopes tbody td.decision").evaluateAll((tds) => tds.map((td) => td.textContent.split(" ")[0])), ["yes"]);
+        assert.deepEqual(await page.locator("#envelopes tbody td.decision").evaluateAll((tds) => tds.map((td) => td.textContent.split(/[ ,]/)[0])), ["yes"]);
         await page.selectOption("#filter-decision", "");
         await page.fill("#filter-search", "oddsoddy_strategy-1");
         assert.equal(await rowCount(), 1);

@@ -251,3 +251,14 @@ test("decodeStreamEntry applies SPEC section 1's entry rule, with the Rust core'
     assert.equal(ce.decodeStreamEntry(null).ok, false);
     assert.equal(ce.decodeStreamEntry({ fields: 7 }).ok, false);
 });
+
+test("decisionSummary words each decision as the Rust core does", () => {
+    const bet = ce.buildEnvelope(PREDICTIONS.polymarket_bet);
+    assert.match(ce.decisionSummary(bet), /^(yes|no), edge [+-]0\.\d{3}, stake 0\.\d{3}$|^abstain/);
+    const signal = ce.buildEnvelope(PREDICTIONS.fomo2_report);
+    assert.equal(ce.decisionSummary(signal), `${signal.decision.action} ${signal.decision.strength.toFixed(2)}`);
+    const multiplier = ce.buildEnvelope(PREDICTIONS.oddsoddy_strategy);
+    assert.match(ce.decisionSummary(multiplier), /^×\d\.\d\d$/);
+    assert.equal(ce.decisionSummary({ ...bet, decision: { side: "maybe" } }), "");
+    assert.equal(ce.decisionSummary(null), "");
+});
