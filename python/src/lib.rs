@@ -432,17 +432,24 @@ fn validate_prediction(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Pre
     prediction_from(py, value).map(Prediction)
 }
 
+/// A mapper's decision for a prediction given as any `prediction_from` takes.
+fn mapped<'py>(
+    py: Python<'py>,
+    prediction: &Bound<'py, PyAny>,
+    map: impl FnOnce(&CrowdPrediction) -> Decision,
+) -> PyResult<Bound<'py, PyAny>> {
+    decision_object(py, &map(&prediction_from(py, prediction)?))
+}
+
 /// SPEC 3.1, whatever the prediction's source type.
 #[pyfunction]
 fn crowd_to_fomo2_signal<'py>(
     py: Python<'py>,
     prediction: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let prediction = prediction_from(py, prediction)?;
-    decision_object(
-        py,
-        &Decision::Fomo2Signal(codec::crowd_to_fomo2_signal(&prediction)),
-    )
+    mapped(py, prediction, |p| {
+        Decision::Fomo2Signal(codec::crowd_to_fomo2_signal(p))
+    })
 }
 
 /// SPEC 3.2, whatever the prediction's source type.
@@ -451,11 +458,9 @@ fn crowd_to_polymarket_side<'py>(
     py: Python<'py>,
     prediction: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let prediction = prediction_from(py, prediction)?;
-    decision_object(
-        py,
-        &Decision::PolymarketSide(codec::crowd_to_polymarket_side(&prediction)),
-    )
+    mapped(py, prediction, |p| {
+        Decision::PolymarketSide(codec::crowd_to_polymarket_side(p))
+    })
 }
 
 /// SPEC 3.3, whatever the prediction's source type.
@@ -464,11 +469,9 @@ fn crowd_to_oddsoddy_multiplier<'py>(
     py: Python<'py>,
     prediction: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let prediction = prediction_from(py, prediction)?;
-    decision_object(
-        py,
-        &Decision::OddsoddyMultiplier(codec::crowd_to_oddsoddy_multiplier(&prediction)),
-    )
+    mapped(py, prediction, |p| {
+        Decision::OddsoddyMultiplier(codec::crowd_to_oddsoddy_multiplier(p))
+    })
 }
 
 /// Wraps a prediction in an envelope with the decision SPEC section 3 gives
