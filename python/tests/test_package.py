@@ -165,3 +165,39 @@ def test_invalid_input_raises_validation_error_with_every_path():
         ce.build_envelope(PREDICTION, meta=[1])
     with pytest.raises(ce.ValidationError):
         ce.encode_envelope({"schema_version": "1"})
+
+
+def test_large_payloads_are_decoded_without_the_gil():
+    import sys
+    import threading
+    import time
+
+    big = ce.encode_envelope(ce.build_envelope(PREDICTION, meta={"pad": "x" * (8 << 20)})).encode()
+    small = ce.encode_envelope(ce.build_envelope(PREDICTION)).encode()
+    counter = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+
+    switch = sys.getswitchinterval()
+    # The interpreter then never hands the GIL over by itself within the
+    # test: the other thread runs only while a call has let go of it.
+    sys.setswitchinterval(1.0)
+    thread = threading.Thread(target=spin)
+    try:
+        thread.start()
+        time.sleep(0.01)  # the other thread has the GIL; this one waits its turn
+        before = counter[0]
+        ce.try_decode_envelope(small)
+        held = counter[0] - before
+        before = counter[0]
+        ce.try_decode_envelope(big, max_payload_bytes=len(big))
+        released = counter[0] - before
+    finally:
+        stop.set()
+        sys.setswitchinterval(switch)
+        thread.join()
+    assert held == 0, "a small payload is decoded holding the GIL"
+    assert released > 0, "the other thread ran while the large payload was decoded"
