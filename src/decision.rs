@@ -178,17 +178,18 @@ impl Decision {
     /// ```
     pub fn summary(&self) -> String {
         match self {
-            Decision::Fomo2Signal(d) => format!("{} {:.2}", d.action.as_str(), d.strength),
+            Decision::Fomo2Signal(d) => format!("{} {}", d.action.as_str(), fixed(d.strength, 2)),
             Decision::PolymarketSide(d) => match (d.side, d.edge) {
                 (_, None) => d.side.as_str().to_owned(),
-                (Side::Abstain, Some(edge)) => format!("abstain, edge {edge:+.3}"),
+                (Side::Abstain, Some(edge)) => format!("abstain, edge {}", signed(edge)),
                 (side, Some(edge)) => format!(
-                    "{}, edge {edge:+.3}, stake {:.3}",
+                    "{}, edge {}, stake {}",
                     side.as_str(),
-                    d.stake_fraction
+                    signed(edge),
+                    fixed(d.stake_fraction, 3)
                 ),
             },
-            Decision::OddsoddyMultiplier(d) => format!("×{:.2}", d.multiplier),
+            Decision::OddsoddyMultiplier(d) => format!("×{}", fixed(d.multiplier, 2)),
         }
     }
 
@@ -296,6 +297,34 @@ impl Decision {
                 oddsoddy_from_json(o, path, errors).map(Decision::OddsoddyMultiplier)
             }
         }
+    }
+}
+
+/// `x` with `digits` decimals, rounded half away from zero, in integer
+/// arithmetic: Rust's own float formatting would add kilobytes to the wasm,
+/// and a summary is only for reading (decision values are small and finite).
+fn fixed(x: f64, digits: u32) -> String {
+    let scale = 10_i64.pow(digits);
+    // Decision values are at most 2 in magnitude: far inside i64.
+    let scaled = (x * scale as f64).round() as i64;
+    let sign = if scaled < 0 { "-" } else { "" };
+    let units = scaled.unsigned_abs();
+    let scale = scale.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        units / scale,
+        units % scale,
+        width = digits as usize
+    )
+}
+
+/// [`fixed`] to three decimals with a sign: `+0.200`, `-0.440`.
+fn signed(x: f64) -> String {
+    let text = fixed(x, 3);
+    if text.starts_with('-') {
+        text
+    } else {
+        format!("+{text}")
     }
 }
 
@@ -518,5 +547,23 @@ pub fn decide(prediction: &CrowdPrediction) -> Decision {
         SourceType::OddsoddyStrategy => {
             Decision::OddsoddyMultiplier(crowd_to_oddsoddy_multiplier(prediction))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn fixed_decimals_round_half_away_from_zero() {
+        assert_eq!(fixed(0.2, 3), "0.200");
+        assert_eq!(fixed(0.125, 2), "0.13");
+        assert_eq!(fixed(-0.44000000000000006, 3), "-0.440");
+        assert_eq!(fixed(2.0, 2), "2.00");
+        assert_eq!(signed(0.2), "+0.200");
+        assert_eq!(signed(-0.0001), "+0.000");
+        assert_eq!(signed(-0.0006), "-0.001");
     }
 }

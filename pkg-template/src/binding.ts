@@ -13,7 +13,7 @@ export interface Glue {
     wireReply(): number;
     wireTape(): number;
     wireTrap(): void;
-    wireCheckEntry(fields: string[], hasData: boolean, oversized: number | undefined, maxPayloadBytes: number): string;
+    wireCheckEntry(fields: string, hasData: boolean, oversized: number | undefined, maxPayloadBytes: number): string;
     wireDecisionSummary(kind: string, decision: string): string;
     wireEncode(envelope: string): string;
     wireVerify(envelope: string): boolean;

@@ -27,11 +27,14 @@ export function decodeStreamEntry(entry: StreamEntry, options?: DecodeOptions): 
         const limit = Number(options?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
         const fields = Array.from(entry.fields ?? [], String);
         const reply = guarded(
-            (glue) => glue.wireCheckEntry(fields, entry.data !== undefined, entry.oversized, limit),
-            (trap) => `!${JSON.stringify(internal(`the entry check failed: ${trap.message}`))}`,
+            (glue) => glue.wireCheckEntry(JSON.stringify(fields), entry.data !== undefined, entry.oversized, limit),
+            (trap) => `!invalid ${JSON.stringify(internal(`the entry check failed: ${trap.message}`))}`,
         );
         if (reply.charCodeAt(0) === REJECTED) {
-            return { ok: false, ...(JSON.parse(reply.slice(1)) as { reason: SkipReason; errors: FieldError[] }) };
+            // "!REASON {...errors...}" (src/wasm/mod.rs, wireCheckEntry).
+            const space = reply.indexOf(" ");
+            const { errors } = JSON.parse(reply.slice(space + 1)) as { errors: FieldError[] };
+            return { ok: false, reason: reply.slice(1, space) as SkipReason, errors };
         }
         return tryDecodeEnvelope(entry.data as Payload, options);
     } catch (error) {

@@ -225,12 +225,13 @@ pub fn trap() {
 
 /// SPEC section 1's rule for a stream entry ([`crate::entry::check_entry`]),
 /// for `decodeStreamEntry`, which decodes the payload itself: `fields` the
-/// entry's field names, `has_data` whether it has a `data` field,
-/// `oversized` the size of one left unread. Replies with nothing, or the
-/// rejection.
+/// entry's field names as a JSON array (text costs less glue than a
+/// `Vec<String>`), `has_data` whether it has a `data` field, `oversized`
+/// the size of one left unread. Replies with nothing, or `!REASON` and a
+/// space before the rejection's JSON (whose own reason is not the entry's).
 #[wasm_bindgen(js_name = wireCheckEntry)]
 pub fn check_entry_value(
-    fields: Vec<String>,
+    fields: &str,
     has_data: bool,
     oversized: Option<f64>,
     max_payload_bytes: f64,
@@ -241,15 +242,34 @@ pub fn check_entry_value(
         (None, true) => EntryData::Bytes(&[]),
         (None, false) => EntryData::Missing,
     };
-    match check_entry(&fields, data, max_payload_bytes as usize) {
+    let names = match json::parse_json(fields, Keep::Items(MAX_FIELDS, &Keep::Scalar)) {
+        Ok(Json::Array(array)) => array.items,
+        _ => Vec::new(),
+    };
+    let names: Vec<&str> = names
+        .iter()
+        .filter_map(|name| match name {
+            Json::String(name) => Some(name.as_ref()),
+            _ => None,
+        })
+        .collect();
+    match check_entry(&names, data, max_payload_bytes as usize) {
         Ok(_) => String::new(),
+        // `!REASON {"errors": ...}`: the errors through the serializer every
+        // other rejection uses, rather than one more for `EntryError`.
         Err(error) => {
-            let mut reply = String::from(REJECTED);
-            reply.push_str(&serde_json::to_string(&error).unwrap_or_default());
-            reply
+            let rejection = rejected(&DecodeError::from(ValidationError {
+                errors: error.errors,
+            }));
+            let errors = rejection.get(1..).unwrap_or_default();
+            format!("{REJECTED}{} {errors}", error.reason.as_str())
         }
     }
 }
+
+/// The field names of an entry read: far more than any entry has, and one
+/// extra is enough to reject it.
+const MAX_FIELDS: usize = 64;
 
 /// A decision in a few words ([`Decision::summary`]), for the dashboard:
 /// `kind` a decision kind's wire name, `decision` its JSON text. Empty when
