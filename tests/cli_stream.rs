@@ -1006,3 +1006,43 @@ fn serve_drops_a_client_that_reads_nothing() {
     // Others are still served.
     assert!(http(&served.addr, "GET / HTTP/1.1").starts_with("HTTP/1.1 200"));
 }
+
+#[test]
+fn tail_follow_reports_a_stream_made_anew_and_reads_it_from_its_start() {
+    let server = RedisServer::start();
+    let envelope = |question: &str| {
+        let out = run(&server, &["build"], prediction(question).as_bytes());
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (old, new) = (envelope("Old?"), envelope("New?"));
+    server.cli(&["XADD", STREAM, "5000-0", "data", &old]);
+    let mut child = command(
+        &server,
+        &[
+            "tail",
+            "--follow",
+            "--json",
+            "--from",
+            "0",
+            "--block-ms",
+            "200",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["id"], "5000-0");
+    server.cli(&["DEL", STREAM]);
+    server.cli(&["XADD", STREAM, "1-0", "data", &new]);
+    let second: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(second["id"], "1-0");
+    assert_eq!(second["envelope"]["prediction"]["question"], "New?");
+    terminate(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert!(
+        log.contains("skipped 5000-0..1-0: stream_reset: the stream was made anew"),
+        "the gap is said on standard error: {log}"
+    );
+}
