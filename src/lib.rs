@@ -99,7 +99,7 @@ pub use prediction::{
 };
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
-pub use schema::{decode_result_json_schema, envelope_json_schema};
+pub use schema::{decode_result_json_schema, envelope_json_schema, prediction_json_schema};
 
 /// The names a producer or consumer uses, for `use crowd_envelope::prelude::*`:
 /// unlike a glob of the crate root, it brings no module named `redis` to

@@ -126,6 +126,26 @@ pub fn decode_result_json_schema() -> Value {
     })
 }
 
+/// The JSON Schema of a `CrowdPrediction` on its own (SPEC section 2), as a
+/// producer writes one, for checking predictions before they are built
+/// into envelopes.
+///
+/// ```
+/// let schema = crowd_envelope::prediction_json_schema();
+/// assert_eq!(schema["title"], "CrowdPrediction");
+/// assert!(schema["required"].as_array().unwrap().iter().any(|f| f == "probability"));
+/// ```
+pub fn prediction_json_schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let mut schema = generator
+        .into_root_schema_for::<CrowdPrediction>()
+        .to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("title".to_owned(), json!("CrowdPrediction"));
+    }
+    schema
+}
+
 /// One arm of the union: the source type, its decision kind and shape.
 fn variant(source: SourceType, decision: Schema) -> Value {
     json!({

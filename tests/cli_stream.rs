@@ -1046,3 +1046,47 @@ fn tail_follow_reports_a_stream_made_anew_and_reads_it_from_its_start() {
         "the gap is said on standard error: {log}"
     );
 }
+
+#[test]
+fn tail_says_when_the_stream_does_not_exist() {
+    let server = RedisServer::start();
+    let out = run(&server, &["tail", "--stream", "no:such:stream"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("stream \"no:such:stream\" does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    publish(&server, &[prediction("Here?")]);
+    let out = run(&server, &["tail"], b"");
+    assert!(!stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn consume_kills_a_handler_past_its_timeout_and_counts_it_failed() {
+    let server = RedisServer::start();
+    publish(&server, &[prediction("Slow?")]);
+    let started = Instant::now();
+    let out = run(
+        &server,
+        &consume(&[
+            "--exec",
+            "exec sleep 30",
+            "--exec-timeout-ms",
+            "200",
+            "--max-deliveries",
+            "1",
+            "--limit",
+            "1",
+        ]),
+        b"",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "not waited out"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    assert!(dead.contains("did not finish within 200 ms"), "{dead}");
+}

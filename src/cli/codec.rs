@@ -78,13 +78,18 @@ pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
 pub(super) struct SchemaArgs {
     /// The schema of a `decode` output line instead: `{"ok": true, "envelope"}`
     /// or `{"ok": false, "reason", "errors": [{path, code, message}]}`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prediction")]
     result: bool,
+    /// The schema of a prediction on its own instead (the input of `build`).
+    #[arg(long)]
+    prediction: bool,
 }
 
 pub(super) fn schema(args: SchemaArgs) -> io::Result<ExitCode> {
     let schema = if args.result {
         crowd_envelope::decode_result_json_schema()
+    } else if args.prediction {
+        crowd_envelope::prediction_json_schema()
     } else {
         crowd_envelope::envelope_json_schema()
     };

@@ -73,6 +73,10 @@ pub(super) struct ConsumeArgs {
     /// envelope as a JSON line.
     #[arg(long, value_name = "COMMAND")]
     exec: Option<String>,
+    /// Kill a --exec command that has not finished after this many
+    /// milliseconds; the entry counts as failed (and is retried).
+    #[arg(long, value_name = "MS", requires = "exec")]
+    exec_timeout_ms: Option<u64>,
     /// Where a new group starts: $ (new entries), 0 (the whole stream) or
     /// an entry id (MS or MS-SEQ).
     #[arg(long, default_value = "$", value_name = "ID", value_parser = stream_id)]
@@ -157,6 +161,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     let mut conn = url.connect().await.map_err(transport)?;
     let mut out = io::stdout().lock();
+    say_if_missing(&mut conn, &args.target.stream, args.follow).await;
     if !args.follow {
         let items = read_envelopes(&mut conn, &args.target.stream, args.count.unwrap_or(10))
             .await
@@ -196,6 +201,27 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
             Some(Err(error)) => tracing::warn!("{error}; reconnecting"),
             None => return Ok(ExitCode::SUCCESS),
         }
+    }
+}
+
+/// An empty answer is not an error, but it must not look like a quiet stream
+/// either: a stream name with a typo would otherwise show nothing, forever.
+async fn say_if_missing(
+    conn: &mut crowd_envelope::redis::redis::aio::MultiplexedConnection,
+    stream: &str,
+    follow: bool,
+) {
+    let exists: Result<bool, _> = crowd_envelope::redis::redis::cmd("EXISTS")
+        .arg(stream)
+        .query_async(conn)
+        .await;
+    if let Ok(false) = exists {
+        let waiting = if follow {
+            "; waiting for its first entry"
+        } else {
+            ""
+        };
+        tracing::warn!("stream {stream:?} does not exist{waiting}");
     }
 }
 
@@ -268,12 +294,13 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     tracing::info!(group = %args.group, %consumer, "consuming");
 
     let exec = args.exec.clone();
+    let exec_timeout = args.exec_timeout_ms.map(Duration::from_millis);
     let handler = |entry: StreamEnvelope| {
         let exec = exec.clone();
         async move {
             match exec {
                 // The consumer logs a failure with the entry's id.
-                Some(command) => run_command(&command, &entry).await,
+                Some(command) => run_command(&command, &entry, exec_timeout).await,
                 None => {
                     let mut out = io::stdout().lock();
                     write_line(&mut out, &json_line(&entry))
@@ -318,7 +345,11 @@ fn summary(stats: &GroupStats) -> String {
 /// `sh -c COMMAND` with the envelope JSON on standard input and the entry id
 /// in `CROWD_ENTRY_ID` (and without `CROWD_REDIS_URL`); its output goes
 /// where ours goes.
-async fn run_command(command: &str, entry: &StreamEnvelope) -> Result<(), String> {
+async fn run_command(
+    command: &str,
+    entry: &StreamEnvelope,
+    timeout: Option<Duration>,
+) -> Result<(), String> {
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -326,6 +357,7 @@ async fn run_command(command: &str, entry: &StreamEnvelope) -> Result<(), String
         // The handler needs the envelope, not the stream's credentials.
         .env_remove("CROWD_REDIS_URL")
         .stdin(Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot run {command:?}: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
@@ -334,7 +366,20 @@ async fn run_command(command: &str, entry: &StreamEnvelope) -> Result<(), String
         // A command that does not read its input is its own business.
         let _ = stdin.write_all(&input).await;
     }
-    let status = child.wait().await.map_err(|e| e.to_string())?;
+    let status = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                let _ = child.kill().await;
+                return Err(format!(
+                    "{command:?} did not finish within {} ms",
+                    limit.as_millis()
+                ));
+            }
+        },
+        None => child.wait().await,
+    }
+    .map_err(|e| e.to_string())?;
     if status.success() {
         Ok(())
     } else {

@@ -42,6 +42,18 @@ def test_schema_accepts_every_canonical_envelope() -> None:
     assert not validator.is_valid(wrong_kind)
 
 
+def test_prediction_schema_accepts_every_canonical_prediction() -> None:
+    """`schema --prediction` accepts each accepted envelope's prediction."""
+    schema = json.loads(subprocess.run([str(CLI), "schema", "--prediction"], capture_output=True, check=True).stdout)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    predictions = [v["expect"]["envelope"]["prediction"] for v in corpus() if v["expect"]["ok"]]
+    assert len(predictions) > 150
+    for prediction in predictions:
+        validator.validate(prediction)
+    assert not validator.is_valid(dict(predictions[0], probability=2.0))
+    assert not validator.is_valid({k: v for k, v in predictions[0].items() if k != "crowd"})
+
+
 def test_decode_result_schema_describes_every_corpus_outcome() -> None:
     """`schema --result` accepts what `decode` prints, codes included."""
     schema = json.loads(subprocess.run([str(CLI), "schema", "--result"], capture_output=True, check=True).stdout)
