@@ -111,6 +111,41 @@ fn unreadable_input_is_a_one_line_error_with_status_two() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("/nonexistent/payload.json"), "{stderr}");
     assert!(out.stdout.is_empty());
+    // A directory is named too, with what was expected.
+    let dir = std::env::temp_dir();
+    let out = run(&["decode", dir.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{}: is a directory, expected a file",
+            dir.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_url_that_is_not_redis_says_which_schemes_are() {
+    for (url, found) in [
+        ("http://localhost", "found http://"),
+        ("localhost:6379", "found no scheme"),
+    ] {
+        let out = run(&["tail", "--redis-url", url], b"");
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("expected a redis://, rediss:// or redis+unix:// URL"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(found), "{stderr}");
+    }
+    let help = run(&["tail", "--help"], b"");
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("[env: CROWD_STREAM]") && !help.contains("CROWD_STREAM="),
+        "{help}"
+    );
 }
 
 #[test]

@@ -132,6 +132,12 @@ impl Input {
     fn open(&self) -> io::Result<Box<dyn BufRead>> {
         match &self.file {
             Some(path) if path.as_os_str() != "-" => {
+                if path.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{}: is a directory, expected a file", path.display()),
+                    ));
+                }
                 let file = File::open(path)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
                 Ok(Box::new(BufReader::new(file)))
@@ -223,7 +229,7 @@ struct StreamTarget {
     )]
     redis_url: String,
     /// The stream.
-    #[arg(long, env = "CROWD_STREAM", default_value = DEFAULT_STREAM_NAME, value_name = "KEY")]
+    #[arg(long, env = "CROWD_STREAM", hide_env_values = true, default_value = DEFAULT_STREAM_NAME, value_name = "KEY")]
     stream: String,
     /// Skip payloads larger than this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_PAYLOAD_BYTES, value_name = "BYTES")]

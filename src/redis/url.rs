@@ -20,6 +20,20 @@ impl RedisUrl {
     /// Parses a URL such as `redis://:secret@127.0.0.1:6379/0`.
     pub fn parse(url: &str) -> Result<RedisUrl, TransportError> {
         let shown = redact_url(url);
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
+            return Err(TransportError::InvalidUrl {
+                message: format!(
+                    "expected a redis://, rediss:// or redis+unix:// URL, found {}",
+                    if scheme.is_empty() {
+                        "no scheme".to_owned()
+                    } else {
+                        format!("{scheme}://")
+                    }
+                ),
+                url: shown,
+            });
+        }
         let client = Client::open(url).map_err(|e| TransportError::InvalidUrl {
             url: shown.clone(),
             message: scrub(&e, url),
