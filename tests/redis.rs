@@ -898,7 +898,15 @@ async fn a_consumer_keeps_a_slow_batch_from_being_claimed_and_settles_only_its_o
             slow.stats().clone()
         })
     };
-    // A second consumer keeps trying to claim idle entries meanwhile.
+    // The slow one has fetched the whole batch (else the other could read
+    // it first); a second consumer keeps trying to claim idle entries.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while pending_count(&server) < 10 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the slow consumer fetched its batch");
     let mut quick = GroupConsumer::new(url, STREAM, group_options("quick"));
     let stolen = Arc::new(AtomicUsize::new(0));
     let mut handler = |_entry: StreamEnvelope| {
