@@ -10,8 +10,9 @@ use redis_rs::aio::MultiplexedConnection;
 use redis_rs::{Script, Value};
 
 use super::{
-    command_error, duration_ms, is_stream_id, log_skip, reply_error, Backoff, RawEntry, RedisUrl,
-    SkipReason, Skipped, StreamItem, TransportError, COMMAND_TIMEOUT, DATA_FIELD,
+    command_error, duration_ms, is_stream_id, log_skip, reply_error, value_bytes, Backoff,
+    RawEntry, RedisUrl, SkipReason, Skipped, StreamItem, TransportError, COMMAND_TIMEOUT,
+    DATA_FIELD,
 };
 use crate::error::{ErrorCode, FieldError};
 use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
@@ -386,7 +387,7 @@ fn parse_entry(entry: Value) -> Option<RawEntry> {
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         let name = text(name)?;
         if name == DATA_FIELD {
-            raw.data = Some(bytes(value)?);
+            raw.data = Some(value_bytes(value)?);
         }
         raw.fields.push(name);
     }
@@ -397,16 +398,8 @@ fn parse_entry(entry: Value) -> Option<RawEntry> {
     Some(raw)
 }
 
-fn bytes(value: Value) -> Option<Vec<u8>> {
-    match value {
-        Value::BulkString(bytes) => Some(bytes),
-        Value::SimpleString(text) => Some(text.into_bytes()),
-        _ => None,
-    }
-}
-
 fn text(value: Value) -> Option<String> {
-    String::from_utf8(bytes(value)?).ok()
+    String::from_utf8(value_bytes(value)?).ok()
 }
 
 /// A count, or `None` for the script's -1 ("not known").

@@ -208,18 +208,23 @@ pub struct RawEntry {
 impl RawEntry {
     /// An entry as redis-rs reads it (kept out of the public API, so that a
     /// new redis-rs is not a breaking change here).
-    fn from_stream_id(entry: StreamId) -> RawEntry {
-        let data = match entry.map.get(DATA_FIELD) {
-            Some(Value::BulkString(bytes)) => Some(bytes.clone()),
-            Some(Value::SimpleString(text)) => Some(text.clone().into_bytes()),
-            _ => None,
-        };
+    fn from_stream_id(mut entry: StreamId) -> RawEntry {
+        let fields = entry.map.keys().cloned().collect();
         RawEntry {
-            fields: entry.map.into_keys().collect(),
+            data: entry.map.remove(DATA_FIELD).and_then(value_bytes),
+            fields,
             id: entry.id,
-            data,
             oversized: None,
         }
+    }
+}
+
+/// A reply value's bytes, if it is a string.
+fn value_bytes(value: Value) -> Option<Vec<u8>> {
+    match value {
+        Value::BulkString(bytes) => Some(bytes),
+        Value::SimpleString(text) => Some(text.into_bytes()),
+        _ => None,
     }
 }
 

@@ -122,6 +122,7 @@ impl GroupConsumer {
             .arg(&self.options.group)
             .arg(&self.options.consumer)
             .arg(mode)
+            .arg(deleted_errors())
             .arg(ids);
         let conn = self.connect().await?;
         let (taken, deleted): (Value, Vec<String>) = invocation
@@ -210,7 +211,7 @@ impl GroupConsumer {
     }
 
     pub(super) async fn bury_deleted(&mut self, id: &str) -> Result<(), TransportError> {
-        let errors = serde_json::to_string(&[deleted_error()]).unwrap_or_default();
+        let errors = deleted_errors();
         let mut pipe = redis_rs::pipe();
         pipe.atomic()
             .cmd("XADD")
@@ -294,12 +295,15 @@ impl GroupConsumer {
     }
 }
 
-fn deleted_error() -> FieldError {
-    FieldError::new(
+/// The `errors` of a dead letter for an entry deleted while pending, as
+/// JSON: written here and by `take.lua`, which is given this text.
+fn deleted_errors() -> String {
+    let error = FieldError::new(
         "",
         ErrorCode::Missing,
         "the entry was deleted from the stream before it was handled",
-    )
+    );
+    serde_json::to_string(&[error]).unwrap_or_default()
 }
 
 async fn create_group(

@@ -7,7 +7,9 @@
 --          "lease" to keep them (reset their idle time, so no other
 --          consumer claims them while this one is still working through
 --          its batch);
--- ARGV[4..]: the entry ids.
+-- ARGV[4]: the `errors` of a dead letter for an entry deleted while pending
+--          (JSON, written by the Rust side, which writes the same elsewhere);
+-- ARGV[5..]: the entry ids.
 --
 -- Entries another consumer has claimed in the meantime are left to it. An
 -- entry deleted from the stream while pending is dead-lettered as
@@ -17,17 +19,15 @@
 -- as ids.
 
 local stream, dead, attempts = KEYS[1], KEYS[2], KEYS[3]
-local group, me, mode = ARGV[1], ARGV[2], ARGV[3]
-local DELETED = '[{"path":"","code":"missing","message":' ..
-  '"the entry was deleted from the stream before it was handled"}]'
+local group, me, mode, deleted_errors = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local taken, deleted = {}, {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
   local pending = redis.call('XPENDING', stream, group, id, id, 1)[1]
   if pending and pending[2] == me then
     if #redis.call('XRANGE', stream, id, id) == 0 then
-      redis.call('XADD', dead, '*', 'reason', 'deleted', 'errors', DELETED, 'id', id,
+      redis.call('XADD', dead, '*', 'reason', 'deleted', 'errors', deleted_errors, 'id', id,
         'group', group, 'consumer', me, 'deliveries', pending[4],
         'attempts', redis.call('HGET', attempts, id) or 0)
       redis.call('XACK', stream, group, id)
