@@ -85,6 +85,70 @@ pub struct Skipped {
     pub data: Option<Vec<u8>>,
 }
 
+/// Entries a follower lost: trimmed (or deleted) after its cursor before it
+/// read them, or in a stream that was deleted and made anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// Why they were lost.
+    pub reason: GapReason,
+    /// The last id delivered before the gap.
+    pub after: String,
+    /// The first id after it: the next entry delivered, or the stream's
+    /// newest id when nothing is left.
+    pub before: String,
+    /// How many were lost; `None` when Redis cannot tell (a stream made
+    /// anew, or Redis before 7.0).
+    pub missed: Option<u64>,
+}
+
+/// Why a [`Gap`] happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GapReason {
+    /// Trimmed (`MAXLEN`, `XTRIM`) or deleted (`XDEL`) before they were read.
+    Trimmed,
+    /// The stream's newest id went below the cursor: it was deleted and
+    /// made anew; the follower starts again from its first entry.
+    Reset,
+}
+
+impl Gap {
+    /// The gap as a skip: `id` is the range `after..before`, the reason
+    /// [`SkipReason::Trimmed`] or [`SkipReason::Reset`], and the message
+    /// says how many entries were lost.
+    pub fn to_skipped(&self) -> Skipped {
+        let (reason, message) = match self.reason {
+            GapReason::Trimmed => (
+                SkipReason::Trimmed,
+                match self.missed {
+                    Some(n) => format!(
+                        "{n} entries after {} were trimmed from the stream before they were read",
+                        self.after
+                    ),
+                    None => format!(
+                        "entries after {} were trimmed from the stream before they were read",
+                        self.after
+                    ),
+                },
+            ),
+            GapReason::Reset => (
+                SkipReason::Reset,
+                format!(
+                    "the stream was made anew (its newest id {} is below {}): \
+                     entries after {} not yet read are lost; reading the new stream from its start",
+                    self.before, self.after, self.after
+                ),
+            ),
+        };
+        Skipped {
+            id: format!("{}..{}", self.after, self.before),
+            reason,
+            errors: vec![FieldError::new("", ErrorCode::Missing, message)],
+            data: None,
+        }
+    }
+}
+
 /// Why an entry does not hold a decodable envelope.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EntryError {

@@ -77,3 +77,30 @@ fn the_dashboard_filters_offer_every_source_type_and_action() {
         assert!(options.contains(name), "{name} is not offered: {options:?}");
     }
 }
+
+#[test]
+fn the_npm_follower_words_gaps_as_the_core_does() {
+    // The core's wording, through the public API.
+    let gap = |reason, missed| {
+        crowd_envelope::entry::Gap {
+            reason,
+            after: "AFTER".to_owned(),
+            before: "BEFORE".to_owned(),
+            missed,
+        }
+        .to_skipped()
+        .errors[0]
+            .message
+            .clone()
+    };
+    let redis_ts = file("pkg-template/src/redis.ts");
+    let as_template = |message: String| {
+        message
+            .replace("AFTER", "${after}")
+            .replace("BEFORE", "${before}")
+    };
+    let reset = as_template(gap(crowd_envelope::entry::GapReason::Reset, None));
+    assert!(redis_ts.contains(&reset), "{reset}");
+    let trimmed = as_template(gap(crowd_envelope::entry::GapReason::Trimmed, None));
+    assert!(redis_ts.contains(&trimmed), "{trimmed}");
+}

@@ -92,3 +92,7 @@ def decode_entry(
     oversized: Optional[int] = None,
     max_payload_bytes: Optional[int] = None,
 ) -> CrowdPredictionEnvelope: ...
+
+def gap_skip(
+    reason: str, after: str, before: str, missed: Optional[int] = None
+) -> tuple[str, str, list[dict[str, str]]]: ...

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Callable, Optional, Union
 
 from redis import exceptions as redis_errors
 
-from ._native import FOLLOW_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope
+from ._native import FOLLOW_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope, gap_skip
 
 logger = logging.getLogger("crowd_envelope")
 
@@ -187,11 +187,7 @@ async def _read(
     cursor.last_id = resolved
     cursor.more = int(more) == 1
     if status == "reset":
-        message = (
-            f"the stream was made anew (its newest id {next_id} is below {after}): entries after "
-            f"{after} not yet read are lost; reading the new stream from its start"
-        )
-        _report(SkippedEntry(f"{after}..{next_id}", "stream_reset", [_missing(message)]), on_skip)
+        _report(_gap("stream_reset", after, next_id, None), on_skip)
         cursor.last_id, cursor.index, cursor.more = "0-0", "", False
         return []
     cursor.index = str(index) if int(index) >= 0 else ""
@@ -201,14 +197,13 @@ async def _read(
         out.append((_text(entry_id), fields, int(size) if int(size) > 0 else None))
     if status == "ok" and int(missed) != -1:
         before = out[0][0] if out else next_id
-        lost = int(missed) if int(missed) >= 0 else None
-        count_text = f"{lost} " if lost is not None else ""
-        message = f"{count_text}entries after {after} were trimmed from the stream before they were read"
-        _report(SkippedEntry(f"{after}..{before}", "trimmed", [_missing(message)], lost), on_skip)
+        _report(_gap("trimmed", after, before, int(missed) if int(missed) >= 0 else None), on_skip)
     if out:
         cursor.last_id = out[-1][0]
     return out
 
 
-def _missing(message: str) -> dict[str, str]:
-    return {"path": "", "code": "missing", "message": message}
+def _gap(reason: str, after: str, before: str, missed: Optional[int]) -> SkippedEntry:
+    """A gap as a skip, worded by the Rust core as every follower words it."""
+    entry_id, reason, errors = gap_skip(reason, after, before, missed)
+    return SkippedEntry(entry_id, reason, errors, missed)

@@ -10,7 +10,7 @@
 
 #![forbid(unsafe_code)]
 
-use crowd_envelope::entry::{decode_entry, EntryData};
+use crowd_envelope::entry::{decode_entry, EntryData, Gap, GapReason};
 use crowd_envelope::{
     self as codec, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope, Decision, Decoder,
     FieldError, Meta, Timestamp,
@@ -543,6 +543,41 @@ fn decode_entry_value(
         })
 }
 
+/// A follower's gap as a skip (for `crowd_envelope.redis`): `reason`
+/// `trimmed` or `stream_reset`; gives `(id, reason, errors)` worded as the
+/// Rust and npm followers word them.
+#[pyfunction]
+#[pyo3(signature = (reason, after, before, missed=None))]
+fn gap_skip<'py>(
+    py: Python<'py>,
+    reason: &str,
+    after: String,
+    before: String,
+    missed: Option<u64>,
+) -> PyResult<(String, &'static str, Bound<'py, PyList>)> {
+    let reason = match reason {
+        "trimmed" => GapReason::Trimmed,
+        "stream_reset" => GapReason::Reset,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "expected trimmed or stream_reset, found {other:?}"
+            )))
+        }
+    };
+    let skipped = Gap {
+        reason,
+        after,
+        before,
+        missed,
+    }
+    .to_skipped();
+    Ok((
+        skipped.id,
+        skipped.reason.as_str(),
+        errors_list(py, &skipped.errors)?,
+    ))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -562,6 +597,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(crowd_to_oddsoddy_multiplier, m)?)?;
     m.add_function(wrap_pyfunction!(build_envelope, m)?)?;
     m.add_function(wrap_pyfunction!(decode_entry_value, m)?)?;
+    m.add_function(wrap_pyfunction!(gap_skip, m)?)?;
     // The followers' read, one Lua script for Rust, npm and Python.
     m.add("FOLLOW_SCRIPT", include_str!("../../src/redis/follow.lua"))?;
     Ok(())

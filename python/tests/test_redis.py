@@ -146,6 +146,7 @@ def test_entries_trimmed_under_a_paused_follower_are_reported_with_their_number(
         left = [entry_id.decode() for entry_id, _ in await client.xrange(STREAM)]
         assert rest == left
         assert [(s.reason, s.missed) for s in skipped] == [("trimmed", 54)]
+        assert skipped[0].errors[0]["message"].startswith("54 entries after ")
         await client.aclose()
 
     asyncio.run(scenario())

@@ -36,9 +36,7 @@ use std::time::Duration;
 use redis_rs::streams::StreamId;
 use redis_rs::{RedisError, RetryMethod, Value};
 
-pub use follow::{
-    follow_entries, follow_envelopes, FollowOptions, Followed, Gap, GapReason, FOLLOW_SCRIPT,
-};
+pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed, FOLLOW_SCRIPT};
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 pub use publish::{
     publish_envelope, publish_envelopes, read_entries, read_envelopes, PublishOptions,
@@ -49,7 +47,7 @@ use crate::entry::{decode_entry, EntryData};
 use crate::error::ValidationError;
 use crate::{CrowdPredictionEnvelope, Decoder};
 
-pub use crate::entry::{SkipReason, Skipped, DATA_FIELD};
+pub use crate::entry::{Gap, GapReason, SkipReason, Skipped, DATA_FIELD};
 /// The redis-rs crate this transport runs on, for naming its connection
 /// types (`redis::aio::ConnectionManager`, ...) without a dependency of
 /// your own that must match its version.
