@@ -33,6 +33,9 @@ lint:
 test-rust:
 	@scripts/ensure.sh native-deps redis
 	$(CARGO) test --all-features
+	@# --all-features picks rustls; each TLS backend alone, once more.
+	$(CARGO) test --features redis-tls --test redis rediss
+	$(CARGO) test --features redis-rustls --test redis rediss
 
 ## The npm package, built from scratch into pkg/ (see scripts/build-pkg.sh).
 pkg:

@@ -1,11 +1,10 @@
-//! A fleet member: a consumer in group `bots` whose handler keeps state
-//! (a tally shared with the rest of the program), stopping after COUNT
-//! entries; and what to do with a transport error, retry or give up.
+//! A fleet member: a consumer in group `bots` whose handler is an async
+//! closure keeping state (a tally it changes in place), stopping after
+//! COUNT entries; and what to do with a transport error, retry or give up.
 //!
 //! `cargo run --example consume --features redis -- [REDIS_URL] [COUNT]`
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use crowd_envelope::redis::{GroupConsumer, GroupOptions, RedisUrl, TransportError};
 use crowd_envelope::DEFAULT_STREAM_NAME;
@@ -28,27 +27,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(_) => eprintln!("something listens on port 1"),
     }
 
-    let tally: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let mut tally: BTreeMap<String, u64> = BTreeMap::new();
     let mut options = GroupOptions::new("bots", "example");
     options.start_id = "0".into();
     options.limit = Some(count);
     let mut consumer = GroupConsumer::new(url, DEFAULT_STREAM_NAME, options);
-    let handler = |entry: crowd_envelope::redis::StreamEnvelope| {
-        // The future owns what it needs: a handle on the shared tally.
-        let tally = Arc::clone(&tally);
-        async move {
-            let kind = entry.envelope.decision_kind().as_str().to_owned();
-            *tally
-                .lock()
-                .map_err(|_| "tally poisoned")?
-                .entry(kind)
-                .or_default() += 1;
-            Ok::<(), &str>(())
-        }
+    // An async closure may borrow what it captures mutably; its consumer is
+    // awaited here rather than spawned (GroupConsumer::run_async says why).
+    let handler = async |entry: crowd_envelope::redis::StreamEnvelope| {
+        let kind = entry.envelope.decision_kind().as_str();
+        *tally.entry(kind.to_owned()).or_default() += 1;
+        Ok::<(), std::convert::Infallible>(())
     };
-    let ran: Result<(), TransportError> = consumer.run(handler, std::future::pending()).await;
+    let ran: Result<(), TransportError> = consumer.run_async(handler, std::future::pending()).await;
     ran?;
-    for (kind, n) in tally.lock().map_err(|_| "tally poisoned")?.iter() {
+    for (kind, n) in &tally {
         println!("{kind} {n}");
     }
     Ok(())

@@ -83,7 +83,8 @@ node_modules() {
     npm ci --no-audit --no-fund --loglevel=error
 }
 
-# What the native build links: OpenSSL for rediss:// (TLS) through native-tls.
+# What the native build links: OpenSSL, for feature redis-tls (native-tls),
+# which --all-features and its own TLS test build.
 native_deps() {
     if ! pkg-config --exists openssl 2>/dev/null; then
         apt_install pkg-config libssl-dev
@@ -92,7 +93,7 @@ native_deps() {
 
 redis() {
     command -v redis-server >/dev/null || apt_install redis-server
-    # The rediss:// test makes its certificate with openssl.
+    # The rediss:// test makes its CA and certificate with openssl.
     command -v openssl >/dev/null || apt_install openssl
     # Debian starts a system-wide server on 6379; the tests start their own.
 }

@@ -633,24 +633,35 @@ async fn an_endless_run_of_bad_entries_never_stops_a_follower_or_a_group() {
     assert_eq!(pending_count(&server), 0);
 }
 
+/// Runs with the TLS backend the features pick: rustls under
+/// `--all-features`; `make test-rust` runs it once more with each backend
+/// alone (`--features redis-tls`, `--features redis-rustls`).
+#[cfg(any(feature = "redis-tls", feature = "redis-rustls"))]
 #[tokio::test(flavor = "multi_thread")]
-async fn rediss_with_a_password_publishes_and_reads_over_tls() {
+async fn rediss_checks_the_certificate_and_the_password() {
     let server = RedisServer::start_tls("s3cret-pw");
-    // `#insecure`: the test's certificate is self-signed.
-    let url = RedisUrl::parse(&format!(
-        "rediss://:s3cret-pw@127.0.0.1:{}/#insecure",
-        server.port
-    ))
-    .unwrap();
+    let at = |password: &str| format!("rediss://:{password}@127.0.0.1:{}", server.port);
+    let url = RedisUrl::parse(&at("s3cret-pw")).unwrap();
     assert!(!url.redacted().contains("s3cret-pw"), "{url}");
+
+    // The system's roots do not know the test's CA: no connection.
+    let untrusted = url.connect().await.map(drop).expect_err("an unknown CA");
+    let said = untrusted.to_string().to_lowercase();
+    // OpenSSL: "certificate verify failed"; rustls: "invalid peer certificate".
+    assert!(said.contains("certificate"), "{said}");
+    assert!(!untrusted.to_string().contains("s3cret-pw"), "{untrusted}");
+
+    let url = url.with_root_certificate(server.ca_pem()).unwrap();
     let ids = publish_n(&url, STREAM, 0..3).await;
     let mut conn = url.connect().await.unwrap();
     let items = read_envelopes(&mut conn, STREAM, 10).await.unwrap();
     let got: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
     assert_eq!(got, ids.into_iter().rev().collect::<Vec<_>>());
 
-    let wrong = format!("rediss://:not-it@127.0.0.1:{}/#insecure", server.port);
-    let wrong = RedisUrl::parse(&wrong).unwrap();
+    let wrong = RedisUrl::parse(&at("not-it"))
+        .unwrap()
+        .with_root_certificate(server.ca_pem())
+        .unwrap();
     let refused = match wrong.connect().await {
         Ok(mut conn) => read_envelopes(&mut conn, STREAM, 1).await.map(|_| ()),
         Err(error) => Err(error),
@@ -956,4 +967,54 @@ async fn a_lost_connection_is_a_retryable_error() {
     server.kill();
     let error = read_envelopes(&mut conn, STREAM, 1).await.unwrap_err();
     assert!(error.is_retryable(), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_is_spawnable_and_run_async_takes_a_capturing_async_closure() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    publish_n(&url, STREAM, 0..6).await;
+
+    // `run` with a closure returning a future: its consumer can be spawned.
+    let mut options = group_options("spawned");
+    options.limit = Some(3);
+    let mut spawned = GroupConsumer::new(url.clone(), STREAM, options);
+    let handled = tokio::spawn(async move {
+        spawned
+            .run(
+                |_entry: StreamEnvelope| async { Ok::<(), String>(()) },
+                std::future::pending(),
+            )
+            .await
+            .map(|()| spawned.stats().handled)
+    });
+    assert_eq!(handled.await.unwrap().unwrap(), 3);
+
+    // `run_async`: the closure changes what it captures, in place, and
+    // fails each entry's first attempt; every entry is retried once.
+    let mut attempts: HashMap<String, u32> = HashMap::new();
+    let mut order = Vec::new();
+    let mut options = group_options("in-place");
+    options.limit = Some(3);
+    let mut consumer = GroupConsumer::new(url, STREAM, options);
+    consumer
+        .run_async(
+            async |entry: StreamEnvelope| {
+                let n = attempts.entry(entry.id.clone()).or_default();
+                *n += 1;
+                if *n == 1 {
+                    return Err(format!("first try of {}", entry.id));
+                }
+                tokio::task::yield_now().await;
+                order.push(entry.envelope.correlation_id);
+                Ok(())
+            },
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(consumer.stats().handled, 3);
+    assert_eq!(consumer.stats().failed, 3);
+    assert!(attempts.values().all(|&n| n == 2), "{attempts:?}");
+    assert_eq!(order, ["c-3", "c-4", "c-5"]);
 }

@@ -41,6 +41,28 @@ impl RedisUrl {
         Ok(RedisUrl { client, shown })
     }
 
+    /// Trusts the certificate authority in `pem` (PEM text) for this
+    /// `rediss://` URL, instead of the system's roots: a Redis behind a
+    /// private CA.
+    #[cfg(any(feature = "redis-tls", feature = "redis-rustls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "redis-tls", feature = "redis-rustls"))))]
+    pub fn with_root_certificate(self, pem: Vec<u8>) -> Result<RedisUrl, TransportError> {
+        let certificates = redis_rs::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        let client =
+            Client::build_with_tls(self.client.get_connection_info().clone(), certificates)
+                .map_err(|e| TransportError::InvalidUrl {
+                    url: self.shown.clone(),
+                    message: scrub(&e, ""),
+                })?;
+        Ok(RedisUrl {
+            client,
+            shown: self.shown,
+        })
+    }
+
     /// The URL with its password replaced by `***`.
     pub fn redacted(&self) -> &str {
         &self.shown

@@ -22,31 +22,89 @@ impl RedisServer {
         server
     }
 
-    /// A server that speaks only TLS (a self-signed certificate made with
-    /// `openssl`) and requires `password`.
+    /// A server that speaks only TLS and requires `password`. Its
+    /// certificate, for 127.0.0.1, is signed by a CA of the test's own
+    /// (`ca.pem`, see [`Self::ca_pem`]), both made with `openssl`.
     pub fn start_tls(password: &str) -> RedisServer {
         let mut server = RedisServer::unstarted();
-        let made = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args([
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "key.pem",
+        std::fs::write(
+            server.dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("extensions written");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let steps: [&[&str]; 3] = [
+            &[
+                &["req", "-x509"],
+                &ec[..],
+                &[
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=crowd test CA",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                ],
+            ]
+            .concat(),
+            &[
+                &["req"],
+                &ec[..],
+                &[
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                    "key.pem",
+                    "-out",
+                    "server.csr",
+                ],
+            ]
+            .concat(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "server.ext",
                 "-out",
                 "cert.pem",
-            ])
-            .current_dir(&server.dir)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl runs");
-        assert!(made.success(), "openssl made a certificate");
+            ],
+        ];
+        for step in steps {
+            let made = Command::new("openssl")
+                .args(step)
+                .current_dir(&server.dir)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl runs");
+            assert!(made.success(), "openssl {step:?}");
+        }
         server.tls_password = Some(password.to_owned());
         server.spawn();
         server
+    }
+
+    /// The CA that signed a TLS server's certificate, as PEM.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("ca.pem")).expect("ca.pem")
     }
 
     fn unstarted() -> RedisServer {
@@ -83,7 +141,7 @@ impl RedisServer {
                     "no",
                 ])
                 .args(["--tls-cert-file", "cert.pem", "--tls-key-file", "key.pem"])
-                .args(["--tls-ca-cert-file", "cert.pem", "--requirepass", password]),
+                .args(["--tls-ca-cert-file", "ca.pem", "--requirepass", password]),
         };
         let child = command
             .args(["--bind", "127.0.0.1"])

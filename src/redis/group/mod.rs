@@ -162,11 +162,11 @@ impl GroupConsumer {
     /// (an invalid `start_id`, a key that is not a stream: see
     /// [`TransportError::is_retryable`]).
     ///
-    /// The handler is a closure returning a future, not an `AsyncFnMut`:
-    /// the future of an async closure cannot yet be required to be `Send`,
-    /// so a consumer taking one could not run in `tokio::spawn`. State the
-    /// handler changes goes in the future by value (an `Arc`, a channel
-    /// sender), as in `examples/consume.rs`.
+    /// The handler is a closure returning a future. State the handler
+    /// changes goes in the future by value (an `Arc`, a channel sender), as
+    /// in `examples/consume.rs`; then the consumer's future is `Send` and
+    /// can run in `tokio::spawn`. For an async closure that borrows its
+    /// captured state mutably, see [`Self::run_async`].
     pub async fn run<H, Fut, E>(
         &mut self,
         handler: H,
@@ -177,7 +177,43 @@ impl GroupConsumer {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        self.run_until(handler, stop, |_| false).await
+        self.drive(&mut Closure(handler), stop, |_| false).await
+    }
+
+    /// [`Self::run`] with an async closure (`async |entry| { .. }`), which
+    /// may change the state it captures without an `Arc` or a lock:
+    ///
+    /// ```no_run
+    /// # async fn demo(mut consumer: crowd_envelope::redis::GroupConsumer) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut seen = Vec::new();
+    /// consumer
+    ///     .run_async(
+    ///         async |entry| {
+    ///             seen.push(entry.id);
+    ///             Ok::<(), String>(())
+    ///         },
+    ///         tokio::time::sleep(std::time::Duration::from_secs(60)),
+    ///     )
+    ///     .await?;
+    /// println!("handled {}", seen.len());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Await it in place (in `main`, or in a task that owns the state):
+    /// Rust cannot yet require an async closure's future to be `Send`, so
+    /// the future of `run_async` is not accepted by `tokio::spawn`. To
+    /// spawn a consumer, use [`Self::run`].
+    pub async fn run_async<H, E>(
+        &mut self,
+        handler: H,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), TransportError>
+    where
+        H: AsyncFnMut(StreamEnvelope) -> Result<(), E>,
+        E: fmt::Display,
+    {
+        self.drive(&mut AsyncClosure(handler), stop, |_| false)
+            .await
     }
 
     /// Like [`Self::run`], and also returns once `done` says so of the
@@ -188,7 +224,7 @@ impl GroupConsumer {
     /// nothing left over, set [`GroupOptions::limit`] instead.
     pub async fn run_until<H, Fut, E>(
         &mut self,
-        mut handler: H,
+        handler: H,
         stop: impl Future<Output = ()>,
         done: impl Fn(&GroupStats) -> bool,
     ) -> Result<(), TransportError>
@@ -197,6 +233,15 @@ impl GroupConsumer {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
+        self.drive(&mut Closure(handler), stop, done).await
+    }
+
+    async fn drive<H: Handler>(
+        &mut self,
+        handler: &mut H,
+        stop: impl Future<Output = ()>,
+        done: impl Fn(&GroupStats) -> bool,
+    ) -> Result<(), TransportError> {
         tokio::pin!(stop);
         while !done(&self.stats) && self.remaining() > 0 {
             tokio::select! {
@@ -205,7 +250,7 @@ impl GroupConsumer {
             }
             let polled = tokio::select! {
                 () = &mut stop => return Ok(()),
-                polled = self.poll_until(&mut handler, &done) => polled,
+                polled = self.poll_until(handler, &done) => polled,
             };
             match polled {
                 Err(error) if !error.is_retryable() => return Err(error),
@@ -231,19 +276,17 @@ impl GroupConsumer {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        self.poll_until(handler, &|_: &GroupStats| false).await
+        self.poll_until(&mut Closure(handler), &|_: &GroupStats| false)
+            .await
     }
 
     /// [`Self::poll`], stopping before the next entry once `done` says so.
-    async fn poll_until<H, Fut, E, D>(
+    async fn poll_until<H: Handler, D>(
         &mut self,
         handler: &mut H,
         done: &D,
     ) -> Result<usize, TransportError>
     where
-        H: FnMut(StreamEnvelope) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
         D: Fn(&GroupStats) -> bool,
     {
         let polled = self.poll_once(handler, done).await;
@@ -257,15 +300,12 @@ impl GroupConsumer {
         polled
     }
 
-    async fn poll_once<H, Fut, E, D>(
+    async fn poll_once<H: Handler, D>(
         &mut self,
         handler: &mut H,
         done: &D,
     ) -> Result<usize, TransportError>
     where
-        H: FnMut(StreamEnvelope) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
         D: Fn(&GroupStats) -> bool,
     {
         self.connect().await?;
@@ -319,16 +359,13 @@ impl GroupConsumer {
     /// `claim_idle / 2` renews what is left of it, so no other consumer
     /// claims it meanwhile; entries another consumer claimed anyway are
     /// left to that one.
-    async fn process_batch<H, Fut, E, D>(
+    async fn process_batch<H: Handler, D>(
         &mut self,
         entries: Vec<StreamId>,
         handler: &mut H,
         done: &D,
     ) -> Result<usize, TransportError>
     where
-        H: FnMut(StreamEnvelope) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
         D: Fn(&GroupStats) -> bool,
     {
         let mut queue = VecDeque::from(entries);
@@ -349,22 +386,17 @@ impl GroupConsumer {
         Ok(processed)
     }
 
-    async fn process<H, Fut, E>(
+    async fn process<H: Handler>(
         &mut self,
         entry: StreamId,
         handler: &mut H,
-    ) -> Result<(), TransportError>
-    where
-        H: FnMut(StreamEnvelope) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
-    {
+    ) -> Result<(), TransportError> {
         let entry = RawEntry::from_stream_id(entry);
         let delivered = match entry.decode(&self.decoder) {
             StreamItem::Skipped(skipped) => return self.bury(skipped).await,
             StreamItem::Envelope(delivered) => delivered,
         };
-        match handler(delivered).await {
+        match handler.handle(delivered).await {
             Ok(()) => {
                 if self.settle_entry(&entry.id, "ack", Vec::new()).await? < 0 {
                     tracing::warn!(id = %entry.id, "handled, but another consumer had claimed it meanwhile (at-least-once)");
@@ -398,5 +430,41 @@ impl GroupConsumer {
             }
         }
         Ok(())
+    }
+}
+
+/// What the consumer calls with each entry: one shape for both kinds of
+/// handler closure, so the loop is written once.
+trait Handler {
+    type Error: fmt::Display;
+    fn handle(&mut self, entry: StreamEnvelope) -> impl Future<Output = Result<(), Self::Error>>;
+}
+
+/// A closure returning a future ([`GroupConsumer::run`]).
+struct Closure<H>(H);
+
+impl<H, Fut, E> Handler for Closure<H>
+where
+    H: FnMut(StreamEnvelope) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: fmt::Display,
+{
+    type Error = E;
+    fn handle(&mut self, entry: StreamEnvelope) -> impl Future<Output = Result<(), E>> {
+        (self.0)(entry)
+    }
+}
+
+/// An async closure ([`GroupConsumer::run_async`]).
+struct AsyncClosure<H>(H);
+
+impl<H, E> Handler for AsyncClosure<H>
+where
+    H: AsyncFnMut(StreamEnvelope) -> Result<(), E>,
+    E: fmt::Display,
+{
+    type Error = E;
+    fn handle(&mut self, entry: StreamEnvelope) -> impl Future<Output = Result<(), E>> {
+        (self.0)(entry)
     }
 }
