@@ -256,9 +256,11 @@ impl DecodeError {
     }
 }
 
+/// Each error with its path, `; ` between them. The reason is not
+/// repeated: the messages say it ("invalid JSON: ...", "payload is over
+/// the limit ..."), and `reason` holds it for code.
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.reason)?;
         write_error_list(f, &self.errors)
     }
 }

@@ -84,6 +84,7 @@ pub fn envelope_json_schema() -> Value {
 /// assert!(codes.iter().any(|c| c["const"] == "crowd_sum_mismatch"));
 /// ```
 pub fn decode_result_json_schema() -> Value {
+    let line_number = || json!({"type": "integer", "minimum": 1, "description": "with --lines: the payload's input line"});
     let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let reason = generator.subschema_for::<DecodeReason>();
     let error = generator.subschema_for::<FieldError>();
@@ -107,6 +108,7 @@ pub fn decode_result_json_schema() -> Value {
                 "type": "object",
                 "required": ["ok", "envelope"],
                 "properties": {
+                    "line": line_number(),
                     "ok": {"const": true},
                     "verify": {"type": "boolean", "description": "with decode --verify"},
                     "envelope": {"$ref": "#/$defs/CrowdPredictionEnvelope"}
@@ -116,6 +118,7 @@ pub fn decode_result_json_schema() -> Value {
                 "type": "object",
                 "required": ["ok", "reason", "errors"],
                 "properties": {
+                    "line": line_number(),
                     "ok": {"const": false},
                     "reason": reason,
                     "errors": {"type": "array", "minItems": 1, "items": error}

@@ -201,9 +201,19 @@ pub(crate) fn in_closed_range(x: f64, min: f64, max: f64, path: &Path<'_>, error
             "expected a number from {} to {}, found {}",
             float::debug(min),
             float::debug(max),
-            float::debug(x)
+            as_found(x)
         ),
     );
+}
+
+/// A number as the message shows what it found: a whole number without
+/// `.0`, as a payload usually writes it (`"strength": 2`).
+fn as_found(x: f64) -> String {
+    let text = float::debug(x);
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_owned(),
+        None => text,
+    }
 }
 
 /// Text whose length, in code points, is within `min..=max`, and that is

@@ -157,7 +157,7 @@ fn date_time_errors_say_why() {
     );
     assert!(why("0001-01-01T00:00:00+01:00").starts_with("out of range (years 1 to 9999 in UTC)"));
     assert!(why("2026-02-30").starts_with("the date does not exist"));
-    assert!(why("soon").starts_with("not a date-time"));
+    assert!(why("soon").starts_with("not an ISO 8601 date-time or a Unix timestamp"));
     assert!(why("-62135596800001").starts_with("the timestamp is out of range"));
 }
 
@@ -229,17 +229,23 @@ fn errors_display_their_reason_paths_and_codes() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "invalid: prediction: expected an object, found an array; \
+        "prediction: expected an object, found an array; \
          decision_kind: expected one of fomo2_signal, polymarket_side, oddsoddy_multiplier, found the string \"x\""
     );
     let validation = ValidationError {
         errors: error.errors.clone(),
     };
-    assert_eq!(error.to_string(), format!("invalid: {validation}"));
+    assert_eq!(error.to_string(), validation.to_string());
     let json = try_decode_envelope("{\"a\": tru}").unwrap_err();
     assert_eq!(
         json.to_string(),
-        "invalid_json: invalid JSON: invalid literal (expected true, false or null) at byte 6"
+        "invalid JSON: invalid literal (expected true, false or null) at byte 6"
+    );
+    // A text of several lines (a file) is placed by line and column too.
+    let multi_line = try_decode_envelope("{\n  \"a\": tru\n}").unwrap_err();
+    assert_eq!(
+        multi_line.to_string(),
+        "invalid JSON: invalid literal (expected true, false or null) at line 2, column 8 (byte 9)"
     );
     assert_eq!(json.errors[0].code, ErrorCode::JsonInvalid);
 }

@@ -198,7 +198,104 @@ fn build_rejects_an_invalid_prediction_on_one_stderr_line() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("probability: expected a number from 0.0 to 1.0, found 3.0"),
+        stderr.contains("probability: expected a number from 0.0 to 1.0, found 3;"),
+        "{stderr}"
+    );
+    // Said once: no reason code before the message that says it.
+    assert!(
+        stderr.starts_with("crowd-envelope: error: invalid prediction: source_id:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn decode_lines_numbers_each_result_and_can_show_rejections_only() {
+    let mut input = golden("fomo2-sell.expected.json");
+    input.extend_from_slice(b"\n\n[1]\n");
+    input.extend_from_slice(&golden("fomo2-sell.expected.json"));
+    input.extend_from_slice(b"\n{\"a\": tru}\n");
+    let out = run(&["decode", "--lines"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let results = lines(&out);
+    let numbers: Vec<_> = results
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    // Line 2 is blank: skipped, and still counted.
+    assert_eq!(numbers, [1, 3, 4, 5]);
+    assert_eq!(results[1]["reason"], "invalid");
+
+    let out = run(&["decode", "--lines", "--rejected-only"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let rejected: Vec<_> = lines(&out)
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["ok"].clone()))
+        .collect();
+    assert_eq!(rejected, [(3, false.into()), (5, false.into())]);
+    let raw = String::from_utf8(out.stdout).unwrap();
+    assert!(raw.starts_with("{\"line\":3,\"ok\":false,"), "{raw}");
+
+    let all_good = run(
+        &["decode", "--lines", "--rejected-only"],
+        &golden("fomo2-sell.expected.json"),
+    );
+    assert_eq!(all_good.status.code(), Some(0));
+    assert!(all_good.stdout.is_empty());
+}
+
+#[test]
+fn decode_places_a_json_error_in_a_file_by_line_and_column() {
+    let out = run(
+        &["decode"],
+        b"{\n  \"schema_version\": \"1\",\n  \"arena\": nope\n}\n",
+    );
+    let message = lines(&out)[0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        message,
+        "invalid JSON: invalid literal (expected true, false or null) at line 3, column 12 (byte 38)"
+    );
+}
+
+#[test]
+fn decode_hints_at_lines_when_the_input_holds_two_values() {
+    let mut input = golden("fomo2-sell.expected.json");
+    input.extend_from_slice(&golden("fomo2-sell.expected.json"));
+    let out = run(&["decode"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines(&out)[0]["reason"], "invalid_json");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("more than one JSON value; for one payload per line, use --lines"),
+        "{stderr}"
+    );
+    // A single broken value gets no such hint.
+    let single = run(&["decode"], b"{\"a\": tru}");
+    assert!(
+        single.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&single.stderr)
+    );
+}
+
+#[test]
+fn a_date_time_that_is_not_one_is_said_plainly() {
+    let out = run(
+        &["build", "--published-at", "2026-01-01T00:00:00Z"],
+        br#"{"generated_at": "yesterday"}"#,
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(r#"generated_at: expected a date-time, found the string "yesterday" (not an ISO 8601 date-time or a Unix timestamp)"#),
+        "{stderr}"
+    );
+    let flag = run(&["build", "--published-at", "soon"], b"{}");
+    assert_eq!(flag.status.code(), Some(2));
+    let stderr = String::from_utf8(flag.stderr).unwrap();
+    assert!(
+        stderr.contains("not an ISO 8601 date-time or a Unix timestamp"),
         "{stderr}"
     );
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{exit_code, result_line, write_line, EnvelopeOptions, Input};
+use super::{exit_code, numbered, result_line, write_line, EnvelopeOptions, Input};
 use crowd_envelope::{
     build_envelope, verify_decision, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope,
     DecodeError, DecodeReason, Decoder, DEFAULT_MAX_PAYLOAD_BYTES,
@@ -22,6 +22,10 @@ pub(super) struct DecodeArgs {
     /// section 3 gives for its prediction ("verify": true or false).
     #[arg(long)]
     verify: bool,
+    /// Print only the rejected payloads' lines (the exit status still says
+    /// whether any was rejected).
+    #[arg(long)]
+    rejected_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -35,8 +39,15 @@ pub(super) struct BuildArgs {
 pub(super) fn decode(args: DecodeArgs) -> io::Result<ExitCode> {
     let decoder = Decoder::new().max_payload_bytes(args.max_payload_bytes);
     let verify = args.verify;
-    each_line(&args.input, args.max_payload_bytes, |payload| {
+    let shown = Shown::from_flag(args.rejected_only);
+    let whole = !args.input.lines;
+    each_line(&args.input, args.max_payload_bytes, shown, |payload| {
         let result = decoder.decode(payload);
+        if whole && result.as_ref().is_err_and(holds_more_than_one_value) {
+            tracing::warn!(
+                "the input holds more than one JSON value; for one payload per line, use --lines"
+            );
+        }
         let ok = result.is_ok();
         let line = match result {
             Ok(envelope) if verify => format!(
@@ -50,6 +61,15 @@ pub(super) fn decode(args: DecodeArgs) -> io::Result<ExitCode> {
     })
 }
 
+/// The parser's words for a text that goes on after its JSON value.
+fn holds_more_than_one_value(error: &DecodeError) -> bool {
+    error.reason == DecodeReason::InvalidJson
+        && error
+            .errors
+            .iter()
+            .any(|e| e.message.contains("unexpected data after the JSON value"))
+}
+
 pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
     let options = args.options.to_build_options();
     if args.input.lines {
@@ -59,7 +79,7 @@ pub(super) fn build(args: BuildArgs) -> io::Result<ExitCode> {
     let mut items = args.input.items(DEFAULT_MAX_PAYLOAD_BYTES)?;
     let input = items.next().transpose()?;
     let built = match input {
-        Some(item) => item.checked().and_then(|bytes| build_one(&bytes, &options)),
+        Some((_, item)) => item.checked().and_then(|bytes| build_one(&bytes, &options)),
         None => build_one(b"", &options),
     };
     match built {
@@ -114,28 +134,52 @@ fn each_result(
     input: &Input,
     mut handle: impl FnMut(&[u8]) -> Result<CrowdPredictionEnvelope, DecodeError>,
 ) -> io::Result<ExitCode> {
-    each_line(input, DEFAULT_MAX_PAYLOAD_BYTES, |item| {
+    each_line(input, DEFAULT_MAX_PAYLOAD_BYTES, Shown::All, |item| {
         let result = handle(item);
         (result.is_ok(), result_line(&result))
     })
 }
 
-/// One line per item from `handle`, which says whether the item passed;
-/// an item over `limit` bytes is `too_large` without being held.
+/// Which result lines are printed.
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    All,
+    Rejected,
+}
+
+impl Shown {
+    fn from_flag(rejected_only: bool) -> Shown {
+        if rejected_only {
+            Shown::Rejected
+        } else {
+            Shown::All
+        }
+    }
+}
+
+/// One line per item from `handle`, which says whether the item passed
+/// and gives its JSON object; an item over `limit` bytes is `too_large`
+/// without being held. With `--lines`, each object starts with the item's
+/// input line number.
 fn each_line(
     input: &Input,
     limit: usize,
+    shown: Shown,
     mut handle: impl FnMut(&[u8]) -> (bool, String),
 ) -> io::Result<ExitCode> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut all_ok = true;
     for item in input.items(limit)? {
-        let (ok, line) = match item?.checked() {
+        let (number, item) = item?;
+        let (ok, object) = match item.checked() {
             Ok(bytes) => handle(&bytes),
             Err(too_large) => (false, result_line(&Err(too_large))),
         };
         all_ok &= ok;
-        write_line(&mut out, &line)?;
+        if ok && shown == Shown::Rejected {
+            continue;
+        }
+        write_line(&mut out, &numbered(number, &object))?;
     }
     out.flush()?;
     Ok(exit_code(all_ok))

@@ -80,7 +80,8 @@ pub fn main() -> ExitCode {
 struct Input {
     /// Read from this file instead of standard input ("-" is standard input).
     file: Option<PathBuf>,
-    /// One item per line (JSON Lines); blank lines are skipped.
+    /// One item per line (JSON Lines); blank lines are skipped, and each
+    /// result says its input line ("line": 1 is the first).
     #[arg(long)]
     lines: bool,
 }
@@ -106,12 +107,17 @@ impl Item {
 }
 
 impl Input {
-    /// Each item, in order: the whole input, or each non-blank line. No
-    /// more than `limit + 1` bytes of an item are ever held.
-    fn items(&self, limit: usize) -> io::Result<impl Iterator<Item = io::Result<Item>>> {
+    /// Each item, in order, with its line number (1 for the first; none
+    /// for a whole input): the whole input, or each non-blank line. No more
+    /// than `limit + 1` bytes of an item are ever held.
+    fn items(
+        &self,
+        limit: usize,
+    ) -> io::Result<impl Iterator<Item = io::Result<(Option<usize>, Item)>>> {
         let mut reader = self.open()?;
         let lines = self.lines;
         let mut done = false;
+        let mut line = 0;
         Ok(std::iter::from_fn(move || loop {
             if done {
                 return None;
@@ -122,9 +128,10 @@ impl Input {
                 Err(e) => return Some(Err(e)),
             };
             done = !lines;
+            line += 1;
             match item {
                 Item::Bytes(bytes) if lines && bytes.is_empty() => continue,
-                item => return Some(Ok(item)),
+                item => return Some(Ok((lines.then_some(line), item))),
             }
         }))
     }
@@ -243,6 +250,14 @@ fn result_line(result: &Result<CrowdPredictionEnvelope, DecodeError>) -> String 
         Err(error) => {
             json!({"ok": false, "reason": error.reason, "errors": error.errors}).to_string()
         }
+    }
+}
+
+/// A result object (JSON text) with its input line first, when it has one.
+fn numbered(line: Option<usize>, object: &str) -> String {
+    match (line, object.strip_prefix('{')) {
+        (Some(n), Some(rest)) => format!("{{\"line\":{n},{rest}"),
+        _ => object.to_owned(),
     }
 }
 

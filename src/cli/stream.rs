@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use super::codec::build_one;
 use super::log::printable;
 use super::runtime::interrupted;
-use super::{exit_code, write_line, EnvelopeOptions, Input, StreamTarget};
+use super::{exit_code, numbered, write_line, EnvelopeOptions, Input, StreamTarget};
 use crowd_envelope::redis::{
     follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
     GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
@@ -32,6 +32,11 @@ pub(super) struct PublishArgs {
     /// 0 would delete what was just published.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_len: Option<u64>,
+    /// One JSON line per item: {"ok": true, "id", "correlation_id"}, or
+    /// decode's {"ok": false, "reason", "errors"}; with --lines each starts
+    /// with its "line".
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     options: EnvelopeOptions,
 }
@@ -126,35 +131,66 @@ pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
     let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
     let mut all_ok = true;
     let mut out = io::stdout().lock();
-    for (number, item) in args.input.items(args.target.max_payload_bytes)?.enumerate() {
+    for item in args.input.items(args.target.max_payload_bytes)? {
+        let (line, item) = item?;
         let envelope: Result<CrowdPredictionEnvelope, DecodeError> =
-            item?.checked().and_then(|item| {
+            item.checked().and_then(|item| {
                 if args.envelope {
                     decoder.decode(&item)
                 } else {
                     build_one(&item, &build)
                 }
             });
-        match envelope {
+        let published = match envelope {
             Ok(envelope) => {
                 let id = publish_envelope(&mut conn, &args.target.stream, &envelope, options)
                     .await
                     .map_err(transport)?;
-                write_line(&mut out, &id)?;
-                out.flush()?;
+                Ok((id, envelope.correlation_id))
             }
-            Err(error) => {
-                all_ok = false;
-                let what = if args.envelope {
-                    "envelope"
-                } else {
-                    "prediction"
-                };
-                tracing::error!("item {}: invalid {what}: {error}", number + 1);
-            }
-        }
+            Err(error) => Err(error),
+        };
+        all_ok &= published.is_ok();
+        report_published(&mut out, line, &published, &args)?;
     }
     Ok(exit_code(all_ok))
+}
+
+/// What `publish` says of one item: its id on standard output (a JSON line
+/// with `--json`), or why it was rejected (on standard error, or as the
+/// JSON line).
+fn report_published(
+    out: &mut impl Write,
+    line: Option<usize>,
+    published: &Result<(String, String), DecodeError>,
+    args: &PublishArgs,
+) -> io::Result<()> {
+    if args.json {
+        let object = match published {
+            Ok((id, correlation_id)) => {
+                json!({"ok": true, "id": id, "correlation_id": correlation_id})
+            }
+            Err(error) => json!({"ok": false, "reason": error.reason, "errors": error.errors}),
+        };
+        write_line(out, &numbered(line, &object.to_string()))?;
+        return out.flush();
+    }
+    match published {
+        Ok((id, _)) => {
+            write_line(out, id)?;
+            out.flush()
+        }
+        Err(error) => {
+            let what = if args.envelope {
+                "envelope"
+            } else {
+                "prediction"
+            };
+            let at = line.map(|n| format!("line {n}: ")).unwrap_or_default();
+            tracing::error!("{at}invalid {what}: {error}");
+            Ok(())
+        }
+    }
 }
 
 pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {

@@ -99,7 +99,7 @@ impl Timestamp {
         };
         Err(Failure::new(
             code,
-            format!("expected a date-time, {why} in {}", value.describe()),
+            format!("expected a date-time, found {} ({why})", value.describe()),
         ))
     }
 }
@@ -273,7 +273,7 @@ fn parse_iso(bytes: &[u8]) -> Result<Timestamp, Unreadable> {
     }
     utc_micros
         .and_then(Timestamp::from_unix_micros)
-        .ok_or_else(|| Unreadable::OutOfRange("out of range (years 1 to 9999 in UTC)".to_owned()))
+        .ok_or_else(|| Unreadable::OutOfRange("out of range: years 1 to 9999 in UTC".to_owned()))
 }
 
 /// The year an ISO string names, and its UTC instant in microseconds
@@ -376,7 +376,8 @@ fn parse_offset(c: &mut Cursor<'_>) -> Result<i64, String> {
 /// `Unrepresentable` (Pydantic's parser takes year 0, Python does not);
 /// anything else that is not a number in range is `Malformed`.
 fn from_number_string(s: &str) -> Result<Timestamp, Unreadable> {
-    let malformed = || Unreadable::Malformed("not a date-time".to_owned());
+    let malformed =
+        || Unreadable::Malformed("not an ISO 8601 date-time or a Unix timestamp".to_owned());
     let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
     let integer_part = unsigned.split('.').next().unwrap_or_default();
     let has_dot = unsigned.len() > integer_part.len();

@@ -154,6 +154,27 @@ impl fmt::Display for JsonError {
     }
 }
 
+impl JsonError {
+    /// The message, placed in `text`: by line and column as well when the
+    /// text has more than one line (a file, not a stream payload).
+    fn located(&self, text: &str) -> String {
+        let before = text
+            .as_bytes()
+            .get(..self.offset)
+            .unwrap_or(text.as_bytes());
+        let Some(line_start) = before.iter().rposition(|&b| b == b'\n') else {
+            return self.to_string();
+        };
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let in_line = before.get(line_start + 1..).unwrap_or_default();
+        let column = std::str::from_utf8(in_line).map_or(in_line.len(), |s| s.chars().count()) + 1;
+        format!(
+            "{} at line {line}, column {column} (byte {})",
+            self.message, self.offset
+        )
+    }
+}
+
 /// Reads one JSON text (surrounding whitespace allowed, nothing else),
 /// keeping what `keep` names.
 pub(crate) fn parse(text: &str, keep: Keep) -> Result<Json<'_>, JsonError> {
@@ -207,6 +228,10 @@ fn string_end(bytes: &[u8], mut pos: usize) -> usize {
 /// `invalid_json`.
 pub(crate) fn parse_json(text: &str, keep: Keep) -> Result<Json<'_>, DecodeError> {
     parse(text, keep).map_err(|error| {
-        DecodeError::whole(DecodeReason::InvalidJson, format!("invalid JSON: {error}"))
+        let located = error.located(text);
+        DecodeError::whole(
+            DecodeReason::InvalidJson,
+            format!("invalid JSON: {located}"),
+        )
     })
 }
