@@ -100,11 +100,57 @@ fn publish_reports_each_invalid_item_and_exits_one() {
         "the valid ones are published"
     );
     assert!(
-        stderr(&out).contains("item 2: invalid prediction"),
+        stderr(&out).contains("line 2: invalid prediction: source_type: expected"),
         "{}",
         stderr(&out)
     );
     assert_eq!(server.cli(&["XLEN", STREAM]).trim(), "2");
+}
+
+#[test]
+fn publish_json_gives_each_item_s_id_or_its_rejection_by_line() {
+    let server = RedisServer::start();
+    let input = [
+        prediction("a?"),
+        String::new(),
+        "[1]".to_owned(),
+        prediction("c?"),
+    ]
+    .join("\n");
+    let out = run(
+        &server,
+        &[
+            "publish",
+            "--lines",
+            "--json",
+            "--correlation-id",
+            "fixed-id",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<String> = server
+        .cli(&["XRANGE", STREAM, "-", "+"])
+        .lines()
+        .filter(|l| l.contains('-') && l.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        results,
+        [
+            serde_json::json!({"line": 1, "ok": true, "id": ids[0], "correlation_id": "fixed-id"}),
+            serde_json::json!({"line": 3, "ok": false, "reason": "invalid", "errors": [
+                {"path": "", "code": "model_type", "message": "expected an object, found an array"}
+            ]}),
+            serde_json::json!({"line": 4, "ok": true, "id": ids[1], "correlation_id": "fixed-id"}),
+        ]
+    );
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
 #[test]
@@ -447,7 +493,7 @@ fn redis_unreachable_is_one_line_naming_the_url_without_password_and_exit_2() {
 #[test]
 fn every_subcommand_has_help() {
     let server = RedisServer::start();
-    for sub in ["decode", "build", "schema", "publish", "tail", "consume"] {
+    for sub in ["decode", "build", "schema", "publish", "tail", "consume", "stats", "dead"] {
         let out = run(&server, &[sub, "--help"], b"");
         assert_eq!(out.status.code(), Some(0), "{sub}");
         assert!(stdout(&out).contains("Usage: crowd-envelope"), "{sub}");
@@ -1089,4 +1135,95 @@ fn consume_kills_a_handler_past_its_timeout_and_counts_it_failed() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
     assert!(dead.contains("did not finish within 200 ms"), "{dead}");
+}
+
+#[test]
+fn stats_and_dead_list_show_replay_and_purge_the_dead_letters() {
+    let server = RedisServer::start();
+    let missing = run(&server, &["stats"], b"");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("does not exist"),
+        "{}",
+        stderr(&missing)
+    );
+
+    publish(&server, &[prediction("Poison?")]);
+    server.cli(&["XADD", STREAM, "*", "data", "[]"]);
+    server.cli(&["XADD", STREAM, "*", "other", "x"]);
+    let out = run(
+        &server,
+        &consume(&["--exec", "exit 3", "--max-deliveries", "1", "--limit", "3"]),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    let stats = run(&server, &["stats", "--json"], b"");
+    assert_eq!(stats.status.code(), Some(0), "{}", stderr(&stats));
+    let stats: Value = serde_json::from_str(&stdout(&stats)).unwrap();
+    assert_eq!(stats["length"], 3);
+    assert_eq!(stats["entries_added"], 3);
+    assert_eq!(stats["dead_letters"], 3);
+    let group = &stats["groups"][0];
+    assert_eq!(
+        (&group["name"], &group["pending"], &group["lag"]),
+        (&"g".into(), &0.into(), &0.into())
+    );
+    assert_eq!(group["consumers"].as_array().unwrap().len(), 1);
+    let text = stdout(&run(&server, &["stats"], b""));
+    assert!(text.contains("dead letters  3"), "{text}");
+    assert!(text.contains("group g: lag 0, pending 0"), "{text}");
+
+    let list = run(&server, &["dead", "list", "--json"], b"");
+    let letters: Vec<Value> = stdout(&list)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reasons: Vec<&str> = letters
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["handler_failed", "invalid", "no_data"]);
+    let table = stdout(&run(&server, &["dead", "list"], b""));
+    assert!(
+        table.lines().nth(1).unwrap().contains("invalid  g/"),
+        "{table}"
+    );
+    let id = |n: usize| letters[n]["id"].as_str().unwrap().to_owned();
+
+    let shown = run(&server, &["dead", "show", &id(1)], b"");
+    let shown: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["data"], "[]");
+    let absent = run(&server, &["dead", "show", "1-1"], b"");
+    assert_eq!(absent.status.code(), Some(1));
+
+    // Replayed: the raw data is a new entry, and the dead letter is gone;
+    // one without data stays, and the status says so.
+    let replayed = run(&server, &["dead", "replay", &id(0), &id(2)], b"");
+    assert_eq!(replayed.status.code(), Some(1));
+    let line = stdout(&replayed);
+    let (dead_id, new_id) = line.trim().split_once(' ').unwrap();
+    assert_eq!(dead_id, id(0));
+    let again = server.cli(&["XRANGE", STREAM, new_id, new_id]);
+    assert!(again.contains("Poison?"), "{again}");
+    assert!(
+        stderr(&replayed).contains("holds no data"),
+        "{}",
+        stderr(&replayed)
+    );
+    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "2");
+
+    let purged = run(&server, &["dead", "purge", &id(1)], b"");
+    assert_eq!(
+        (purged.status.code(), stdout(&purged).trim()),
+        (Some(0), "1")
+    );
+    let all = run(&server, &["dead", "purge", "--all"], b"");
+    assert_eq!(stdout(&all).trim(), "1");
+    assert_eq!(
+        server.cli(&["EXISTS", &format!("{STREAM}:dead")]).trim(),
+        "0"
+    );
+    let bare = run(&server, &["dead", "purge"], b"");
+    assert_eq!(bare.status.code(), Some(2), "purge needs ids or --all");
 }

@@ -6,6 +6,7 @@
 //! when the command itself could not run (bad arguments, unreadable input,
 //! Redis unreachable). `CROWD_LOG` sets the log filter (default `warn`).
 
+mod admin;
 mod codec;
 mod log;
 mod runtime;
@@ -50,6 +51,12 @@ enum Command {
     Consume(stream::ConsumeArgs),
     /// Serve the live dashboard (www/) and a feed of the stream for it.
     Serve(serve::ServeArgs),
+    /// Show the stream's length, first and last ids, each group's lag,
+    /// pending entries and consumers, and its dead-letter count.
+    Stats(admin::StatsArgs),
+    /// List, show, replay or purge the dead letters consumer groups wrote
+    /// (<stream>:dead).
+    Dead(admin::DeadArgs),
 }
 
 /// Runs the program with the process's arguments.
@@ -63,6 +70,8 @@ pub fn main() -> ExitCode {
         Command::Tail(args) => runtime::block_on(stream::tail(args)),
         Command::Consume(args) => runtime::block_on(stream::consume(args)),
         Command::Serve(args) => runtime::block_on(serve::serve(args)),
+        Command::Stats(args) => runtime::block_on(admin::stats(args)),
+        Command::Dead(args) => runtime::block_on(admin::dead(args)),
     };
     match outcome {
         Ok(code) => code,

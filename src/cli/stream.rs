@@ -116,7 +116,7 @@ fn stream_id(text: &str) -> Result<String, String> {
     }
 }
 
-fn transport(error: TransportError) -> io::Error {
+pub(super) fn transport(error: TransportError) -> io::Error {
     io::Error::other(error)
 }
 

@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod follow;
 mod group;
 mod publish;
@@ -36,6 +37,10 @@ use std::time::Duration;
 use redis_rs::streams::StreamId;
 use redis_rs::{RedisError, RetryMethod, Value};
 
+pub use admin::{
+    dead_letter_key, dead_letters, purge_dead_letters, replay_dead_letter, stream_stats,
+    ConsumerState, DeadLetter, GroupState, Replayed, StreamStats,
+};
 pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed, FOLLOW_SCRIPT};
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 pub use publish::{

@@ -133,7 +133,7 @@ impl GroupConsumer {
         let stream = stream.into();
         GroupConsumer {
             url,
-            dead_letter: format!("{stream}:dead"),
+            dead_letter: super::dead_letter_key(&stream),
             attempts: format!("{stream}:attempts:{}", options.group),
             stream,
             decoder: Decoder::new().max_payload_bytes(options.max_payload_bytes),

@@ -1,0 +1,332 @@
+//! What an operator asks of a stream: its state ([`stream_stats`]) and its
+//! dead letters ([`dead_letters`], [`replay_dead_letter`],
+//! [`purge_dead_letters`]).
+
+use std::collections::HashMap;
+
+use redis_rs::aio::ConnectionLike;
+use redis_rs::streams::{StreamId, StreamRangeReply};
+use redis_rs::{Script, Value};
+use serde::Serialize;
+
+use super::{command_error, reply_error, value_bytes, TransportError, DATA_FIELD};
+use crate::error::FieldError;
+
+/// The dead-letter stream of `stream`, where group consumers write what
+/// they could not handle: `<stream>:dead`.
+pub fn dead_letter_key(stream: &str) -> String {
+    format!("{stream}:dead")
+}
+
+/// A stream's state at one moment, as `XINFO` tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StreamStats {
+    /// The stream's key.
+    pub stream: String,
+    /// Entries in the stream now.
+    pub length: u64,
+    /// The oldest entry's id, if any.
+    pub first_id: Option<String>,
+    /// The newest entry's id, if any.
+    pub last_id: Option<String>,
+    /// Entries ever added (trimmed ones included).
+    pub entries_added: u64,
+    /// Its consumer groups.
+    pub groups: Vec<GroupState>,
+    /// Entries in its dead-letter stream ([`dead_letter_key`]).
+    pub dead_letters: u64,
+}
+
+/// One consumer group of a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct GroupState {
+    /// The group's name.
+    pub name: String,
+    /// Entries delivered to its consumers and not yet acknowledged.
+    pub pending: u64,
+    /// Entries not yet delivered to the group; `None` when Redis cannot
+    /// tell (after a trim or a deletion past the group's position).
+    pub lag: Option<u64>,
+    /// The last entry delivered to the group.
+    pub last_delivered_id: String,
+    /// Its consumers.
+    pub consumers: Vec<ConsumerState>,
+}
+
+/// One consumer of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ConsumerState {
+    /// The consumer's name.
+    pub name: String,
+    /// Entries pending with it.
+    pub pending: u64,
+    /// Milliseconds since it last read or claimed.
+    pub idle_ms: u64,
+}
+
+/// The state of `stream`, its groups and its dead letters; `None` when the
+/// stream does not exist.
+pub async fn stream_stats(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+) -> Result<Option<StreamStats>, TransportError> {
+    let info: Value = redis_rs::cmd("XINFO")
+        .arg("STREAM")
+        .arg(stream)
+        .query_async(conn)
+        .await
+        .or_else(|e| match e.code() {
+            // "ERR no such key"
+            Some("ERR") if e.to_string().contains("no such key") => Ok(Value::Nil),
+            _ => Err(command_error("XINFO STREAM")(e)),
+        })?;
+    if info == Value::Nil {
+        return Ok(None);
+    }
+    let info = fields(info).ok_or_else(|| reply_error("XINFO STREAM"))?;
+    let groups: Vec<Value> = redis_rs::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(stream)
+        .query_async(conn)
+        .await
+        .map_err(command_error("XINFO GROUPS"))?;
+    let mut states = Vec::with_capacity(groups.len());
+    for group in groups {
+        let group = fields(group).ok_or_else(|| reply_error("XINFO GROUPS"))?;
+        let name = text(&group, "name").unwrap_or_default();
+        let consumers: Vec<Value> = redis_rs::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(stream)
+            .arg(&name)
+            .query_async(conn)
+            .await
+            .map_err(command_error("XINFO CONSUMERS"))?;
+        let consumers = consumers
+            .into_iter()
+            .filter_map(fields)
+            .map(|c| ConsumerState {
+                name: text(&c, "name").unwrap_or_default(),
+                pending: number(&c, "pending").unwrap_or(0),
+                idle_ms: number(&c, "idle").unwrap_or(0),
+            })
+            .collect();
+        states.push(GroupState {
+            pending: number(&group, "pending").unwrap_or(0),
+            lag: number(&group, "lag"),
+            last_delivered_id: text(&group, "last-delivered-id").unwrap_or_default(),
+            consumers,
+            name,
+        });
+    }
+    let dead_letters: u64 = redis_rs::cmd("XLEN")
+        .arg(dead_letter_key(stream))
+        .query_async(conn)
+        .await
+        .map_err(command_error("XLEN"))?;
+    Ok(Some(StreamStats {
+        stream: stream.to_owned(),
+        length: number(&info, "length").unwrap_or(0),
+        first_id: entry_id(&info, "first-entry"),
+        last_id: entry_id(&info, "last-entry"),
+        entries_added: number(&info, "entries-added").unwrap_or(0),
+        groups: states,
+        dead_letters,
+    }))
+}
+
+/// A reply's field/value pairs (RESP2 flat array or RESP3 map) by name.
+fn fields(reply: Value) -> Option<HashMap<String, Value>> {
+    let pairs: Vec<(Value, Value)> = match reply {
+        Value::Map(pairs) => pairs,
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            std::iter::from_fn(|| Some((items.next()?, items.next()?))).collect()
+        }
+        _ => return None,
+    };
+    Some(
+        pairs
+            .into_iter()
+            .filter_map(|(k, v)| Some((String::from_utf8(value_bytes(k)?).ok()?, v)))
+            .collect(),
+    )
+}
+
+fn text(fields: &HashMap<String, Value>, name: &str) -> Option<String> {
+    String::from_utf8(value_bytes(fields.get(name)?.clone())?).ok()
+}
+
+fn number(fields: &HashMap<String, Value>, name: &str) -> Option<u64> {
+    match fields.get(name)? {
+        Value::Int(n) => u64::try_from(*n).ok(),
+        other => String::from_utf8(value_bytes(other.clone())?)
+            .ok()?
+            .parse()
+            .ok(),
+    }
+}
+
+/// The id of the entry `XINFO STREAM` gives under `name` (`[id, fields]`).
+fn entry_id(fields: &HashMap<String, Value>, name: &str) -> Option<String> {
+    match fields.get(name)? {
+        Value::Array(entry) => String::from_utf8(value_bytes(entry.first()?.clone())?).ok(),
+        _ => None,
+    }
+}
+
+/// One entry of the dead-letter stream, as a group consumer wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct DeadLetter {
+    /// Its id in the dead-letter stream.
+    pub id: String,
+    /// The id the entry had in the stream.
+    pub entry_id: String,
+    /// Why it was dead-lettered (a [`super::SkipReason`] code).
+    pub reason: String,
+    /// What was wrong, path by path.
+    pub errors: Vec<FieldError>,
+    /// The group and consumer that wrote it.
+    pub group: String,
+    /// The consumer that wrote it.
+    pub consumer: String,
+    /// Deliveries of the entry in its group, when known.
+    pub deliveries: Option<u64>,
+    /// The entry's `data`, if it had one: what [`replay_dead_letter`]
+    /// publishes again.
+    #[serde(skip)]
+    pub data: Option<Vec<u8>>,
+}
+
+impl DeadLetter {
+    fn from_stream_id(entry: StreamId) -> DeadLetter {
+        let mut map = entry.map;
+        let mut take = |name: &str| map.remove(name).and_then(value_bytes);
+        let text = |bytes: Option<Vec<u8>>| {
+            bytes
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        let errors = take("errors");
+        DeadLetter {
+            data: take(DATA_FIELD),
+            entry_id: text(take("id")),
+            reason: text(take("reason")),
+            group: text(take("group")),
+            consumer: text(take("consumer")),
+            deliveries: text(take("deliveries")).parse().ok(),
+            errors: errors
+                .and_then(|e| serde_json::from_slice(&e).ok())
+                .unwrap_or_default(),
+            id: entry.id,
+        }
+    }
+}
+
+/// Up to `count` dead letters of `stream`, oldest first, from `start`
+/// (`-` for the first, or an id).
+pub async fn dead_letters(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    start: &str,
+    count: usize,
+) -> Result<Vec<DeadLetter>, TransportError> {
+    let reply: StreamRangeReply = redis_rs::cmd("XRANGE")
+        .arg(dead_letter_key(stream))
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(count)
+        .query_async(conn)
+        .await
+        .map_err(command_error("XRANGE"))?;
+    Ok(reply
+        .ids
+        .into_iter()
+        .map(DeadLetter::from_stream_id)
+        .collect())
+}
+
+/// What became of a dead letter [`replay_dead_letter`] was asked to replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "replayed", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Replayed {
+    /// Published again under this new id; the dead letter is gone.
+    Published {
+        /// The entry's new id in the stream.
+        id: String,
+    },
+    /// No dead letter has this id.
+    Missing,
+    /// The dead letter holds no `data` to publish (an entry that had none,
+    /// or one deleted before it was handled): left where it is.
+    NoData,
+}
+
+/// `XADD`s a dead letter's data to the stream and deletes it, in one step.
+const REPLAY: &str = r"
+local found = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])[1]
+if not found then return {'missing'} end
+local fields = found[2]
+for i = 1, #fields, 2 do
+  if fields[i] == ARGV[2] then
+    local id = redis.call('XADD', KEYS[1], '*', ARGV[2], fields[i + 1])
+    redis.call('XDEL', KEYS[2], ARGV[1])
+    return {'published', id}
+  end
+end
+return {'no_data'}
+";
+
+/// Publishes a dead letter's raw `data` to `stream` again, as a new entry,
+/// and removes the dead letter: atomically, so it is never both lost and
+/// still there, or published twice.
+pub async fn replay_dead_letter(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    dead_id: &str,
+) -> Result<Replayed, TransportError> {
+    let reply: Vec<String> = Script::new(REPLAY)
+        .key(stream)
+        .key(dead_letter_key(stream))
+        .arg(dead_id)
+        .arg(DATA_FIELD)
+        .invoke_async(conn)
+        .await
+        .map_err(command_error("EVALSHA replay"))?;
+    match reply.as_slice() {
+        [done, id] if done == "published" => Ok(Replayed::Published { id: id.clone() }),
+        [missing] if missing == "missing" => Ok(Replayed::Missing),
+        [no_data] if no_data == "no_data" => Ok(Replayed::NoData),
+        _ => Err(reply_error("EVALSHA replay")),
+    }
+}
+
+/// Deletes dead letters by id, or, given none, the whole dead-letter
+/// stream; gives how many went.
+pub async fn purge_dead_letters(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    ids: &[String],
+) -> Result<u64, TransportError> {
+    let key = dead_letter_key(stream);
+    if !ids.is_empty() {
+        return redis_rs::cmd("XDEL")
+            .arg(&key)
+            .arg(ids)
+            .query_async(conn)
+            .await
+            .map_err(command_error("XDEL"));
+    }
+    let script =
+        Script::new("local n = redis.call('XLEN', KEYS[1]); redis.call('DEL', KEYS[1]); return n");
+    script
+        .key(&key)
+        .invoke_async(conn)
+        .await
+        .map_err(command_error("EVALSHA purge"))
+}
