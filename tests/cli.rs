@@ -406,3 +406,38 @@ fn decode_holds_no_more_of_an_item_than_its_limit() {
         assert_eq!(out.status.code(), Some(1));
     }
 }
+
+#[test]
+fn bash_completion_offers_the_subcommands_and_a_subcommand_s_flags() {
+    let out = run(&["completions", "bash"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let script = std::env::temp_dir().join(format!("crowd-completion-{}.bash", std::process::id()));
+    std::fs::write(&script, &out.stdout).unwrap();
+    // Source it in a real bash and ask it what it completes.
+    let ask = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; \
+             _crowd__envelope crowd-envelope \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+            words.len() - 1
+        );
+        let out = Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let subcommands = ask("crowd-envelope ");
+    for sub in ["decode", "tail", "stats", "dead", "completions"] {
+        assert!(
+            subcommands.lines().any(|l| l == sub),
+            "{sub} in {subcommands}"
+        );
+    }
+    let flags = ask("crowd-envelope decode --");
+    assert!(flags.lines().any(|l| l == "--rejected-only"), "{flags}");
+    std::fs::remove_file(script).unwrap();
+}

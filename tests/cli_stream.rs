@@ -188,7 +188,13 @@ fn tail_shows_a_table_newest_first_and_reports_skips_on_stderr() {
 
     let out = run(&server, &["tail", "--count", "10"], b"");
     assert_eq!(out.status.code(), Some(0));
-    let rows: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    let mut rows: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    let header = rows.remove(0);
+    assert!(
+        header.starts_with("TIME (UTC)           SOURCE"),
+        "{header}"
+    );
+    assert!(header.ends_with("QUESTION"), "{header}");
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows[0].contains("polymarket_bet") && rows[0].contains("yes, edge +0.200"));
     assert!(
@@ -203,6 +209,33 @@ fn tail_shows_a_table_newest_first_and_reports_skips_on_stderr() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn tail_colours_decisions_only_when_asked_or_on_a_terminal_without_no_color() {
+    let server = RedisServer::start();
+    publish(&server, &[prediction("Yes?")]);
+    // Piped (as here), auto is off; NO_COLOR does not override --color always.
+    let plain = run(&server, &["tail"], b"");
+    assert!(!stdout(&plain).contains('\u{1b}'));
+    let always = command(&server, &["tail", "--color", "always"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = stdout(&always);
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("\u{1b}[1mTIME (UTC)"),
+        "{text}"
+    );
+    let row = lines.next().unwrap();
+    // A yes is green, and the escape codes do not shift the columns.
+    assert!(row.contains("\u{1b}[32myes, edge +0.200"), "{row}");
+    let unpainted = row.replace("\u{1b}[32m", "").replace("\u{1b}[0m", "");
+    let plain_row = stdout(&plain).lines().nth(1).unwrap().to_owned();
+    assert_eq!(unpainted.len(), plain_row.len());
+    let never = run(&server, &["tail", "--color", "never"], b"");
+    assert!(!stdout(&never).contains('\u{1b}'));
 }
 
 #[test]
@@ -376,7 +409,11 @@ fn tail_escapes_every_text_from_the_payload() {
         !shown.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'),
         "{shown:?}"
     );
-    assert_eq!(shown.lines().count(), 1, "no forged line: {shown:?}");
+    assert_eq!(
+        shown.lines().count(),
+        2,
+        "a header and one row, no forged line: {shown:?}"
+    );
 }
 
 #[test]
@@ -493,7 +530,9 @@ fn redis_unreachable_is_one_line_naming_the_url_without_password_and_exit_2() {
 #[test]
 fn every_subcommand_has_help() {
     let server = RedisServer::start();
-    for sub in ["decode", "build", "schema", "publish", "tail", "consume", "stats", "dead"] {
+    for sub in [
+        "decode", "build", "schema", "publish", "tail", "consume", "stats", "dead",
+    ] {
         let out = run(&server, &[sub, "--help"], b"");
         assert_eq!(out.status.code(), Some(0), "{sub}");
         assert!(stdout(&out).contains("Usage: crowd-envelope"), "{sub}");

@@ -17,7 +17,7 @@ use crowd_envelope::redis::{
     follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
     GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
 };
-use crowd_envelope::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder};
+use crowd_envelope::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder, Fomo2Action, Side};
 
 #[derive(Debug, Args)]
 pub(super) struct PublishArgs {
@@ -58,9 +58,34 @@ pub(super) struct TailArgs {
     /// One {"id": ..., "envelope": ...} line per envelope instead of a table.
     #[arg(long)]
     json: bool,
+    /// Colour the decisions: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
     /// How long one blocking read waits, in milliseconds.
     #[arg(long, default_value_t = 5000, value_name = "MS")]
     block_ms: u64,
+}
+
+/// When `tail` colours its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::IsTerminal::is_terminal(&io::stdout())
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -197,13 +222,14 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     let mut conn = url.connect().await.map_err(transport)?;
     let mut out = io::stdout().lock();
+    let mut table = Table::new(args.json, args.color.enabled());
     say_if_missing(&mut conn, &args.target.stream, args.follow).await;
     if !args.follow {
         let items = read_envelopes(&mut conn, &args.target.stream, args.count.unwrap_or(10))
             .await
             .map_err(transport)?;
         for item in items {
-            show(&mut out, &item, args.json)?;
+            table.show(&mut out, &item)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -214,7 +240,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
             .await
             .map_err(transport)?;
         for item in items.iter().rev() {
-            show(&mut out, item, args.json)?;
+            table.show(&mut out, item)?;
         }
         if let Some(newest) = items.first() {
             newest.id().clone_into(&mut last_id);
@@ -233,7 +259,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
             next = follow.next() => next,
         };
         match next {
-            Some(Ok(item)) => show(&mut out, &item, args.json)?,
+            Some(Ok(item)) => table.show(&mut out, &item)?,
             Some(Err(error)) => tracing::warn!("{error}; reconnecting"),
             None => return Ok(ExitCode::SUCCESS),
         }
@@ -261,14 +287,74 @@ async fn say_if_missing(
     }
 }
 
-/// An envelope to standard output, a skip to standard error.
-fn show(out: &mut impl Write, item: &StreamItem, json: bool) -> io::Result<()> {
-    match item {
-        StreamItem::Envelope(entry) if json => write_line(out, &json_line(entry))?,
-        StreamItem::Envelope(entry) => write_line(out, &table_row(entry))?,
-        StreamItem::Skipped(skipped) => tracing::warn!("{}", skip_line(skipped)),
+/// What `tail` prints: JSON lines, or a table under a header row.
+struct Table {
+    json: bool,
+    color: bool,
+    header_shown: bool,
+}
+
+impl Table {
+    fn new(json: bool, color: bool) -> Table {
+        Table {
+            json,
+            color,
+            header_shown: false,
+        }
     }
-    out.flush()
+
+    /// An envelope to standard output, a skip to standard error.
+    fn show(&mut self, out: &mut impl Write, item: &StreamItem) -> io::Result<()> {
+        match item {
+            StreamItem::Envelope(entry) if self.json => write_line(out, &json_line(entry))?,
+            StreamItem::Envelope(entry) => {
+                if !self.header_shown {
+                    self.header_shown = true;
+                    let header = format!(
+                        "{:<19}  {:<17}  {:<50}  QUESTION",
+                        "TIME (UTC)", "SOURCE", "DECISION (REASON)"
+                    );
+                    write_line(out, &self.paint(BOLD, &header))?;
+                }
+                write_line(out, &table_row(entry, |tone, text| self.paint(tone, text)))?;
+            }
+            StreamItem::Skipped(skipped) => tracing::warn!("{}", skip_line(skipped)),
+        }
+        out.flush()
+    }
+
+    fn paint(&self, tone: &str, text: &str) -> String {
+        if self.color && !tone.is_empty() {
+            format!("\x1b[{tone}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// SGR codes: bold, green, red, dim; "" leaves text as it is.
+const BOLD: &str = "1";
+const GREEN: &str = "32";
+const RED: &str = "31";
+const DIM: &str = "2";
+
+/// The colour of a decision: for, against, or neither.
+fn tone(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::Fomo2Signal(d) => match d.action {
+            Fomo2Action::Buy => GREEN,
+            Fomo2Action::Sell => RED,
+            _ => DIM,
+        },
+        Decision::PolymarketSide(d) => match d.side {
+            Side::Yes => GREEN,
+            Side::No => RED,
+            _ => DIM,
+        },
+        Decision::OddsoddyMultiplier(d) if d.multiplier > 1.0 => GREEN,
+        Decision::OddsoddyMultiplier(d) if d.multiplier < 1.0 => RED,
+        _ => "",
+    }
 }
 
 fn json_line(entry: &StreamEnvelope) -> String {
@@ -290,14 +376,16 @@ fn skip_line(skipped: &Skipped) -> String {
 }
 
 /// `time  source  decision  question`, one line, safe for a terminal.
-fn table_row(entry: &StreamEnvelope) -> String {
+fn table_row(entry: &StreamEnvelope, paint: impl Fn(&str, &str) -> String) -> String {
     let envelope = &entry.envelope;
     let time = envelope.published_at.to_string();
     let time = time.get(..19).unwrap_or(&time).replace('T', " ");
+    // Padded before it is painted: escape codes take no columns.
+    let decision = format!("{:<50}", decision_summary(&envelope.decision));
     format!(
-        "{time}  {:<17}  {:<50}  {}",
+        "{time}  {:<17}  {}  {}",
         envelope.prediction.source_type.as_str(),
-        decision_summary(&envelope.decision),
+        paint(tone(&envelope.decision), &decision),
         printable(&envelope.prediction.question, 80)
     )
 }
