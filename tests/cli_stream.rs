@@ -6,6 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
@@ -545,6 +546,9 @@ struct Served {
     child: Child,
     addr: String,
     _pkg: PathBuf,
+    /// What serve wrote to standard error after its first line (drained as
+    /// it comes, so serve never blocks on a full pipe).
+    log: Arc<Mutex<String>>,
 }
 
 impl Drop for Served {
@@ -578,11 +582,139 @@ fn serve_with(server: &RedisServer, extra: &[&str]) -> Served {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     Served {
         child,
         addr,
         _pkg: pkg,
+        log,
     }
+}
+
+/// The body of `GET /metrics` once `ready` holds of it (within 10 s).
+fn metrics_when(addr: &str, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // Not listening yet is not ready yet.
+        let response = try_http(addr, addr, "GET /metrics HTTP/1.1").unwrap_or_default();
+        let body = response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        if ready(&body) {
+            assert!(response.contains("text/plain; version=0.0.4"), "{response}");
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "metrics never ready: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_metrics_count_known_traffic_and_redis_down_is_said_in_the_terminal() {
+    let mut server = RedisServer::start();
+    let served = serve(&server);
+    // Its follower starts at the stream's end: wait until it is there.
+    metrics_when(&served.addr, |m| m.contains("crowd_envelope_redis_up 1"));
+    std::thread::sleep(Duration::from_millis(300));
+    publish(&server, &[prediction("A?"), prediction("B?")]);
+    server.cli(&["XADD", STREAM, "*", "data", "[]"]);
+    server.cli(&["XADD", STREAM, "*", "data", "{"]);
+    server.cli(&["XADD", STREAM, "*", "other", "x"]);
+    let feed = std::net::TcpStream::connect(&served.addr).unwrap();
+    write!(&feed, "GET /feed HTTP/1.1\r\nHost: {}\r\n\r\n", served.addr).unwrap();
+    let body = metrics_when(&served.addr, |m| {
+        m.contains("crowd_envelope_entries_decoded_total 2\n")
+            && m.contains("crowd_envelope_feed_clients 1\n")
+    });
+    for line in [
+        "crowd_envelope_entries_rejected_total{reason=\"invalid\"} 1\n",
+        "crowd_envelope_entries_rejected_total{reason=\"invalid_json\"} 1\n",
+        "crowd_envelope_entries_rejected_total{reason=\"no_data\"} 1\n",
+        "# TYPE crowd_envelope_entries_decoded_total counter\n",
+        "crowd_envelope_redis_up 1\n",
+    ] {
+        assert!(body.contains(line), "{line} in {body}");
+    }
+    let age: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("crowd_envelope_last_entry_age_seconds "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.0..60.0).contains(&age), "{age}");
+    drop(feed);
+    metrics_when(&served.addr, |m| {
+        m.contains("crowd_envelope_feed_clients 0\n")
+    });
+
+    server.kill();
+    metrics_when(&served.addr, |m| m.contains("crowd_envelope_redis_up 0"));
+    let log = served.log.lock().unwrap().clone();
+    assert!(log.contains("does not answer"), "{log}");
+    server.restart();
+    metrics_when(&served.addr, |m| m.contains("crowd_envelope_redis_up 1"));
+    let log = served.log.lock().unwrap().clone();
+    assert!(log.contains("answers"), "{log}");
+}
+
+#[test]
+fn consume_metrics_give_its_counts_and_its_group_s_state() {
+    let server = RedisServer::start();
+    publish(
+        &server,
+        &[prediction("A?"), prediction("B?"), prediction("C?")],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    // Fails B? each time: it is retried, then dead-lettered.
+    let exec = "grep -q B? && exit 1; exit 0";
+    let mut child = command(
+        &server,
+        &consume(&[
+            "--exec",
+            exec,
+            "--max-deliveries",
+            "2",
+            "--retry-delay-ms",
+            "50",
+            "--metrics-addr",
+            &addr,
+        ]),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let body = metrics_when(&addr, |m| m.contains("crowd_envelope_dead_letters 1\n"));
+    for line in [
+        "crowd_envelope_entries_handled_total 2\n",
+        "crowd_envelope_handler_failures_total{reason=\"handler_failed\"} 2\n",
+        "crowd_envelope_group_lag{group=\"g\"} 0\n",
+        "crowd_envelope_group_pending{group=\"g\"} 0\n",
+        "crowd_envelope_group_consumers{group=\"g\"} 1\n",
+        "crowd_envelope_redis_up 1\n",
+    ] {
+        assert!(body.contains(line), "{line} in {body}");
+    }
+    terminate(&mut child);
+    child.wait().unwrap();
 }
 
 fn http(addr: &str, request_line: &str) -> String {
@@ -591,16 +723,19 @@ fn http(addr: &str, request_line: &str) -> String {
 
 /// The request, naming `host` in its `Host` header.
 fn http_to(addr: &str, host: &str, request_line: &str) -> String {
+    try_http(addr, host, request_line).unwrap()
+}
+
+fn try_http(addr: &str, host: &str, request_line: &str) -> std::io::Result<String> {
     use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut stream = std::net::TcpStream::connect(addr)?;
     write!(
         stream,
         "{request_line}\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+    stream.read_to_string(&mut response)?;
+    Ok(response)
 }
 
 /// The SSE event ids `/feed` sends within `wait`, asked with `headers`.

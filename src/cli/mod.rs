@@ -9,6 +9,7 @@
 mod admin;
 mod codec;
 mod log;
+mod metrics;
 mod runtime;
 mod serve;
 mod stream;

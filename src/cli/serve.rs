@@ -8,6 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,11 +29,15 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use super::metrics::{Exposition, StreamCounters};
 use super::runtime::interrupted;
 use super::StreamTarget;
+use crowd_envelope::redis::redis::aio::MultiplexedConnection;
 use crowd_envelope::redis::{
-    follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, TransportError,
+    follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, StreamItem,
+    TransportError,
 };
+use crowd_envelope::Decoder;
 
 #[derive(Debug, Args)]
 pub(super) struct ServeArgs {
@@ -81,6 +86,10 @@ struct Site {
     max_payload_bytes: usize,
     /// How long a client may leave its queue full before it is dropped.
     drop_stalled: Duration,
+    /// What `/metrics` tells.
+    counters: StreamCounters,
+    /// Entries lost to trimming, counted by `/metrics`.
+    missed: std::sync::atomic::AtomicU64,
 }
 
 /// Events waiting for one client, and entries read from Redis for it at a
@@ -139,7 +148,11 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
         hosts: answered_hosts(local, &args.allow_host),
         max_payload_bytes: args.target.max_payload_bytes,
         drop_stalled: Duration::from_millis(args.drop_stalled_ms),
+        counters: StreamCounters::default(),
+        missed: std::sync::atomic::AtomicU64::new(0),
     });
+    tokio::spawn(watch_redis(site.clone()));
+    tokio::spawn(count_entries(site.clone()));
     tracing::info!(
         "dashboard at http://{local}/ (stream {} on {})",
         site.stream,
@@ -156,7 +169,11 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
 /// HTTP/1 on `listener` until `shutdown`: each connection must send its
 /// request headers within [`HEADER_TIMEOUT`], so half-sent requests cannot
 /// pile up; open feeds end with the server.
-async fn serve_http(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+pub(super) async fn serve_http(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
@@ -191,6 +208,7 @@ fn router(site: Arc<Site>) -> Router {
     // `get` answers GET and HEAD; any other method gets 405.
     Router::new()
         .route("/feed", get(feed))
+        .route("/metrics", get(metrics))
         .route("/", get(file))
         .route("/{*path}", get(file))
         .layer(axum::middleware::from_fn_with_state(
@@ -321,15 +339,117 @@ async fn feed(
     let (events, receiver) = mpsc::channel(CLIENT_QUEUE);
     let mut stopping = site.stopping.clone();
     tokio::spawn(async move {
+        site.counters.clients.fetch_add(1, Ordering::Relaxed);
         tokio::select! {
-            () = relay(site, resume, backfill, events) => {}
+            () = relay(site.clone(), resume, backfill, events) => {}
             _ = stopping.wait_for(|stop| *stop) => {}
         }
+        site.counters.clients.fetch_sub(1, Ordering::Relaxed);
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|event| (Ok(event), receiver))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Prometheus text: the stream's entries since `serve` started, decoded or
+/// rejected by reason, entries lost to trimming, feed clients, Redis up,
+/// and the newest entry's age.
+async fn metrics(State(site): State<Arc<Site>>) -> Response {
+    let mut out = Exposition::default();
+    site.counters.write(
+        &mut out,
+        (
+            "crowd_envelope_entries_decoded_total",
+            "Entries of the stream that decoded, since serve started.",
+        ),
+        (
+            "crowd_envelope_entries_rejected_total",
+            "Entries of the stream that did not decode, by reason.",
+        ),
+    );
+    out.family(
+        "crowd_envelope_entries_missed_total",
+        "counter",
+        "Entries trimmed from the stream before they were read.",
+    )
+    .sample(
+        "crowd_envelope_entries_missed_total",
+        &[],
+        site.missed.load(Ordering::Relaxed) as f64,
+    )
+    .family(
+        "crowd_envelope_feed_clients",
+        "gauge",
+        "Dashboard feeds open now.",
+    )
+    .sample(
+        "crowd_envelope_feed_clients",
+        &[],
+        site.counters.clients.load(Ordering::Relaxed) as f64,
+    );
+    out.into_response()
+}
+
+/// Decodes every new entry of the stream, natively, for `/metrics`.
+async fn count_entries(site: Arc<Site>) {
+    let decoder = Decoder::new().max_payload_bytes(site.max_payload_bytes);
+    let mut options = FollowOptions::after("$");
+    options.block = site.block;
+    options.max_payload_bytes = site.max_payload_bytes;
+    let follow = follow_entries(site.url.clone(), site.stream.clone(), options);
+    futures_util::pin_mut!(follow);
+    while let Some(next) = follow.next().await {
+        match next {
+            Ok(Followed::Entry(entry)) => match entry.decode(&decoder) {
+                StreamItem::Envelope(envelope) => site.counters.ok(&envelope.id),
+                StreamItem::Skipped(skipped) => {
+                    site.counters.rejected(&skipped.id, skipped.reason.as_str());
+                }
+            },
+            Ok(Followed::Gap(gap)) => {
+                site.missed
+                    .fetch_add(gap.missed.unwrap_or(0), Ordering::Relaxed);
+            }
+            // The follower reconnects by itself; `watch_redis` tells.
+            Err(_) => {}
+        }
+    }
+}
+
+/// Asks Redis every second whether it answers, and says so in the
+/// terminal when that changes (the page hears it through the feed).
+async fn watch_redis(site: Arc<Site>) {
+    let mut conn = None;
+    loop {
+        match ping(&site.url, &mut conn).await {
+            Ok(()) if site.counters.redis_up(true) => {
+                tracing::info!("Redis at {} answers", site.url);
+            }
+            Err(error) if site.counters.redis_up(false) => tracing::error!(
+                "Redis at {} does not answer: {error}; the dashboard shows it as down",
+                site.url
+            ),
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// `PING` on `conn`, connecting first if there is none; a connection that
+/// failed is dropped.
+async fn ping(url: &RedisUrl, conn: &mut Option<MultiplexedConnection>) -> Result<(), String> {
+    let open = match conn {
+        Some(open) => open,
+        None => conn.insert(url.connect().await.map_err(|e| e.to_string())?),
+    };
+    let pong: Result<String, _> = crowd_envelope::redis::redis::cmd("PING")
+        .query_async(open)
+        .await;
+    pong.map(drop).map_err(|e| {
+        *conn = None;
+        e.to_string()
+    })
 }
 
 /// `MS-SEQ`, each a 64-bit number, as Redis reads an entry id (a longer

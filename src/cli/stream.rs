@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -11,11 +12,13 @@ use tokio::io::AsyncWriteExt;
 
 use super::codec::build_one;
 use super::log::printable;
+use super::metrics::{Exposition, StreamCounters};
 use super::runtime::interrupted;
 use super::{exit_code, numbered, write_line, EnvelopeOptions, Input, StreamTarget};
 use crowd_envelope::redis::{
-    follow_envelopes, publish_envelope, read_envelopes, FollowOptions, GroupConsumer, GroupOptions,
-    GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
+    follow_envelopes, publish_envelope, read_envelopes, stream_stats, FollowOptions, GroupConsumer,
+    GroupOptions, GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem,
+    TransportError,
 };
 use crowd_envelope::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder, Fomo2Action, Side};
 
@@ -127,6 +130,11 @@ pub(super) struct ConsumeArgs {
     /// Stop after this many entries were handled or dead-lettered.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    /// Serve Prometheus text at http://HOST:PORT/metrics: entries handled
+    /// and failed by this consumer, and its group's lag, pending entries,
+    /// consumers and dead letters, read from Redis at each scrape.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// A start id Redis reads (`redis::is_stream_id`); anything else is
@@ -414,6 +422,16 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     options.block = Duration::from_millis(args.block_ms);
     options.max_payload_bytes = args.target.max_payload_bytes;
     options.limit = args.limit;
+    let counters = Arc::new(StreamCounters::default());
+    if let Some(addr) = args.metrics_addr {
+        let scrape = GroupScrape {
+            url: url.clone(),
+            stream: args.target.stream.clone(),
+            group: args.group.clone(),
+            counters: Arc::clone(&counters),
+        };
+        super::metrics::serve_metrics(addr, scrape).await?;
+    }
     let mut group = GroupConsumer::new(url, args.target.stream.clone(), options);
     tracing::info!(group = %args.group, %consumer, "consuming");
 
@@ -421,8 +439,9 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     let exec_timeout = args.exec_timeout_ms.map(Duration::from_millis);
     let handler = |entry: StreamEnvelope| {
         let exec = exec.clone();
+        let counters = Arc::clone(&counters);
         async move {
-            match exec {
+            let handled = match exec {
                 // The consumer logs a failure with the entry's id.
                 Some(command) => run_command(&command, &entry, exec_timeout).await,
                 None => {
@@ -431,7 +450,12 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
                         .and_then(|()| out.flush())
                         .map_err(|e| e.to_string())
                 }
+            };
+            match &handled {
+                Ok(()) => counters.ok(&entry.id),
+                Err(_) => counters.rejected(&entry.id, "handler_failed"),
             }
+            handled
         }
     };
     group.run(handler, interrupted()).await.map_err(transport)?;
@@ -443,6 +467,74 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What `consume --metrics-addr` tells at each scrape.
+pub(super) struct GroupScrape {
+    url: RedisUrl,
+    stream: String,
+    group: String,
+    counters: Arc<StreamCounters>,
+}
+
+impl GroupScrape {
+    /// This consumer's counts, and its group's state as Redis has it now.
+    pub(super) async fn exposition(&self) -> Exposition {
+        let state = match self.url.connect().await {
+            Ok(mut conn) => stream_stats(&mut conn, &self.stream).await,
+            Err(error) => Err(error),
+        };
+        self.counters.redis_up(state.is_ok());
+        let mut out = Exposition::default();
+        self.counters.write(
+            &mut out,
+            (
+                "crowd_envelope_entries_handled_total",
+                "Entries this consumer handled, since it started.",
+            ),
+            (
+                "crowd_envelope_handler_failures_total",
+                "Handler runs that failed (each is retried, or dead-lettered).",
+            ),
+        );
+        let Ok(Some(stats)) = state else {
+            return out;
+        };
+        let labels = [("group", self.group.as_str())];
+        if let Some(group) = stats.groups.iter().find(|g| g.name == self.group) {
+            let mut gauge = |name: &str, help: &str, value: f64| {
+                out.family(name, "gauge", help).sample(name, &labels, value);
+            };
+            if let Some(lag) = group.lag {
+                gauge(
+                    "crowd_envelope_group_lag",
+                    "Entries not yet delivered to the group.",
+                    lag as f64,
+                );
+            }
+            gauge(
+                "crowd_envelope_group_pending",
+                "Entries delivered and not yet acknowledged.",
+                group.pending as f64,
+            );
+            gauge(
+                "crowd_envelope_group_consumers",
+                "Consumers in the group.",
+                group.consumers.len() as f64,
+            );
+        }
+        out.family(
+            "crowd_envelope_dead_letters",
+            "gauge",
+            "Entries in the dead-letter stream.",
+        )
+        .sample(
+            "crowd_envelope_dead_letters",
+            &[],
+            stats.dead_letters as f64,
+        );
+        out
+    }
 }
 
 /// `handled 3, failed 1, claimed 0, dead-lettered 2 (handler_failed 1,
