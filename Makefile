@@ -8,10 +8,13 @@ BIN := target/debug/crowd-envelope
 # Accepted payloads of the last differential run, with native's encodings.
 PARITY := target/parity/accepted.jsonl
 
+# A recipe that fails leaves no half-made target behind (pkg/package.json).
+.DELETE_ON_ERROR:
+
 .PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
 
-## Build the CLI (debug).
-build:
+## Build the CLI (debug), with the dashboard and pkg/ built into it.
+build: pkg
 	@scripts/ensure.sh native-deps
 	$(CARGO) build --features cli
 
@@ -29,17 +32,23 @@ lint:
 	@out="$$($(CARGO) package --no-verify --allow-dirty --quiet 2>&1)"; \
 	    if echo "$$out" | grep -q '^warning'; then echo "$$out"; exit 1; fi
 
-## Rust unit, integration (a real redis-server) and doc tests.
-test-rust:
+## Rust unit, integration (a real redis-server) and doc tests; pkg/ first,
+## as the program builds it in (tests/cli_stream.rs serves it).
+test-rust: pkg
 	@scripts/ensure.sh native-deps redis
 	$(CARGO) test --all-features
 	@# --all-features picks rustls; each TLS backend alone, once more.
 	$(CARGO) test --features redis-tls --test redis rediss
 	$(CARGO) test --features redis-rustls --test redis rediss
 
-## The npm package, built from scratch into pkg/ (see scripts/build-pkg.sh).
-pkg:
+## The npm package, built from scratch into pkg/ (see scripts/build-pkg.sh)
+## when its sources changed since the last build.
+PKG_SOURCES := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock package-lock.json \
+	scripts/build-pkg.sh scripts/pkg-sources.mjs scripts/package-json.mjs
+pkg: pkg/package.json
+pkg/package.json: $(PKG_SOURCES)
 	scripts/build-pkg.sh
+	touch $@
 
 ## The core's unit tests and API tests compiled to wasm, run in Node.
 test-wasm:
@@ -60,11 +69,16 @@ test-python: python-package $(PARITY)
 	cd python && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental crowd_envelope tests/typed_consumer.py
 	cd python && $(CURDIR)/node_modules/.bin/pyright
 
-## The Python package built by maturin (debug profile) and installed into $(VENV).
-python-package: $(VENV)/.python-tools
+## The Python package built by maturin (debug profile) and installed into
+## $(VENV), when its sources changed since the last install.
+PYTHON_SOURCES := $(shell find src python/src python/crowd_envelope -type f) Cargo.toml Cargo.lock \
+	python/Cargo.toml python/pyproject.toml
+python-package: $(VENV)/.python-package
+$(VENV)/.python-package: $(PYTHON_SOURCES) $(VENV)/.python-tools
 	rm -rf target/wheels
 	cd python && $(CURDIR)/$(VENV)/bin/maturin build --quiet --profile dev --out $(CURDIR)/target/wheels
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/crowd_envelope-*.whl
+	touch $@
 
 $(VENV)/.python-tools: python/requirements-dev.txt | $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
@@ -110,7 +124,7 @@ $(VENV)/.installed: tests/reference/requirements.txt
 
 ## The codec on the sample predictions, then a live stream on a local
 ## redis-server: published, served to the dashboard, and tailed.
-demo: build pkg python-package
+demo: build python-package
 	@scripts/ensure.sh redis
 	@DEMO_PYTHON=$(PY) bash examples/demo.sh $(BIN)
 

@@ -733,9 +733,10 @@ fn try_http(addr: &str, host: &str, request_line: &str) -> std::io::Result<Strin
         stream,
         "{request_line}\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response)
+    // Bytes (a wasm file, say) are shown lossily.
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
 /// The SSE event ids `/feed` sends within `wait`, asked with `headers`.
@@ -1400,4 +1401,80 @@ fn stats_and_dead_list_show_replay_and_purge_the_dead_letters() {
     );
     let bare = run(&server, &["dead", "purge"], b"");
     assert_eq!(bare.status.code(), Some(2), "purge needs ids or --all");
+}
+
+#[test]
+fn the_program_copied_to_an_empty_directory_serves_the_dashboard_and_the_wasm() {
+    let built = concat!(env!("CARGO_MANIFEST_DIR"), "/pkg/browser.js");
+    assert!(
+        std::path::Path::new(built).is_file(),
+        "pkg/ must be built before the program (make test-rust builds it first)"
+    );
+    let server = RedisServer::start();
+    let dir = std::env::temp_dir().join(format!("crowd-bare-{}", server.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("crowd-envelope");
+    std::fs::copy(env!("CARGO_BIN_EXE_crowd-envelope"), &program).unwrap();
+    let mut child = Command::new(&program)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--redis-url",
+            &server.url(),
+        ])
+        .current_dir(&dir)
+        .env_remove("CROWD_STREAM")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    for (path, content_type, holds) in [
+        ("/", "text/html", "<title>"),
+        ("/app.js", "text/javascript", "decodeStreamEntry"),
+        (
+            "/pkg/browser.js",
+            "text/javascript",
+            "crowd_envelope_bg.wasm",
+        ),
+        ("/pkg/dist/entry.js", "text/javascript", "decodeStreamEntry"),
+        (
+            "/pkg/wasm/web/crowd_envelope_bg.wasm",
+            "application/wasm",
+            "\0asm",
+        ),
+    ] {
+        let response = http(&addr, &format!("GET {path} HTTP/1.1"));
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{path}: {}",
+            &response[..80.min(response.len())]
+        );
+        assert!(
+            response.contains(&format!("content-type: {content_type}")),
+            "{path}"
+        );
+        assert!(response.contains(holds), "{path} holds {holds:?}");
+    }
+    for missing in ["/pkg/dist/cjs/index.js", "/pkg/../Cargo.toml", "/nope.js"] {
+        let response = http(&addr, &format!("GET {missing} HTTP/1.1"));
+        assert!(
+            response.starts_with("HTTP/1.1 404"),
+            "{missing}: {response}"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -46,12 +46,14 @@ pub(super) struct ServeArgs {
     /// Address to listen on; the default is reachable from this machine only.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
     addr: SocketAddr,
-    /// The dashboard's files.
-    #[arg(long, default_value = "www", value_name = "DIR")]
-    www: PathBuf,
-    /// The built npm package (`make pkg`), served under /pkg/.
-    #[arg(long, default_value = "pkg", value_name = "DIR")]
-    pkg: PathBuf,
+    /// Serve the dashboard's files from this directory instead of the copy
+    /// built into the program (for working on the page).
+    #[arg(long, value_name = "DIR")]
+    www: Option<PathBuf>,
+    /// Serve the npm package's browser build (`make pkg`) from this
+    /// directory under /pkg/, instead of the copy built into the program.
+    #[arg(long, value_name = "DIR")]
+    pkg: Option<PathBuf>,
     /// The most entries a client may ask for with ?backfill=N.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     max_backfill: usize,
@@ -76,8 +78,10 @@ struct Site {
     stopping: watch::Receiver<bool>,
     url: RedisUrl,
     stream: String,
-    www: PathBuf,
-    pkg: PathBuf,
+    /// Where the page and the package come from: a directory, or (`None`)
+    /// the copy built into the program.
+    www: Option<PathBuf>,
+    pkg: Option<PathBuf>,
     max_backfill: usize,
     block: Duration,
     /// The `Host` headers answered, lowercase.
@@ -107,25 +111,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wa
 
 pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(io::Error::other)?;
-    for (dir, file, hint) in [
-        (
-            &args.www,
-            "index.html",
-            "--www names the dashboard's directory",
-        ),
-        (
-            &args.pkg,
-            "browser.js",
-            "build it with `make pkg`, or point --pkg at it",
-        ),
-    ] {
-        if !dir.join(file).is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{}: no {file} ({hint})", dir.display()),
-            ));
-        }
-    }
+    check_site(args.www.as_deref(), args.pkg.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.addr)))?;
@@ -164,6 +150,39 @@ pub(super) async fn serve(args: ServeArgs) -> io::Result<ExitCode> {
     };
     serve_http(listener, router(site), shutdown).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files built into the program (`build.rs`).
+mod site {
+    include!(concat!(env!("OUT_DIR"), "/site.rs"));
+}
+
+/// A directory given for the page or the package has what it must; a
+/// program built without `pkg/` needs `--pkg`.
+fn check_site(www: Option<&Path>, pkg: Option<&Path>) -> io::Result<()> {
+    for (dir, file, hint) in [
+        (www, "index.html", "--www names the dashboard's directory"),
+        (
+            pkg,
+            "browser.js",
+            "build it with `make pkg`, or point --pkg at it",
+        ),
+    ] {
+        if let Some(dir) = dir.filter(|dir| !dir.join(file).is_file()) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no {file} ({hint})", dir.display()),
+            ));
+        }
+    }
+    if pkg.is_none() && !site::HAS_PKG {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "this program was built without the npm package's browser build: \
+             run `make pkg` before building it, or pass --pkg DIR",
+        ));
+    }
+    Ok(())
 }
 
 /// HTTP/1 on `listener` until `shutdown`: each connection must send its
@@ -276,19 +295,32 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// A file of `www/`, or of the package under `/pkg/`; never outside them.
+/// A file of the page, or of the package under `/pkg/`: from the directory
+/// given, never outside it, or from the copy built into the program.
 async fn file(State(site): State<Arc<Site>>, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let (root, rest) = match path.strip_prefix("pkg/") {
+    let path = if path.is_empty() { "index.html" } else { path };
+    let (dir, rest) = match path.strip_prefix("pkg/") {
         Some(rest) => (&site.pkg, rest),
-        None => (&site.www, if path.is_empty() { "index.html" } else { path }),
+        None => (&site.www, path),
     };
-    let Some(file) = contained(root, rest) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let body = match dir {
+        Some(root) => match contained(root, rest) {
+            Some(file) => tokio::fs::read(&file).await.ok(),
+            None => None,
+        },
+        None => site::FILES
+            .iter()
+            .find(|(name, _)| *name == path)
+            .map(|(_, bytes)| bytes.to_vec()),
     };
-    match tokio::fs::read(&file).await {
-        Ok(body) => ([(header::CONTENT_TYPE, content_type(&file))], body).into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    match body {
+        Some(body) => (
+            [(header::CONTENT_TYPE, content_type(Path::new(path)))],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
