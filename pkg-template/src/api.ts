@@ -36,12 +36,21 @@ export interface DecodeOptions {
     maxPayloadBytes?: number;
 }
 
+/** A number as Pydantic's lax mode reads it: a number, or its decimal string (`"0.62"`). */
+export type LaxNumbers<T> = T extends number
+    ? number | string
+    : T extends readonly unknown[]
+      ? T
+      : T extends object
+        ? { [K in keyof T]: LaxNumbers<T[K]> }
+        : T;
+
 /**
  * A prediction as a producer may give it: what {@link validatePrediction}
  * accepts. Fields with defaults may be left out, date-times may be `Date`s,
  * and numbers may come as their decimal strings, as Pydantic allows.
  */
-export type CrowdPredictionInput = Omit<CrowdPredictionFields, "resolves_at" | "generated_at"> & {
+export type CrowdPredictionInput = LaxNumbers<Omit<CrowdPredictionFields, "resolves_at" | "generated_at">> & {
     resolves_at?: string | Date | null;
     generated_at: string | Date;
 };
@@ -172,7 +181,10 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
             "invalid",
             "",
             "model_type",
-            `expected JSON text as a string, Uint8Array or ArrayBuffer, found ${describe(payload)}`,
+            `expected JSON text as a string, Uint8Array or ArrayBuffer, found ${describe(payload)}` +
+                (isPlainObject(payload)
+                    ? ' (already parsed? decode the text itself, or check a parsed value with envelopeSchema["~standard"].validate)'
+                    : ""),
         );
     }
     if (bytes.byteLength > limit) {
@@ -368,7 +380,7 @@ function isWellFormed(text: string): boolean {
 /** Validates a prediction and gives it in canonical form; throws a {@link ValidationError}. */
 export function validatePrediction(value: unknown): CrowdPrediction {
     const text = toJson(value, "prediction");
-    return valueReply(wire((glue) => glue.wireValidatePrediction(text)));
+    return saidOf(value, () => valueReply(wire((glue) => glue.wireValidatePrediction(text))));
 }
 
 /** SPEC 3.1 for a valid prediction; throws a {@link ValidationError}. */
@@ -390,7 +402,7 @@ export function crowdToOddsoddyMultiplier(
 
 function decide<T>(kind: DecisionKind, prediction: unknown): T {
     const text = toJson(prediction, "prediction");
-    return valueReply(wire((glue) => glue.wireDecide(kind, text)));
+    return saidOf(prediction, () => valueReply(wire((glue) => glue.wireDecide(kind, text))));
 }
 
 /**
@@ -403,8 +415,39 @@ export function buildEnvelope(
     options: BuildOptions = {},
 ): CrowdPredictionEnvelope {
     const [predictionText, optionsText] = [toJson(prediction, "prediction"), toJson(options, "options")];
-    const reply = wire((glue) => glue.wireBuild(predictionText, optionsText));
-    return valueReply(reply);
+    return saidOf(prediction, () => valueReply(wire((glue) => glue.wireBuild(predictionText, optionsText))));
+}
+
+/**
+ * Runs `call`; a {@link ValidationError} it throws about a value JSON has no
+ * word for (`NaN`, an invalid `Date`), which {@link toJson} wrote as a
+ * string, is worded in terms of the value the caller gave.
+ */
+function saidOf<T>(value: unknown, call: () => T): T {
+    try {
+        return call();
+    } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const errors = error.errors.map((e) => {
+            const word = jsWord(valueAt(value, e.path));
+            return word === undefined ? e : { ...e, message: e.message.replace(/found the string ".*$/, `found ${word}`) };
+        });
+        throw new ValidationError(error.reason, errors);
+    }
+}
+
+function jsWord(value: unknown): string | undefined {
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    if (value instanceof Date && Number.isNaN(value.getTime())) return "an invalid Date";
+    return undefined;
+}
+
+/** The part of `value` at an error's dotted path (`crowd.bullish`, `drivers.3`). */
+function valueAt(value: unknown, path: string): unknown {
+    if (path === "") return value;
+    return path
+        .split(".")
+        .reduce<unknown>((v, key) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[key] : undefined), value);
 }
 
 /**
@@ -510,7 +553,10 @@ const NEGATIVE_ZERO = `\u0000-0:${Math.random().toString(36).slice(2)}`;
 const NEGATIVE_ZERO_JSON = JSON.stringify(NEGATIVE_ZERO);
 let negativeZeros = 0;
 
-function jsonReplacer(_key: string, value: unknown): unknown {
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+    // An invalid Date's toJSON gives null; its own name is clearer.
+    const original = (this as Record<string, unknown>)[key];
+    if (original instanceof Date && Number.isNaN(original.getTime())) return "Invalid Date";
     if (typeof value === "number") {
         if (!Number.isFinite(value)) return String(value);
         if (value === 0 && 1 / value < 0) {
@@ -536,7 +582,14 @@ function restoreNegativeZeros(text: string): string {
 function describe(value: unknown): string {
     if (value === null) return "null";
     if (Array.isArray(value)) return "an array";
-    return typeof value === "object" ? (value.constructor?.name ?? "an object") : typeof value;
+    if (isPlainObject(value)) return "an object";
+    return typeof value === "object" ? `a ${value.constructor?.name ?? "object"}` : `a ${typeof value}`;
+}
+
+function isPlainObject(value: unknown): boolean {
+    if (typeof value !== "object" || value === null) return false;
+    const prototype = Object.getPrototypeOf(value);
+    return prototype === Object.prototype || prototype === null;
 }
 
 /**

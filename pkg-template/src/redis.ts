@@ -1,5 +1,7 @@
-// `crowd-envelope/redis`: publish, read and follow for any node-redis v4+ client,
-// with no dependency on node-redis itself (the client is passed in).
+// `crowd-envelope/redis`: publish, read and follow for a node-redis (v4 or
+// later) or an ioredis (v5) client, with no dependency on either (the client
+// is passed in). Every command goes through the client's raw-command call,
+// so both give the same replies.
 
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope, type FieldError, type SkipReason } from "./api.js";
 import { decodeStreamEntry } from "./entry.js";
@@ -9,16 +11,69 @@ import { FOLLOW_SCRIPT } from "./follow-script.js";
  * The part of a node-redis (v4 or later) client these helpers use. Method
  * syntax keeps the parameters bivariant, so a real client fits as it is.
  */
-export interface RedisClientLike {
-    xAdd(key: string, id: string, message: Record<string, string>, options?: object): Promise<unknown>;
-    xRevRange(key: string, end: string, start: string, options?: { COUNT?: number }): Promise<unknown>;
-    xRead(streams: { key: string; id: string }, options?: { BLOCK?: number; COUNT?: number }): Promise<unknown>;
-    duplicate(): RedisClientLike;
+export interface NodeRedisClientLike {
     sendCommand(args: string[]): Promise<unknown>;
+    duplicate(): NodeRedisClientLike;
     connect(): Promise<unknown>;
     on(event: "error", listener: (error: unknown) => void): unknown;
     destroy?(): unknown;
     disconnect?(): Promise<unknown>;
+}
+
+/** The part of an ioredis (v5) client these helpers use. */
+export interface IoRedisClientLike {
+    call(command: string, ...args: string[]): Promise<unknown>;
+    duplicate(): IoRedisClientLike;
+    connect(): Promise<unknown>;
+    /** ioredis's connection state; `"wait"` until a lazy client connects. */
+    status: string;
+    on(event: "error", listener: (error: unknown) => void): unknown;
+    disconnect(): unknown;
+}
+
+/** A node-redis or an ioredis client. */
+export type RedisClientLike = NodeRedisClientLike | IoRedisClientLike;
+
+/** One way of talking to either client. */
+interface Connection {
+    command(args: string[]): Promise<unknown>;
+    duplicate(): Connection;
+    connect(): Promise<void>;
+    onError(listener: (error: unknown) => void): void;
+    close(): Promise<void>;
+}
+
+/** The client as a {@link Connection}; a `TypeError` naming the supported clients otherwise. */
+function connection(client: RedisClientLike): Connection {
+    // ioredis first: it has a sendCommand too, of another shape.
+    if (client && typeof (client as IoRedisClientLike).call === "function" && typeof (client as IoRedisClientLike).status === "string") {
+        const io = client as IoRedisClientLike;
+        return {
+            command: ([name, ...args]) => io.call(name ?? "", ...args),
+            duplicate: () => connection(io.duplicate()),
+            // A duplicate connects by itself unless the client is lazy.
+            connect: async () => void (io.status === "wait" ? await io.connect() : undefined),
+            onError: (listener) => void io.on("error", listener),
+            close: async () => void io.disconnect(),
+        };
+    }
+    if (client && typeof (client as NodeRedisClientLike).sendCommand === "function") {
+        const node = client as NodeRedisClientLike;
+        return {
+            command: (args) => node.sendCommand(args),
+            duplicate: () => connection(node.duplicate()),
+            connect: async () => void (await node.connect()),
+            onError: (listener) => void node.on("error", listener),
+            close: async () => {
+                if (typeof node.destroy === "function") node.destroy();
+                else await node.disconnect?.();
+            },
+        };
+    }
+    throw new TypeError(
+        "crowd-envelope/redis needs a node-redis (v4 or later) or an ioredis (v5) client, " +
+            `found ${client === null ? "null" : typeof client === "object" ? "an object without sendCommand or call" : typeof client}`,
+    );
 }
 
 /** A decoded entry and its stream id. */
@@ -77,12 +132,10 @@ export async function publishEnvelope(
     envelope: CrowdPredictionEnvelope,
     options: PublishOptions = {},
 ): Promise<string> {
+    const redis = connection(client);
     const data = encodeEnvelope(envelope);
-    const trim =
-        options.maxLen === undefined
-            ? undefined
-            : { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: options.maxLen } };
-    return String(await client.xAdd(stream, "*", { data }, trim));
+    const trim = options.maxLen === undefined ? [] : ["MAXLEN", "~", String(options.maxLen)];
+    return String(await redis.command(["XADD", stream, ...trim, "*", "data", data]));
 }
 
 /** The newest `count` envelopes, newest first; undecodable entries are skipped and reported. */
@@ -92,7 +145,8 @@ export async function readEnvelopes(
     count: number,
     options: ReadOptions = {},
 ): Promise<EnvelopeEntry[]> {
-    const messages = asMessages(await client.xRevRange(stream, "+", "-", { COUNT: count }));
+    const reply = await connection(client).command(["XREVRANGE", stream, "+", "-", "COUNT", String(count)]);
+    const messages = Array.isArray(reply) ? reply.map(([id, fields]) => toMessage(String(id), fields, 0)) : [];
     return messages.flatMap((message) => {
         const entry = decodeEntry(message, options);
         return entry ? [entry] : [];
@@ -114,11 +168,12 @@ export async function* followEnvelopes(
     options: FollowOptions = {},
 ): AsyncGenerator<EnvelopeEntry, void, undefined> {
     const { signal, blockMs = 5000, count = 100 } = options;
+    const redis = connection(client);
     if (signal?.aborted) return;
     // A blocking read holds its connection: never block the caller's client.
-    const reader = client.duplicate();
-    reader.on("error", (error) => options.onError?.(error));
-    const close = () => void closeClient(reader);
+    const reader = redis.duplicate();
+    reader.onError((error) => options.onError?.(error));
+    const close = () => void closeQuietly(reader);
     signal?.addEventListener("abort", close, { once: true });
     const state: FollowState = { cursor: options.lastId ?? "$", index: "", more: false };
     try {
@@ -129,7 +184,7 @@ export async function* followEnvelopes(
                 const entries = await followRead(reader, stream, state, count, options);
                 if (entries.length === 0) {
                     // Wait for the next entry; the next read takes it.
-                    await reader.xRead({ key: stream, id: state.cursor }, { BLOCK: blockMs, COUNT: 1 });
+                    await reader.command(["XREAD", "BLOCK", String(blockMs), "COUNT", "1", "STREAMS", stream, state.cursor]);
                 }
                 failures = 0;
                 for (const entry of entries) {
@@ -145,7 +200,7 @@ export async function* followEnvelopes(
         }
     } finally {
         signal?.removeEventListener("abort", close);
-        await closeClient(reader);
+        await closeQuietly(reader);
     }
 }
 
@@ -159,7 +214,7 @@ interface FollowState {
 
 /** One read: the entries after the cursor; a gap or reset goes to `onSkip`. */
 async function followRead(
-    reader: RedisClientLike,
+    reader: Connection,
     stream: string,
     state: FollowState,
     count: number,
@@ -167,7 +222,7 @@ async function followRead(
 ): Promise<StreamMessage[]> {
     const limit = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     const args = [state.cursor, String(count), String(limit), state.index, state.more ? "1" : "0"];
-    const reply = (await reader.sendCommand(["EVAL", FOLLOW_SCRIPT, "1", stream, ...args])) as unknown[];
+    const reply = (await reader.command(["EVAL", FOLLOW_SCRIPT, "1", stream, ...args])) as unknown[];
     const [status, cursor, index, missed, next, entries, more] = reply as [
         string, string, number, number, string, unknown[][], number,
     ];
@@ -180,7 +235,7 @@ async function followRead(
         return [];
     }
     state.index = Number(index) >= 0 ? String(index) : "";
-    const messages = (entries ?? []).map(([id, fields, size]) => toMessage(String(id), fields as unknown[], Number(size)));
+    const messages = (entries ?? []).map(([id, fields, size]) => toMessage(String(id), fields, Number(size)));
     if (status === "ok" && Number(missed) !== -1) {
         const before = messages[0]?.id ?? String(next);
         reportGap(options, "trimmed", after, before, Number(missed) >= 0 ? Number(missed) : undefined);
@@ -203,10 +258,11 @@ function reportGap(options: ReadOptions, reason: "trimmed" | "stream_reset", aft
     });
 }
 
-/** An entry of the script's reply: a payload left in Redis comes as its size. */
-function toMessage(id: string, fields: unknown[], size: number): StreamMessage {
+/** An entry of a raw reply: a payload left in Redis comes as its size. */
+function toMessage(id: string, fields: unknown, size: number): StreamMessage {
     const message: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) message[String(fields[i])] = String(fields[i + 1]);
+    const flat = Array.isArray(fields) ? fields : [];
+    for (let i = 0; i + 1 < flat.length; i += 2) message[String(flat[i])] = String(flat[i + 1]);
     return size > 0 ? { id, message, oversized: size } : { id, message };
 }
 
@@ -231,18 +287,9 @@ function decodeEntry(entry: StreamMessage, options: ReadOptions): EnvelopeEntry 
     return { id: entry.id, envelope: decoded.envelope };
 }
 
-function asMessages(value: unknown): StreamMessage[] {
-    if (!Array.isArray(value)) return [];
-    return value.map((m: { id: unknown; message: unknown }) => ({
-        id: String(m.id),
-        message: m.message instanceof Map ? Object.fromEntries(m.message) : ((m.message ?? {}) as Record<string, unknown>),
-    }));
-}
-
-async function closeClient(client: RedisClientLike): Promise<void> {
+async function closeQuietly(reader: Connection): Promise<void> {
     try {
-        if (typeof client.destroy === "function") client.destroy();
-        else await client.disconnect?.();
+        await reader.close();
     } catch {
         // Already closed.
     }

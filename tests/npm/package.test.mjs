@@ -106,7 +106,32 @@ test("validatePrediction coerces as Pydantic does and throws ValidationError wit
     assert.deepEqual(errorSet(thrown.errors), [
         "confidence less_than_equal", "crowd crowd_sum_mismatch", "probability finite_number", "source_id blank_string",
     ]);
-    assert.match(thrown.errors.find((e) => e.path === "probability").message, /NaN/);
+    assert.equal(thrown.errors.find((e) => e.path === "probability").message, "expected a finite number, found NaN");
+});
+
+test("values JSON has no word for are named as the caller gave them", () => {
+    const at = (value, path) => {
+        try {
+            ce.validatePrediction(value);
+        } catch (error) {
+            return error.errors.find((e) => e.path === path)?.message;
+        }
+        return "accepted";
+    };
+    const p = PREDICTIONS.fomo2_report;
+    assert.equal(at({ ...p, generated_at: new Date("nope") }, "generated_at"), "expected a date-time, found an invalid Date");
+    assert.equal(at({ ...p, confidence: Infinity }, "confidence"), "expected a finite number, found Infinity");
+    assert.equal(at({ ...p, crowd: { ...p.crowd, bullish: -Infinity } }, "crowd.bullish"), "expected an integer, found -Infinity");
+    // The string "NaN" is a string, and said so.
+    assert.equal(at({ ...p, probability: "NaN" }, "probability"), 'expected a finite number, found the string "NaN"');
+    assert.throws(() => ce.buildEnvelope({ ...p, probability: NaN }), (error) => error.message === "probability: expected a finite number, found NaN");
+});
+
+test("an already parsed value given to tryDecodeEnvelope is told what to do", () => {
+    const { errors } = ce.tryDecodeEnvelope(JSON.parse(ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.fomo2_report))));
+    assert.match(errors[0].message, /^expected JSON text as a string, Uint8Array or ArrayBuffer, found an object \(already parsed\? .*envelopeSchema/);
+    assert.match(ce.tryDecodeEnvelope(new Map()).errors[0].message, /found a Map$/);
+    assert.match(ce.tryDecodeEnvelope(42).errors[0].message, /found a number$/);
 });
 
 test("wrong types from JS throw ValidationError, never a wasm trap, and the instance keeps working", () => {

@@ -1,24 +1,62 @@
-// crowd-envelope/redis against a real redis-server, with node-redis v5 and v4.
+// crowd-envelope/redis against a real redis-server, with node-redis v5 and
+// v4 and with ioredis v5: the same tests for each.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
 import { followEnvelopes, publishEnvelope, readEnvelopes } from "crowd-envelope/redis";
 import * as redis5 from "redis";
 import * as redis4 from "redis4";
+import { Redis as IoRedis } from "ioredis";
 import { PREDICTIONS } from "./helpers.mjs";
 import { RedisServer } from "./redis-server.mjs";
 
 const STREAM = "maf:arena:crowd_simulation:output";
 const envelope = (n) => buildEnvelope(PREDICTIONS.fomo2_report, { correlationId: `c-${n}` });
 
-for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
-    test(`crowd-envelope/redis with node-redis ${version}`, async (t) => {
-        const server = await RedisServer.start();
-        const client = createClient({ url: server.url });
+/** Each client: how to open one, send it a raw command, and close it. */
+const nodeRedis = (createClient) => ({
+    open: async (url) => {
+        const client = createClient({ url });
         client.on("error", () => {}); // reconnects by itself; the restart test provokes errors
         await client.connect();
+        return client;
+    },
+    raw: (client, args) => client.sendCommand(args),
+    close: (client) => client.disconnect().catch(() => {}),
+});
+const CLIENTS = [
+    ["node-redis v5", nodeRedis(redis5.createClient)],
+    ["node-redis v4", nodeRedis(redis4.createClient)],
+    [
+        "ioredis v5",
+        {
+            open: async (url) => {
+                const client = new IoRedis(url, { lazyConnect: true });
+                client.on("error", () => {});
+                await client.connect();
+                return client;
+            },
+            raw: (client, [name, ...args]) => client.call(name, ...args),
+            close: async (client) => client.disconnect(),
+        },
+    ],
+];
+
+test("a client that is neither node-redis nor ioredis is named in the error", async () => {
+    await assert.rejects(readEnvelopes({ xRevRange() {} }, STREAM, 1), {
+        name: "TypeError",
+        message: /needs a node-redis \(v4 or later\) or an ioredis \(v5\) client, found an object without sendCommand or call/,
+    });
+});
+
+for (const [name, kind] of CLIENTS) {
+    test(`crowd-envelope/redis with ${name}`, async (t) => {
+        const server = await RedisServer.start();
+        const client = await kind.open(server.url);
+        const raw = (...args) => kind.raw(client, args.map(String));
+        const rangeIds = async (stream) => (await raw("XRANGE", stream, "-", "+")).map(([id]) => id);
         t.after(async () => {
-            await client.disconnect().catch(() => {});
+            await kind.close(client);
             await server.stop();
         });
 
@@ -26,10 +64,11 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
             const ids = [];
             for (let n = 0; n < 5; n++) ids.push(await publishEnvelope(client, STREAM, envelope(n)));
             assert.match(ids[0], /^\d+-\d+$/);
-            const [raw] = await client.xRange(STREAM, ids[0], ids[0]);
-            assert.deepEqual(Object.keys(raw.message), ["data"]);
-            assert.equal(JSON.parse(raw.message.data).correlation_id, "c-0");
-            assert.equal(encodeEnvelope(JSON.parse(raw.message.data)), raw.message.data, "the canonical encoding");
+            const [[, fields]] = await raw("XRANGE", STREAM, ids[0], ids[0]);
+            assert.equal(fields.length, 2);
+            assert.equal(fields[0], "data");
+            assert.equal(JSON.parse(fields[1]).correlation_id, "c-0");
+            assert.equal(encodeEnvelope(JSON.parse(fields[1])), fields[1], "the canonical encoding");
             const latest = await readEnvelopes(client, STREAM, 3);
             assert.deepEqual(latest.map((e) => e.id), [ids[4], ids[3], ids[2]]);
             assert.deepEqual(latest.map((e) => e.envelope.correlation_id), ["c-4", "c-3", "c-2"]);
@@ -38,14 +77,14 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
         await t.test("publish validates first and trims with maxLen", async () => {
             await assert.rejects(publishEnvelope(client, STREAM, { ...envelope(0), decision_kind: "polymarket_side" }), { name: "ValidationError" });
             for (let n = 0; n < 300; n++) await publishEnvelope(client, "trimmed", envelope(n), { maxLen: 10 });
-            assert.ok((await client.xLen("trimmed")) < 300);
+            assert.ok(Number(await raw("XLEN", "trimmed")) < 300);
         });
 
         await t.test("undecodable entries are skipped and reported, not lost silently", async () => {
-            await client.xAdd("mixed", "*", { other: "x" });
-            await client.xAdd("mixed", "*", { data: "{" });
-            await client.xAdd("mixed", "*", { data: '{"schema_version":"2"}' });
-            await client.xAdd("mixed", "*", { data: encodeEnvelope(envelope(8)), source: "elsewhere" });
+            await raw("XADD", "mixed", "*", "other", "x");
+            await raw("XADD", "mixed", "*", "data", "{");
+            await raw("XADD", "mixed", "*", "data", '{"schema_version":"2"}');
+            await raw("XADD", "mixed", "*", "data", encodeEnvelope(envelope(8)), "source", "elsewhere");
             await publishEnvelope(client, "mixed", envelope(9));
             const skipped = [];
             const entries = await readEnvelopes(client, "mixed", 10, { onSkip: (s) => skipped.push(s.reason) });
@@ -66,7 +105,7 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
             await publishEnvelope(client, "live", envelope("before")).catch(() => {});
             await new Promise((r) => setTimeout(r, 300));
             for (let n = 0; n < 3; n++) {
-                if (n === 1) await client.xAdd("live", "*", { data: "not json" });
+                if (n === 1) await raw("XADD", "live", "*", "data", "not json");
                 await publishEnvelope(client, "live", envelope(n));
             }
             await following;
@@ -95,8 +134,8 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
             assert.equal(first.value.envelope.correlation_id, "c-0");
             // Paused: 50 more arrive, the stream is trimmed to exactly 5.
             const data = encodeEnvelope(envelope("late"));
-            for (let n = 0; n < 50; n++) await client.xAdd(stream, "*", { data }, { TRIM: { strategy: "MAXLEN", threshold: 5 } });
-            const left = (await client.xRange(stream, "-", "+")).map((m) => m.id);
+            for (let n = 0; n < 50; n++) await raw("XADD", stream, "MAXLEN", 5, "*", "data", data);
+            const left = await rangeIds(stream);
             const rest = [];
             for (let n = 0; n < 5; n++) rest.push((await follow.next()).value.id);
             await follow.return();
@@ -111,12 +150,12 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
         await t.test("a stream made anew with lower ids is reported and read from its start", async () => {
             const stream = "anew";
             const data = encodeEnvelope(envelope("old"));
-            await client.xAdd(stream, "5000-0", { data });
+            await raw("XADD", stream, "5000-0", "data", data);
             const skipped = [];
             const follow = followEnvelopes(client, stream, { lastId: "0", blockMs: 200, onSkip: (s) => skipped.push(s) });
             assert.equal((await follow.next()).value.id, "5000-0");
-            await client.del(stream);
-            for (let n = 1; n <= 3; n++) await client.xAdd(stream, `${n}-0`, { data });
+            await raw("DEL", stream);
+            for (let n = 1; n <= 3; n++) await raw("XADD", stream, `${n}-0`, "data", data);
             const ids = [];
             for (let n = 0; n < 3; n++) ids.push((await follow.next()).value.id);
             await follow.return();
@@ -127,7 +166,7 @@ for (const [version, { createClient }] of [["v5", redis5], ["v4", redis4]]) {
         await t.test("follow leaves a payload over its limit in Redis and reports its size", async () => {
             const stream = "big";
             const big = JSON.stringify({ pad: "x".repeat(300_000) });
-            await client.xAdd(stream, "*", { data: big });
+            await raw("XADD", stream, "*", "data", big);
             const small = await publishEnvelope(client, stream, envelope("small"));
             const skipped = [];
             const follow = followEnvelopes(client, stream, { lastId: "0", maxPayloadBytes: 100_000, onSkip: (s) => skipped.push(s) });

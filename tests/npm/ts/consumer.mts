@@ -17,6 +17,31 @@ import {
 } from "crowd-envelope";
 import { followEnvelopes, publishEnvelope, readEnvelopes, type SkippedEntry } from "crowd-envelope/redis";
 import { createClient } from "redis";
+import { Redis as IoRedis } from "ioredis";
+
+// An ioredis client fits the Redis helpers as it is.
+export async function newestIds(client: IoRedis): Promise<string[]> {
+    const latest = await readEnvelopes(client, DEFAULT_STREAM_NAME, 5);
+    return latest.map((entry) => entry.id);
+}
+
+// Numbers may be their decimal strings, as the validator reads them; other
+// types are refused at compile time.
+export function laxNumbers(): string {
+    const prediction = {
+        source_type: "oddsoddy_strategy",
+        source_id: "o-1",
+        question: "Home win?",
+        probability: "0.7",
+        confidence: 0.8,
+        market_probability: "0.5",
+        crowd: { agents: "10", bullish: 6, bearish: "3", neutral: 1 },
+        generated_at: "2026-01-01T00:00:00Z",
+    } as const;
+    // @ts-expect-error a boolean is no number
+    buildEnvelope({ ...prediction, probability: true });
+    return buildEnvelope(prediction).correlation_id;
+}
 
 // Fails to compile if T is `any`.
 type IsAny<T> = 0 extends 1 & T ? true : false;
