@@ -23,8 +23,13 @@ const state = {
     selected: null,
     accepted: 0,
     offline: 0,
-    arrivals: [],
+    // Stream-id times (ms, Redis's clock) of live entries in the last
+    // RATE_WINDOW_MS, and of the newest one: the rate and the age.
+    recent: [],
+    newest: null,
+    health: { feed: "connecting", redis: "up", message: "" },
 };
+const RATE_WINDOW_MS = 10_000;
 
 // ---------------------------------------------------------------------------
 // Feed
@@ -32,14 +37,11 @@ const state = {
 
 function connect() {
     const feed = new EventSource(`/feed?backfill=${BACKFILL}`);
-    feed.addEventListener("open", () => setStatus("status", "live", "live"));
-    feed.addEventListener("error", () => setStatus("status", "reconnecting", "reconnecting"));
+    feed.addEventListener("open", () => setHealth({ feed: "open" }));
+    feed.addEventListener("error", () => setHealth({ feed: "reconnecting" }));
     feed.addEventListener("status", (event) => {
         const { redis, message } = JSON.parse(event.data);
-        const badge = $("redis");
-        badge.hidden = redis === "up";
-        setStatus("redis", redis === "up" ? "live" : "down", redis === "up" ? "redis up" : "redis down");
-        badge.title = message ?? "";
+        setHealth({ redis, message: message ?? "" });
     });
     feed.addEventListener("entry", (event) => receive(JSON.parse(event.data)));
     // Entries trimmed before the server read them, or a stream made anew:
@@ -50,10 +52,29 @@ function connect() {
     });
 }
 
-function setStatus(id, cls, text) {
-    const badge = $(id);
+/**
+ * One badge for the whole chain, page to server to Redis: green "live" only
+ * when both answer; what is wrong is said in words under the header.
+ */
+function setHealth(change) {
+    Object.assign(state.health, change);
+    const { feed, redis, message } = state.health;
+    const [cls, text, notice] =
+        feed === "connecting"
+            ? ["connecting", "connecting", ""]
+            : feed !== "open"
+              ? ["reconnecting", "reconnecting", "The page lost its connection to the server; reconnecting…"]
+              : redis === "down"
+                ? ["down", "redis down", `Redis does not answer${message ? `: ${message}` : ""}. New entries will appear when it is back.`]
+                : ["live", "live", ""];
+    const badge = $("status");
     badge.className = `status ${cls}`;
     badge.textContent = text;
+    const box = $("notice");
+    box.hidden = notice === "";
+    box.className = `notice ${cls}`;
+    box.textContent = notice;
+    renderEmpty();
 }
 
 /**
@@ -72,12 +93,17 @@ function receive(entry) {
     const fields = Array.isArray(entry.fields) ? entry.fields : [];
     // A payload the server left unread is judged by the server's limit.
     const options = oversized === undefined ? undefined : { maxPayloadBytes: entry.limit };
+    const added = Number(entry.id.split("-")[0]);
+    if (Number.isFinite(added)) {
+        state.recent.push(added);
+        state.newest = Math.max(state.newest ?? 0, added);
+    }
     queue(entry.id, decodeStreamEntry({ fields, data, oversized }, options));
 }
 
-function queue(id, result) {
-    state.incoming.push({ id, result });
-    state.arrivals.push(performance.now());
+/** `origin`: where an offline entry came from ("pasted", "file x.jsonl"); none for the stream. */
+function queue(id, result, origin) {
+    state.incoming.push({ id, result, origin });
     scheduleRender();
 }
 
@@ -98,9 +124,9 @@ function render() {
     const batch = state.incoming;
     state.incoming = [];
     const fresh = [];
-    for (const { id, result } of batch) {
+    for (const { id, result, origin } of batch) {
         if (result.ok) {
-            const item = { id, envelope: result.envelope, key: searchKey(result.envelope) };
+            const item = { id, envelope: result.envelope, key: searchKey(result.envelope), origin };
             state.envelopes.push(item);
             state.accepted += 1;
             fresh.push(item);
@@ -123,9 +149,27 @@ function render() {
 function renderCounters() {
     $("count-accepted").textContent = String(state.accepted);
     $("count-rejected").textContent = String([...state.reasons.values()].reduce((a, b) => a + b, 0));
-    const now = performance.now();
-    while (state.arrivals.length > 0 && state.arrivals[0] < now - 1000) state.arrivals.shift();
-    $("count-rate").textContent = String(state.arrivals.length);
+    renderRate();
+}
+
+/**
+ * Entries per second over the last ten seconds, and the newest entry's
+ * age, both by the ids' times: redrawn every second, so a stream that stops
+ * shows a rate falling to 0 and an age that grows.
+ */
+function renderRate() {
+    const now = Date.now();
+    while (state.recent.length > 0 && state.recent[0] < now - RATE_WINDOW_MS) state.recent.shift();
+    const rate = state.recent.length / (RATE_WINDOW_MS / 1000);
+    $("count-rate").textContent = rate === 0 ? "0" : rate.toFixed(1);
+    $("last-age").textContent = state.newest === null ? "none yet" : `${age(now - state.newest)} ago`;
+}
+
+function age(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 function matches(item) {
@@ -170,6 +214,20 @@ function renderTable() {
 function renderShown() {
     const shown = $("envelopes").tBodies[0].rows.length;
     $("shown").textContent = state.paused ? `paused · ${shown} rows` : `${shown} rows`;
+    renderEmpty();
+}
+
+/** What an empty table means: nothing yet, Redis down, or the filters. */
+function renderEmpty() {
+    const empty = $("empty");
+    empty.hidden = $("envelopes").tBodies[0].rows.length > 0;
+    if (empty.hidden) return;
+    const filtered = $("filter-source").value || $("filter-decision").value || $("filter-search").value.trim();
+    empty.textContent = filtered
+        ? "No envelope matches the filters."
+        : state.health.redis === "down"
+          ? "Redis does not answer: no envelopes yet."
+          : "Waiting for the first envelope on the stream.";
 }
 
 function cell(text, className) {
@@ -179,22 +237,45 @@ function cell(text, className) {
     return td;
 }
 
+/** A cell of two lines: the value, and a smaller one under it. */
+function twoLines(main, mainClass, sub, subClass, className) {
+    const td = document.createElement("td");
+    td.className = className;
+    const top = document.createElement("span");
+    top.className = mainClass;
+    top.textContent = main;
+    const under = document.createElement("span");
+    under.className = `sub ${subClass}`;
+    under.textContent = sub;
+    td.append(top, under);
+    return td;
+}
+
 function row(item) {
     const { prediction, decision, decision_kind: kind } = item.envelope;
     const tr = document.createElement("tr");
     tr.dataset.id = item.id;
     tr.dataset.kind = kind;
-    const published = cell(item.envelope.published_at.slice(11, 19));
+    const published = cell(item.envelope.published_at.slice(11, 19), "time");
     published.title = item.envelope.published_at;
+    if (item.origin) {
+        // Decoded on this page, not read from the stream: said on the row.
+        tr.classList.add("offline");
+        const tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = item.origin.startsWith("file") ? "file" : "pasted";
+        tag.title = `decoded here from ${item.origin}, not read from the stream`;
+        published.prepend(tag, " ");
+    }
+    const question = cell(prediction.question, "question");
+    question.title = prediction.question;
     tr.append(
         published,
-        cell(prediction.source_type, "source"),
-        cell(prediction.source_id, "clip"),
-        cell(prediction.question, "question"),
+        twoLines(prediction.source_type, "src-type", prediction.source_id, "src-id", "source"),
+        question,
         probabilityCell(prediction.probability, prediction.market_probability),
         cell(prediction.confidence.toFixed(2), "num"),
-        cell(decisionText(item.envelope), `decision ${decisionLabel(item.envelope)}`),
-        cell(decision.reason, "muted"),
+        twoLines(decisionText(item.envelope), "summary", decision.reason, "reason", `decision ${decisionLabel(item.envelope)}`),
     );
     tr.addEventListener("click", () => select(item));
     return tr;
@@ -251,7 +332,7 @@ function select(item) {
     $("d-question").textContent = prediction.question;
     $("d-id").textContent = item.id;
     $("d-correlation").textContent = envelope.correlation_id;
-    $("d-decision").textContent = `${envelope.decision_kind}: ${JSON.stringify(envelope.decision)}`;
+    $("d-decision").textContent = `${envelope.decision_kind}: ${JSON.stringify(envelope.decision, tidyNumbers)}`;
     const verified = verifyDecision(envelope);
     $("d-verify").textContent = verified ? "agrees with SPEC section 3" : "differs from SPEC section 3";
     $("d-verify").className = verified ? "ok" : "bad";
@@ -267,6 +348,11 @@ function select(item) {
     $("d-meta").textContent = JSON.stringify(envelope.meta, null, 2);
     for (const tr of $("envelopes").querySelectorAll("tr.selected")) tr.classList.remove("selected");
     $("envelopes").querySelector(`tr[data-id="${CSS.escape(item.id)}"]`)?.classList.add("selected");
+}
+
+/** Numbers to 12 significant digits: 0.72, not 0.7200000000000001. */
+function tidyNumbers(_key, value) {
+    return typeof value === "number" ? Number(value.toPrecision(12)) : value;
 }
 
 function renderRejected() {
@@ -325,8 +411,15 @@ function renderChart() {
         node.textContent = text;
         return node;
     };
-    nodes.push(label("market →", { x: size - pad, y: size - 6, "text-anchor": "end" }));
-    nodes.push(label("crowd ↑", { x: 4, y: pad - 8 }));
+    nodes.push(label("market →", { x: size - pad, y: size - 2, "text-anchor": "end" }));
+    nodes.push(label("crowd ↑", { x: 4, y: pad - 10 }));
+    for (const tick of [0, 0.5, 1]) {
+        // Market along the bottom, crowd up the left side.
+        nodes.push(svg("line", { x1: scale(tick), y1: size - pad, x2: scale(tick), y2: size - pad + 4, class: "tick" }));
+        nodes.push(label(String(tick), { x: scale(tick), y: size - pad + 13, "text-anchor": "middle", class: "tick-label" }));
+        nodes.push(svg("line", { x1: pad - 4, y1: scale(1 - tick), x2: pad, y2: scale(1 - tick), class: "tick" }));
+        nodes.push(label(String(tick), { x: pad - 6, y: scale(1 - tick) + 3, "text-anchor": "end", class: "tick-label" }));
+    }
     let points = 0;
     for (let i = state.envelopes.length - 1; i >= 0 && points < MAX_POINTS; i--) {
         const item = state.envelopes[i];
@@ -346,7 +439,7 @@ function decodeLines(text, origin) {
     for (const line of text.split(/\r?\n/)) {
         if (line.trim() === "") continue;
         state.offline += 1;
-        queue(`${origin}:${state.offline}`, tryDecodeEnvelope(line));
+        queue(`${origin}:${state.offline}`, tryDecodeEnvelope(line), origin);
     }
 }
 
@@ -380,4 +473,6 @@ function wireControls() {
 
 wireControls();
 renderChart();
+renderEmpty();
+setInterval(renderRate, 1000);
 connect();

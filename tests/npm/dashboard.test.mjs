@@ -26,13 +26,13 @@ class Serve {
 
     async start() {
         this.process = spawn(BIN, this.args, { stdio: ["ignore", "ignore", "pipe"] });
+        this.log = "";
         await new Promise((resolve, reject) => {
-            let log = "";
             this.process.stderr.on("data", (chunk) => {
-                log += chunk;
-                if (log.includes("dashboard at")) resolve();
+                this.log += chunk;
+                if (this.log.includes("dashboard at")) resolve();
             });
-            this.process.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${log}`)));
+            this.process.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${this.log}`)));
         });
     }
 
@@ -41,6 +41,14 @@ class Serve {
         const exited = new Promise((resolve) => this.process.once("exit", resolve));
         this.process.kill("SIGTERM");
         await exited;
+    }
+}
+
+async function waitFor(condition, what, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
     }
 }
 
@@ -84,17 +92,26 @@ test("the live dashboard", async (t) => {
     await page.goto(serve.url);
     await page.waitForSelector("#status.live", { timeout: 15_000 });
 
+    await t.test("an empty stream says what the page waits for", async () => {
+        assert.equal(await page.locator("#empty").isVisible(), true);
+        assert.equal(await page.locator("#empty").textContent(), "Waiting for the first envelope on the stream.");
+        assert.equal(await page.locator("#last-age").textContent(), "none yet");
+        assert.equal(await page.locator("#notice").isVisible(), false);
+    });
+
     await t.test("envelopes of each kind appear as rows, newest on top, with their decisions", async () => {
         await publish(envelope("fomo2_report", 1));
         await publish(envelope("polymarket_bet", 1));
         await publish(envelope("oddsoddy_strategy", 1, { question: HOSTILE_QUESTION, rationale: "<script>window.__pwned=3</script>" }));
         await waitForRows(3);
-        const decisions = await page.locator("#envelopes tbody td.decision").allTextContents();
+        const decisions = await page.locator("#envelopes tbody td.decision .summary").allTextContents();
         assert.match(decisions[0], /^×1\.\d\d$/);
         assert.match(decisions[1], /^yes, edge \+0\.200, stake 0\.\d{3}$/);
         assert.match(decisions[2], /^buy 0\.\d\d$/);
-        const sources = await page.locator("#envelopes tbody td.source").allTextContents();
+        const sources = await page.locator("#envelopes tbody .src-type").allTextContents();
         assert.deepEqual(sources, ["oddsoddy_strategy", "polymarket_bet", "fomo2_report"]);
+        assert.equal(await page.locator("#empty").isVisible(), false);
+        assert.equal(await page.locator("#envelopes thead th").first().textContent(), "time (UTC)");
     });
 
     await t.test("hostile strings render as text and run nothing", async () => {
@@ -108,7 +125,10 @@ test("the live dashboard", async (t) => {
     });
 
     await t.test("the detail panel shows one envelope and whether its decision verifies", async () => {
+        // The polymarket row: edge 0.2 + float noise on the wire, tidy on the page.
         await rows().nth(1).click();
+        assert.match(await page.locator("#d-decision").textContent(), /"edge":0\.2,/);
+        assert.doesNotMatch(await page.locator("#d-decision").textContent(), /\d\.\d{13}/);
         assert.equal(await page.locator("#d-verify").textContent(), "agrees with SPEC section 3");
         assert.equal(await page.locator("#d-correlation").textContent(), "polymarket_bet-1");
         assert.deepEqual(JSON.parse(await page.locator("#d-meta").textContent()), { n: 1, note: "<b>bold?</b>" });
@@ -124,6 +144,30 @@ test("the live dashboard", async (t) => {
         await rows().first().click();
         assert.equal(await page.locator("#d-verify").textContent(), "differs from SPEC section 3");
     });
+
+    await t.test("at 1280x800 every column of a row is in view, the decision unclipped", async () => {
+        await page.setViewportSize({ width: 1280, height: 800 });
+        await publish(envelope("polymarket_bet", 5, { probability: 0.16, market_probability: 0.6 }));
+        await waitForRows(5);
+        const fit = await page.evaluate(() => {
+            const wrap = document.querySelector(".table-wrap");
+            const right = wrap.getBoundingClientRect().right;
+            const cells = [...document.querySelectorAll("#envelopes tbody tr:first-child td")];
+            const summary = document.querySelector("#envelopes tbody tr:first-child .summary");
+            return {
+                scrolls: wrap.scrollWidth > wrap.clientWidth,
+                outside: cells.filter((td) => td.getBoundingClientRect().right > right + 0.5).length,
+                cells: cells.length,
+                clipped: summary.scrollWidth > summary.clientWidth,
+                text: summary.textContent,
+            };
+        });
+        assert.deepEqual(fit, { scrolls: false, outside: 0, cells: 6, clipped: false, text: fit.text });
+        assert.match(fit.text, /^no, edge -0\.440, stake 0\.\d{3}$/);
+        await page.screenshot({ path: join(SHOTS, "dashboard-1280.png") });
+        await page.setViewportSize({ width: 1600, height: 900 });
+    });
+
 
     await t.test("invalid and future-version entries land in the rejected panel with their reasons", async () => {
         await publish("{not json");
@@ -145,25 +189,47 @@ test("the live dashboard", async (t) => {
 
     await t.test("filters by source type, decision and search", async () => {
         await page.selectOption("#filter-source", "fomo2_report");
-        const sources = await page.locator("#envelopes tbody td.source").allTextContents();
+        const sources = await page.locator("#envelopes tbody .src-type").allTextContents();
         assert.ok(sources.length === 2 && sources.every((s) => s === "fomo2_report"), String(sources));
         await page.selectOption("#filter-source", "");
         await page.selectOption("#filter-decision", "yes");
-        assert.deepEqual(await page.locator("#envelopes tbody td.decision").evaluateAll((tds) => tds.map((td) => td.textContent.split(/[ ,]/)[0])), ["yes"]);
+        assert.deepEqual(await page.locator("#envelopes tbody td.decision .summary").evaluateAll((tds) => tds.map((td) => td.textContent.split(/[ ,]/)[0])), ["yes"]);
         await page.selectOption("#filter-decision", "");
         await page.fill("#filter-search", "oddsoddy_strategy-1");
         assert.equal(await rowCount(), 1);
+        await page.fill("#filter-search", "no such question");
+        assert.equal(await rowCount(), 0);
+        assert.equal(await page.locator("#empty").textContent(), "No envelope matches the filters.");
         await page.fill("#filter-search", "");
-        assert.equal(await rowCount(), 4);
+        assert.equal(await rowCount(), 5);
     });
 
     await t.test("pause holds the table; resume shows what arrived meanwhile", async () => {
         await page.click("#pause");
         await publish(envelope("fomo2_report", 3));
-        await page.waitForFunction(() => document.getElementById("count-accepted").textContent === "5");
-        assert.equal(await rowCount(), 4);
-        await page.click("#pause");
+        await page.waitForFunction(() => document.getElementById("count-accepted").textContent === "6");
         assert.equal(await rowCount(), 5);
+        await page.click("#pause");
+        assert.equal(await rowCount(), 6);
+    });
+
+    await t.test("on an idle stream the rate falls to 0 and the newest entry's age grows", async () => {
+        await page.waitForFunction(() => document.getElementById("count-rate").textContent !== "0", null, { timeout: 5_000 });
+        // Nothing is published now: within the ten-second window it reaches 0.
+        await page.waitForFunction(() => document.getElementById("count-rate").textContent === "0", null, { timeout: 15_000 });
+        const seconds = async () => Number((await page.locator("#last-age").textContent()).match(/^(\d+) s ago$/)[1]);
+        const first = await seconds();
+        assert.ok(first >= 9, `${first}`);
+        await page.waitForFunction((s) => Number(document.getElementById("last-age").textContent.split(" ")[0]) > s, first, { timeout: 5_000 });
+        assert.equal(await page.locator("#status").textContent(), "live", "the feed is up: only the stream is idle");
+    });
+
+    await t.test("the chart has a legend for its colours and ticks on its axes", async () => {
+        assert.deepEqual(await page.locator(".legend li").allTextContents(), [
+            "polymarket side", "oddsoddy multiplier", "fomo2 signals have no market price and are not plotted",
+        ]);
+        assert.deepEqual(await page.locator("#chart .tick-label").allTextContents(), ["0", "0", "0.5", "0.5", "1", "1"]);
+        assert.equal(await page.locator("#chart .tick").count(), 6);
     });
 
     await t.test("a serve restart misses nothing: the page resumes after the last id it saw", async () => {
@@ -177,20 +243,28 @@ test("the live dashboard", async (t) => {
         await page.waitForSelector("#status.live", { timeout: 15_000 });
         const ids = await page.locator("#envelopes tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
         assert.equal(new Set(ids).size, ids.length, "no row twice");
-        const sources = await page.locator("#envelopes tbody td.clip").allTextContents();
+        const sources = await page.locator("#envelopes tbody .src-id").allTextContents();
         for (let n = 10; n < 15; n++) assert.ok(sources.includes(`polymarket_bet-${n}`), `polymarket_bet-${n}`);
         await rows().nth(3).click();
         await page.waitForTimeout(400); // the chart redraws at most four times a second
         await page.screenshot({ path: join(SHOTS, "main.png") });
     });
 
-    await t.test("Redis down is reported, and the feed recovers by itself", async () => {
+    await t.test("Redis down is said in the page and the terminal, never beside a green badge; it recovers by itself", async () => {
         await redis.kill();
-        await page.waitForSelector("#redis.down", { timeout: 20_000 });
+        await page.waitForSelector("#status.down", { timeout: 20_000 });
+        assert.equal(await page.locator("#status").textContent(), "redis down");
+        assert.equal(await page.locator("#status.live").count(), 0);
+        assert.equal(await page.locator("#notice").isVisible(), true);
+        assert.match(await page.locator("#notice").textContent(), /^Redis does not answer: .+\. New entries will appear when it is back\.$/);
+        await page.screenshot({ path: join(SHOTS, "redis-down.png") });
+        await waitFor(() => /Redis at redis:\/\/127\.0\.0\.1:\d+ does not answer/.test(serve.log), "serve says so in its terminal");
         await redis.restart();
-        await page.waitForSelector("#redis.live", { state: "attached", timeout: 20_000 });
+        await page.waitForSelector("#status.live", { timeout: 20_000 });
+        assert.equal(await page.locator("#notice").isVisible(), false);
         await publish(envelope("fomo2_report", 99));
-        await page.waitForFunction(() => [...document.querySelectorAll("#envelopes td.clip")].some((td) => td.textContent === "fomo2_report-99"), null, { timeout: 20_000 });
+        await page.waitForFunction(() => [...document.querySelectorAll("#envelopes .src-id")].some((td) => td.textContent === "fomo2_report-99"), null, { timeout: 20_000 });
+        await waitFor(() => /does not answer[^]*Redis at redis:\/\/127\.0\.0\.1:\d+ answers/.test(serve.log), "and that it is back");
     });
 
     await t.test("offline: pasted and dropped JSON Lines decode on the page", async () => {
@@ -202,6 +276,16 @@ test("the live dashboard", async (t) => {
         await page.waitForFunction((n) => Number(document.getElementById("count-accepted").textContent) === n + 3, before);
         const ids = await page.locator("#envelopes tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
         assert.ok(ids.includes("pasted:1") && ids.includes("file entries.jsonl:4"), String(ids.slice(0, 5)));
+        // Marked on the table: decoded here, not read from the stream.
+        const tags = await page.locator("#envelopes tbody tr.offline .tag").allTextContents();
+        assert.deepEqual(tags.slice(0, 3), ["file", "pasted", "pasted"]);
+        const live = page.locator('#envelopes tbody tr[data-id$="-0"]').first();
+        assert.equal(await live.locator(".tag").count(), 0);
+        await page.setViewportSize({ width: 1920, height: 1080 });
+        await rows().nth(4).click();
+        await page.waitForTimeout(400); // the chart redraws at most four times a second
+        await page.screenshot({ path: join(SHOTS, "dashboard-1920.png") });
+        await page.setViewportSize({ width: 1600, height: 900 });
     });
 
     await t.test("a burst of 5,000 envelopes is counted in full and the table stays capped", async () => {
@@ -229,7 +313,7 @@ test("the live dashboard", async (t) => {
         // Rejected: the messages quote the hostile values.
         await publish(JSON.stringify({ ...body, prediction: { ...body.prediction, source_type: hostile(18) } }));
         await publish(JSON.stringify({ ...body, [hostile(19)]: 1, decision_kind: hostile(20) }));
-        await page.waitForFunction((id) => [...document.querySelectorAll("#envelopes td.clip")].some((td) => td.textContent === id), hostile(10), { timeout: 15_000 });
+        await page.waitForFunction((id) => [...document.querySelectorAll("#envelopes .src-id")].some((td) => td.textContent === id), hostile(10), { timeout: 15_000 });
         await page.waitForFunction(() => document.getElementById("rejected-list").textContent.includes("__pwned=20"), null, { timeout: 15_000 });
         // Offline: a pasted line with hostile text, and a pasted rejection.
         const accepted = Number(await page.locator("#count-accepted").textContent());
