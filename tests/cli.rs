@@ -339,6 +339,26 @@ fn schema_is_json_schema_of_the_envelope() {
     );
 }
 
+#[test]
+fn schema_prediction_and_result_and_version() {
+    let out = run(&["schema", "--prediction"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let required = schema["required"].as_array().unwrap();
+    assert!(
+        required.contains(&"source_type".into()) && !required.contains(&"decision".into()),
+        "{schema}"
+    );
+    let result: Value = serde_json::from_slice(&run(&["schema", "--result"], b"").stdout).unwrap();
+    // decode --lines writes "line" first; the schema of a result line says so.
+    assert_eq!(result["oneOf"][1]["properties"]["line"]["minimum"], 1);
+    let version = run(&["--version"], b"");
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap().trim(),
+        format!("crowd-envelope {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
 /// Every corpus payload, one process each, as an operator would run it.
 #[test]
 fn decode_agrees_with_the_reference_on_every_corpus_payload() {

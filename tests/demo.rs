@@ -50,7 +50,10 @@ fn a_taken_dashboard_port_stops_the_demo_with_its_reason_and_its_redis() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the dashboard did not start"), "{stderr}");
-    assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("DEMO_ADDR"), "{stderr}");
     // Its own redis-server is gone with it.
     std::thread::sleep(Duration::from_millis(300));
@@ -75,5 +78,10 @@ fn a_redis_the_demo_did_not_start_is_left_alone() {
     assert!(stderr.contains("DEMO_REDIS_PORT"), "{stderr}");
     assert_eq!(foreign.cli(&["PING"]).trim(), "PONG");
     assert_eq!(foreign.cli(&["GET", "mine"]).trim(), "keep me");
-    assert_eq!(foreign.cli(&["EXISTS", "maf:arena:crowd_simulation:output"]).trim(), "0");
+    assert_eq!(
+        foreign
+            .cli(&["EXISTS", "maf:arena:crowd_simulation:output"])
+            .trim(),
+        "0"
+    );
 }
