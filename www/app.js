@@ -28,8 +28,16 @@ const state = {
     recent: [],
     newest: null,
     health: { feed: "connecting", redis: "up", message: "" },
+    seq: 0, // arrival order of envelopes
+    pauseSeq: Infinity, // while paused: the last envelope shown
+    held: 0, // envelopes that arrived while the table was scrolled away
+    sort: null, // null (newest first), or {key, dir}
+    zone: "utc",
+    oldest: null, // the oldest stream id read, for paging back
+    rowLimit: MAX_ROWS, // grows as the user pages back
 };
 const RATE_WINDOW_MS = 10_000;
+const rowItems = new WeakMap(); // <tr> -> its item
 
 // ---------------------------------------------------------------------------
 // Feed
@@ -71,10 +79,13 @@ function setHealth(change) {
     badge.className = `status ${cls}`;
     badge.textContent = text;
     const box = $("notice");
+    const was = box.textContent;
     box.hidden = notice === "";
     box.className = `notice ${cls}`;
     box.textContent = notice;
+    if (notice !== was) announce(notice || "Connected: the stream is live again.");
     renderEmpty();
+    renderGroups();
 }
 
 /**
@@ -93,12 +104,56 @@ function receive(entry) {
     const fields = Array.isArray(entry.fields) ? entry.fields : [];
     // A payload the server left unread is judged by the server's limit.
     const options = oversized === undefined ? undefined : { maxPayloadBytes: entry.limit };
+    if (state.oldest === null || idBefore(entry.id, state.oldest)) state.oldest = entry.id;
     const added = Number(entry.id.split("-")[0]);
     if (Number.isFinite(added)) {
         state.recent.push(added);
         state.newest = Math.max(state.newest ?? 0, added);
     }
     queue(entry.id, decodeStreamEntry({ fields, data, oversized }, options));
+}
+
+/** Whether stream id `a` is older than `b` (both MS-SEQ). */
+function idBefore(a, b) {
+    const [am, as] = a.split("-").map(BigInt);
+    const [bm, bs] = b.split("-").map(BigInt);
+    return am < bm || (am === bm && as < bs);
+}
+
+/**
+ * Pages back: the 100 entries before the oldest one read, decoded here and
+ * added under the rows (the table grows to hold them).
+ */
+async function loadOlder() {
+    if (state.oldest === null) {
+        announce("nothing older: no entry read yet");
+        return;
+    }
+    const response = await fetch(`/entries?before=${encodeURIComponent(state.oldest)}&count=100`);
+    if (!response.ok) {
+        announce(`older entries could not be read (${response.status})`);
+        return;
+    }
+    const entries = await response.json();
+    const older = [];
+    for (const entry of entries) {
+        if (state.seen.has(entry.id)) continue;
+        state.seen.add(entry.id);
+        if (idBefore(entry.id, state.oldest)) state.oldest = entry.id;
+        const result = decodeStreamEntry(
+            { fields: entry.fields ?? [], data: entry.data, oversized: entry.too_large },
+            entry.too_large === undefined ? undefined : { maxPayloadBytes: entry.limit },
+        );
+        if (!result.ok) continue;
+        // Older than everything kept: before the first, in stream order.
+        older.unshift({ id: entry.id, envelope: result.envelope, key: searchKey(result.envelope), seq: -(state.envelopes.length + older.length) });
+    }
+    state.envelopes.unshift(...older);
+    state.rowLimit += older.length;
+    renderTable();
+    $("older").textContent = entries.length < 100 ? "no older entries" : "load 100 older entries";
+    $("older").disabled = entries.length < 100;
+    announce(`${older.length} older envelopes loaded`);
 }
 
 /** `origin`: where an offline entry came from ("pasted", "file x.jsonl"); none for the stream. */
@@ -126,13 +181,15 @@ function render() {
     const fresh = [];
     for (const { id, result, origin } of batch) {
         if (result.ok) {
-            const item = { id, envelope: result.envelope, key: searchKey(result.envelope), origin };
+            state.seq += 1;
+            const item = { id, envelope: result.envelope, key: searchKey(result.envelope), origin, seq: state.seq };
             state.envelopes.push(item);
             state.accepted += 1;
             fresh.push(item);
         } else {
             state.rejected.push({ id, reason: result.reason, errors: result.errors });
             state.reasons.set(result.reason, (state.reasons.get(result.reason) ?? 0) + 1);
+            if (!origin) noteRejection(result.reason);
         }
     }
     if (state.envelopes.length > MAX_KEPT) state.envelopes.splice(0, state.envelopes.length - MAX_KEPT);
@@ -140,10 +197,38 @@ function render() {
     if (state.seen.size > MAX_KEPT * 4) state.seen = new Set(state.envelopes.map((item) => item.id));
     renderCounters();
     if (batch.some(({ result }) => !result.ok)) renderRejected();
-    if (!state.paused && fresh.length > 0) {
+    if (fresh.length === 0) return;
+    scheduleChart();
+    // Paused, or scrolled away from the top: the table holds still, except
+    // for what the user decoded here (they asked to see it).
+    const offline = fresh.filter((item) => item.origin);
+    if (state.paused || scrolledAway()) {
+        state.held += fresh.length - offline.length;
+        renderHeld();
+        if (offline.length > 0) prependRows(offline);
+    } else if (state.sort) {
+        scheduleTable();
+    } else {
         prependRows(fresh);
-        scheduleChart();
     }
+}
+
+function scrolledAway() {
+    return $("envelopes-wrap").scrollTop > 40;
+}
+
+/** "N new": what the table holds back while paused or scrolled away. */
+function renderHeld() {
+    const button = $("held");
+    button.hidden = state.held === 0 || state.paused;
+    button.textContent = `${state.held} new: show them`;
+}
+
+function showHeld() {
+    state.held = 0;
+    renderHeld();
+    $("envelopes-wrap").scrollTop = 0;
+    renderTable();
 }
 
 function renderCounters() {
@@ -173,6 +258,7 @@ function age(ms) {
 }
 
 function matches(item) {
+    if (state.paused && item.seq > state.pauseSeq && !item.origin) return false;
     const source = $("filter-source").value;
     const decision = $("filter-decision").value;
     const search = $("filter-search").value.trim().toLowerCase();
@@ -190,30 +276,72 @@ function searchKey(envelope) {
 /** New envelopes on top; the table keeps at most MAX_ROWS rows. */
 function prependRows(items) {
     const body = $("envelopes").tBodies[0];
-    const rows = document.createDocumentFragment();
-    for (let i = items.length - 1; i >= 0; i--) {
-        if (matches(items[i])) rows.append(row(items[i]));
+    // Newest first, and no more rows than the table keeps: a burst of
+    // thousands builds 300 rows, not thousands that are then removed.
+    const shown = [];
+    for (let i = items.length - 1; i >= 0 && shown.length < state.rowLimit; i--) {
+        if (matches(items[i])) shown.push(row(items[i]));
     }
-    body.prepend(rows);
-    while (body.rows.length > MAX_ROWS) body.lastElementChild.remove();
+    body.prepend(...shown);
+    while (body.rows.length > state.rowLimit) body.lastElementChild.remove();
+    keepTabStop();
     renderShown();
 }
 
 /** The whole table again, after a filter changed or on resume. */
 function renderTable() {
     const body = $("envelopes").tBodies[0];
-    const rows = document.createDocumentFragment();
-    for (let i = state.envelopes.length - 1; i >= 0 && rows.childNodes.length < MAX_ROWS; i--) {
-        if (matches(state.envelopes[i])) rows.append(row(state.envelopes[i]));
+    let items = [];
+    for (let i = state.envelopes.length - 1; i >= 0; i--) {
+        if (matches(state.envelopes[i])) items.push(state.envelopes[i]);
+        if (!state.sort && items.length === state.rowLimit) break;
     }
-    body.replaceChildren(rows);
+    if (state.sort) items = sorted(items).slice(0, state.rowLimit);
+    body.replaceChildren(...items.map(row));
+    markSelected();
+    keepTabStop();
     renderShown();
     scheduleChart();
 }
 
+let tableTimer = null;
+function scheduleTable(delay = 0) {
+    clearTimeout(tableTimer);
+    tableTimer = setTimeout(renderTable, delay);
+}
+
+const SORT_KEYS = {
+    time: (item) => item.envelope.published_at,
+    confidence: (item) => item.envelope.prediction.confidence,
+    decision: (item) => decisionText(item.envelope),
+};
+
+function sorted(items) {
+    const { key, dir } = state.sort;
+    const value = SORT_KEYS[key];
+    return [...items].sort((a, b) => {
+        const [x, y] = [value(a), value(b)];
+        return (x < y ? -1 : x > y ? 1 : b.seq - a.seq) * (x === y ? 1 : dir);
+    });
+}
+
+/** A header's sort button: newest first, then ascending, descending, and back. */
+function sortBy(key) {
+    const current = state.sort?.key === key ? state.sort.dir : 0;
+    state.sort = current === 0 ? { key, dir: 1 } : current === 1 ? { key, dir: -1 } : null;
+    for (const th of document.querySelectorAll("#envelopes th[data-sort]")) {
+        const sort = state.sort?.key === th.dataset.sort ? (state.sort.dir === 1 ? "ascending" : "descending") : "none";
+        th.setAttribute("aria-sort", sort);
+    }
+    announce(state.sort ? `sorted by ${key}, ${state.sort.dir === 1 ? "ascending" : "descending"}` : "newest first");
+    renderTable();
+}
+
 function renderShown() {
     const shown = $("envelopes").tBodies[0].rows.length;
-    $("shown").textContent = state.paused ? `paused · ${shown} rows` : `${shown} rows`;
+    const kept = state.envelopes.length.toLocaleString("en");
+    const text = `${shown} rows shown of ${kept} kept`;
+    $("shown").textContent = state.paused ? `paused · ${text}` : text;
     renderEmpty();
 }
 
@@ -256,7 +384,9 @@ function row(item) {
     const tr = document.createElement("tr");
     tr.dataset.id = item.id;
     tr.dataset.kind = kind;
-    const published = cell(item.envelope.published_at.slice(11, 19), "time");
+    tr.tabIndex = -1;
+    rowItems.set(tr, item);
+    const published = cell(clock(item.envelope.published_at), "time");
     published.title = item.envelope.published_at;
     if (item.origin) {
         // Decoded on this page, not read from the stream: said on the row.
@@ -277,8 +407,50 @@ function row(item) {
         cell(prediction.confidence.toFixed(2), "num"),
         twoLines(decisionText(item.envelope), "summary", decision.reason, "reason", `decision ${decisionLabel(item.envelope)}`),
     );
-    tr.addEventListener("click", () => select(item));
     return tr;
+}
+
+/** HH:MM:SS of a published_at, in UTC or the browser's zone. */
+function clock(publishedAt) {
+    if (state.zone === "utc") return publishedAt.slice(11, 19);
+    return new Date(publishedAt).toLocaleTimeString("en-GB", { hour12: false });
+}
+
+// ---------------------------------------------------------------------------
+// Keyboard: one row is the table's tab stop; arrows move it, Enter opens
+// the detail (focus goes there), Escape closes it (focus comes back).
+// ---------------------------------------------------------------------------
+
+function keepTabStop() {
+    const body = $("envelopes").tBodies[0];
+    if (body.querySelector('tr[tabindex="0"]')) return;
+    const stop = body.querySelector("tr.selected") ?? body.rows[0];
+    if (stop) stop.tabIndex = 0;
+}
+
+function focusRow(tr) {
+    if (!tr) return;
+    for (const other of $("envelopes").tBodies[0].querySelectorAll('tr[tabindex="0"]')) other.tabIndex = -1;
+    tr.tabIndex = 0;
+    tr.focus();
+}
+
+function onRowKey(event) {
+    const tr = event.target.closest("tr");
+    if (!tr || !rowItems.has(tr)) return;
+    const moves = {
+        ArrowDown: () => tr.nextElementSibling,
+        ArrowUp: () => tr.previousElementSibling,
+        Home: () => tr.parentElement.firstElementChild,
+        End: () => tr.parentElement.lastElementChild,
+    };
+    if (moves[event.key]) {
+        event.preventDefault();
+        focusRow(moves[event.key]());
+    } else if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        select(rowItems.get(tr), { focus: true });
+    }
 }
 
 function probabilityCell(crowd, market) {
@@ -323,8 +495,9 @@ function decisionText(envelope) {
 // Detail, rejected, chart
 // ---------------------------------------------------------------------------
 
-function select(item) {
+function select(item, { focus = false } = {}) {
     state.selected = item;
+    $("detail-close").hidden = false;
     const { envelope } = item;
     const { prediction } = envelope;
     $("detail-empty").hidden = true;
@@ -346,8 +519,37 @@ function select(item) {
     });
     $("d-drivers").replaceChildren(...drivers);
     $("d-meta").textContent = JSON.stringify(envelope.meta, null, 2);
-    for (const tr of $("envelopes").querySelectorAll("tr.selected")) tr.classList.remove("selected");
-    $("envelopes").querySelector(`tr[data-id="${CSS.escape(item.id)}"]`)?.classList.add("selected");
+    markSelected();
+    const tr = selectedRow();
+    if (tr) focusRow(tr);
+    if (focus) $("detail-title").focus();
+    // One column (narrow screens): the detail is below the table.
+    if (window.innerWidth <= 1000) $("detail").scrollIntoView({ block: "nearest" });
+}
+
+function selectedRow() {
+    return state.selected ? $("envelopes").querySelector(`tr[data-id="${CSS.escape(state.selected.id)}"]`) : null;
+}
+
+function markSelected() {
+    for (const tr of $("envelopes").querySelectorAll("tr.selected")) {
+        tr.classList.remove("selected");
+        tr.removeAttribute("aria-current");
+    }
+    const tr = selectedRow();
+    tr?.classList.add("selected");
+    tr?.setAttribute("aria-current", "true");
+}
+
+function closeDetail() {
+    if (!state.selected) return;
+    const tr = selectedRow();
+    state.selected = null;
+    markSelected();
+    $("detail-body").hidden = true;
+    $("detail-empty").hidden = false;
+    $("detail-close").hidden = true;
+    if (tr) focusRow(tr);
 }
 
 /** Numbers to 12 significant digits: 0.72, not 0.7200000000000001. */
@@ -421,14 +623,34 @@ function renderChart() {
         nodes.push(label(String(tick), { x: pad - 6, y: scale(1 - tick) + 3, "text-anchor": "end", class: "tick-label" }));
     }
     let points = 0;
+    let above = 0;
+    let unplotted = 0;
     for (let i = state.envelopes.length - 1; i >= 0 && points < MAX_POINTS; i--) {
         const item = state.envelopes[i];
         const { probability, market_probability: market } = item.envelope.prediction;
-        if (market === null || !matches(item)) continue;
+        if (!matches(item)) continue;
+        if (market === null) {
+            unplotted += 1;
+            continue;
+        }
         points += 1;
-        nodes.push(svg("circle", { cx: scale(market), cy: scale(1 - probability), r: 2.5, class: item.envelope.decision_kind }));
+        if (probability > market) above += 1;
+        const [x, y, kind] = [scale(market), scale(1 - probability), item.envelope.decision_kind];
+        // Shape as well as colour tells the two series apart.
+        nodes.push(
+            kind === "oddsoddy_multiplier"
+                ? svg("rect", { x: x - 2.5, y: y - 2.5, width: 5, height: 5, class: kind })
+                : svg("circle", { cx: x, cy: y, r: 2.8, class: kind }),
+        );
     }
     $("chart").replaceChildren(...nodes);
+    $("chart").setAttribute(
+        "aria-label",
+        points === 0
+            ? "scatter of crowd against market probability: no points yet"
+            : `scatter of crowd against market probability: ${points} points, the crowd above the market in ${above} and at or below it in ${points - above}` +
+                  (unplotted > 0 ? `; ${unplotted} without a market price not plotted` : ""),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -436,23 +658,201 @@ function renderChart() {
 // ---------------------------------------------------------------------------
 
 function decodeLines(text, origin) {
+    let accepted = 0;
+    let rejected = 0;
     for (const line of text.split(/\r?\n/)) {
         if (line.trim() === "") continue;
         state.offline += 1;
-        queue(`${origin}:${state.offline}`, tryDecodeEnvelope(line), origin);
+        const result = tryDecodeEnvelope(line);
+        if (result.ok) accepted += 1;
+        else rejected += 1;
+        queue(`${origin}:${state.offline}`, result, origin);
     }
+    const message = `${origin}: ${accepted} decoded, ${rejected} rejected`;
+    $("offline-result").textContent = message;
+    announce(message);
+}
+
+// ---------------------------------------------------------------------------
+// Announcements: one live region, at most one message every two seconds;
+// rejections are summed in between.
+// ---------------------------------------------------------------------------
+
+const ANNOUNCE_EVERY_MS = 2000;
+const pendingRejections = new Map();
+const pendingMessages = [];
+let announceTimer = null;
+
+function announce(message) {
+    pendingMessages.push(message);
+    scheduleAnnouncement();
+}
+
+function noteRejection(reason) {
+    pendingRejections.set(reason, (pendingRejections.get(reason) ?? 0) + 1);
+    scheduleAnnouncement();
+}
+
+function scheduleAnnouncement() {
+    announceTimer ??= setTimeout(flushAnnouncements, ANNOUNCE_EVERY_MS);
+}
+
+function flushAnnouncements() {
+    announceTimer = null;
+    const parts = [...pendingMessages];
+    pendingMessages.length = 0;
+    if (pendingRejections.size > 0) {
+        const total = [...pendingRejections.values()].reduce((a, b) => a + b, 0);
+        const by = [...pendingRejections].map(([reason, n]) => `${reason} ${n}`).join(", ");
+        parts.push(`${total} rejected: ${by}`);
+        pendingRejections.clear();
+    }
+    if (parts.length > 0) $("announce").textContent = parts.join(". ");
+}
+
+// ---------------------------------------------------------------------------
+// The consumer side: each group's lag, pending entries and consumers, and
+// the dead letters, from the server's /stats every five seconds.
+// ---------------------------------------------------------------------------
+
+let groupState = null;
+
+async function pollGroups() {
+    try {
+        const response = await fetch("/stats");
+        groupState = response.ok ? await response.json() : null;
+    } catch {
+        groupState = null;
+    }
+    renderGroups();
+    setTimeout(pollGroups, 5000);
+}
+
+function renderGroups() {
+    const groups = groupState?.stats?.groups ?? [];
+    $("group-table").hidden = groups.length === 0;
+    $("groups-empty").hidden = groups.length > 0;
+    $("groups-empty").textContent =
+        groupState === null ? "The stream's groups cannot be read now." : "No consumer group reads this stream.";
+    const rows = groups.map((group) => {
+        const tr = document.createElement("tr");
+        tr.dataset.group = group.name;
+        tr.append(
+            cell(group.name),
+            cell(group.lag === null ? "?" : String(group.lag), "num"),
+            cell(String(group.pending), "num"),
+            cell(String(group.consumers.length), "num"),
+        );
+        tr.title = group.consumers.map((c) => `${c.name}: ${c.pending} pending, idle ${Math.round(c.idle_ms / 1000)} s`).join("\n");
+        return tr;
+    });
+    $("group-table").tBodies[0].replaceChildren(...rows);
+    const dead = groupState?.dead ?? [];
+    const total = groupState?.stats?.dead_letters ?? 0;
+    $("dead-count").textContent = total > dead.length ? `(${total}; the oldest ${dead.length} listed)` : `(${total})`;
+    const items = dead.map((letter) => {
+        const li = document.createElement("li");
+        li.dataset.reason = letter.reason;
+        const first = letter.errors[0];
+        li.textContent = `${letter.entry_id} · ${letter.reason} · ${letter.group}/${letter.consumer}${first ? ` · ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}`;
+        return li;
+    });
+    $("dead-list").replaceChildren(...items);
+}
+
+// ---------------------------------------------------------------------------
+// Filters in the URL, time zone, export
+// ---------------------------------------------------------------------------
+
+const URL_FILTERS = { source: "filter-source", decision: "filter-decision", q: "filter-search", tz: "filter-zone" };
+
+function readUrlFilters() {
+    const params = new URLSearchParams(location.search);
+    for (const [name, id] of Object.entries(URL_FILTERS)) {
+        const value = params.get(name);
+        if (value !== null && [...($(id).options ?? [{ value }])].some((o) => o.value === value)) $(id).value = value;
+    }
+    state.zone = $("filter-zone").value;
+    renderZone();
+}
+
+function writeUrlFilters() {
+    const params = new URLSearchParams();
+    for (const [name, id] of Object.entries(URL_FILTERS)) {
+        const value = $(id).value.trim();
+        if (value && !(name === "tz" && value === "utc")) params.set(name, value);
+    }
+    const query = params.toString();
+    history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+function renderZone() {
+    $("time-head").textContent = state.zone === "utc" ? "time (UTC)" : "time (local)";
+}
+
+/** The envelopes the filters match (all kept, not only the rows shown), as JSON Lines. */
+function exportShown() {
+    const lines = state.envelopes.filter(matches).map((item) => JSON.stringify(item.envelope));
+    const blob = new Blob(lines.map((line) => `${line}\n`), { type: "application/x-ndjson" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = "crowd-envelopes.jsonl";
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    announce(`exported ${lines.length} envelopes`);
 }
 
 function wireControls() {
-    for (const id of ["filter-source", "filter-decision", "filter-search"]) {
-        $(id).addEventListener("input", renderTable);
+    for (const id of ["filter-source", "filter-decision"]) {
+        $(id).addEventListener("input", () => {
+            writeUrlFilters();
+            renderTable();
+        });
     }
+    // Typing redraws once it pauses, not on every key.
+    $("filter-search").addEventListener("input", () => {
+        writeUrlFilters();
+        scheduleTable(120);
+    });
+    $("filter-zone").addEventListener("input", () => {
+        state.zone = $("filter-zone").value;
+        writeUrlFilters();
+        renderZone();
+        renderTable();
+    });
     $("pause").addEventListener("click", () => {
         state.paused = !state.paused;
+        state.pauseSeq = state.paused ? state.seq : Infinity;
         $("pause").textContent = state.paused ? "resume" : "pause";
+        $("pause").setAttribute("aria-pressed", String(state.paused));
+        state.held = 0;
+        renderHeld();
         if (state.paused) renderShown();
         else renderTable();
     });
+    $("held").addEventListener("click", showHeld);
+    $("envelopes-wrap").addEventListener("scroll", () => {
+        if (!scrolledAway() && state.held > 0 && !state.paused) showHeld();
+    });
+    $("export").addEventListener("click", exportShown);
+    const body = $("envelopes").tBodies[0];
+    body.addEventListener("click", (event) => {
+        const tr = event.target.closest("tr");
+        if (tr && rowItems.has(tr)) select(rowItems.get(tr));
+    });
+    body.addEventListener("keydown", onRowKey);
+    for (const th of document.querySelectorAll("#envelopes th[data-sort] button")) {
+        th.addEventListener("click", () => sortBy(th.parentElement.dataset.sort));
+    }
+    $("detail-close").addEventListener("click", closeDetail);
+    document.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && state.selected) {
+            event.preventDefault();
+            closeDetail();
+        }
+    });
+    $("choose-file").addEventListener("click", () => $("file").click());
+    $("older").addEventListener("click", loadOlder);
     const drop = $("drop");
     drop.addEventListener("dragover", (event) => {
         event.preventDefault();
@@ -471,8 +871,10 @@ function wireControls() {
     $("paste-decode").addEventListener("click", () => decodeLines($("paste").value, "pasted"));
 }
 
+readUrlFilters();
 wireControls();
 renderChart();
 renderEmpty();
 setInterval(renderRate, 1000);
 connect();
+pollGroups();

@@ -34,8 +34,8 @@ use super::runtime::interrupted;
 use super::StreamTarget;
 use crowd_envelope::redis::redis::aio::MultiplexedConnection;
 use crowd_envelope::redis::{
-    follow_entries, read_entries, FollowOptions, Followed, Gap, RawEntry, RedisUrl, StreamItem,
-    TransportError,
+    dead_letters, follow_entries, read_entries, read_entries_before, stream_stats, FollowOptions,
+    Followed, Gap, RawEntry, RedisUrl, StreamItem, TransportError,
 };
 use crowd_envelope::Decoder;
 
@@ -228,6 +228,8 @@ fn router(site: Arc<Site>) -> Router {
     Router::new()
         .route("/feed", get(feed))
         .route("/metrics", get(metrics))
+        .route("/entries", get(older_entries))
+        .route("/stats", get(stream_state))
         .route("/", get(file))
         .route("/{*path}", get(file))
         .layer(axum::middleware::from_fn_with_state(
@@ -599,6 +601,14 @@ async fn send(events: &mpsc::Sender<Event>, event: Event, stalled: Duration) -> 
 /// the bytes are not UTF-8, `too_large` (its size) and `limit` instead when
 /// it is over the limit. The page applies the entry rule and decodes.
 fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
+    Event::default()
+        .event("entry")
+        .id(entry.id.clone())
+        .data(entry_body(entry, max_payload_bytes).to_string())
+}
+
+/// The JSON of an `entry` event (see [`entry_event`]).
+fn entry_body(entry: &RawEntry, max_payload_bytes: usize) -> serde_json::Value {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), json!(entry.id));
     let size = entry
@@ -619,10 +629,64 @@ fn entry_event(entry: &RawEntry, max_payload_bytes: usize) -> Event {
         };
     }
     body.insert("fields".into(), json!(entry.fields));
-    Event::default()
-        .event("entry")
-        .id(entry.id.clone())
-        .data(serde_json::Value::Object(body).to_string())
+    serde_json::Value::Object(body)
+}
+
+#[derive(Debug, Deserialize)]
+struct OlderQuery {
+    before: String,
+    count: Option<usize>,
+}
+
+/// `GET /entries?before=ID&count=N`: up to N (at most `--max-backfill`)
+/// entries older than ID, newest first, as a JSON array of `entry` bodies:
+/// the page pages back with it.
+async fn older_entries(State(site): State<Arc<Site>>, Query(query): Query<OlderQuery>) -> Response {
+    if !is_stream_id(&query.before) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "before: expected an entry id (MS-SEQ)\n",
+        )
+            .into_response();
+    }
+    let count = query.count.unwrap_or(100).min(site.max_backfill);
+    let read = async {
+        let mut conn = site.url.connect().await?;
+        read_entries_before(&mut conn, &site.stream, &query.before, count).await
+    };
+    match read.await {
+        Ok(entries) => {
+            let bodies: Vec<_> = entries
+                .iter()
+                .map(|e| entry_body(e, site.max_payload_bytes))
+                .collect();
+            axum::Json(bodies).into_response()
+        }
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// `GET /stats`: the stream's state (its groups, their lag, pending entries
+/// and consumers, the dead-letter count) and its oldest 20 dead letters.
+async fn stream_state(State(site): State<Arc<Site>>) -> Response {
+    let read = async {
+        let mut conn = site.url.connect().await?;
+        let stats = stream_stats(&mut conn, &site.stream).await?;
+        let dead = dead_letters(&mut conn, &site.stream, "-", 20).await?;
+        Ok::<_, TransportError>(json!({"stats": stats, "dead": dead}))
+    };
+    match read.await {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(error) => unavailable(&error),
+    }
+}
+
+fn unavailable(error: &TransportError) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({"error": error.to_string()})),
+    )
+        .into_response()
 }
 
 /// `{"reason": "trimmed"|"stream_reset", "after": ..., "before": ...,

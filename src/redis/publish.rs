@@ -92,14 +92,42 @@ pub async fn read_entries(
         .collect())
 }
 
+/// Up to `count` entries older than the entry id `before`, newest first,
+/// undecoded: paging back from what [`read_entries`] gave.
+pub async fn read_entries_before(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    before: &str,
+    count: usize,
+) -> Result<Vec<RawEntry>, TransportError> {
+    if !super::is_stream_id(before) {
+        return Err(TransportError::InvalidId(before.to_owned()));
+    }
+    Ok(range(conn, stream, &format!("({before}"), count)
+        .await?
+        .into_iter()
+        .map(RawEntry::from_stream_id)
+        .collect())
+}
+
 async fn newest(
     conn: &mut impl ConnectionLike,
     stream: &str,
     count: usize,
 ) -> Result<Vec<StreamId>, TransportError> {
+    range(conn, stream, "+", count).await
+}
+
+/// `XREVRANGE stream end - COUNT count`.
+async fn range(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    end: &str,
+    count: usize,
+) -> Result<Vec<StreamId>, TransportError> {
     let reply: StreamRangeReply = redis_rs::cmd("XREVRANGE")
         .arg(stream)
-        .arg("+")
+        .arg(end)
         .arg("-")
         .arg("COUNT")
         .arg(count)

@@ -87,6 +87,8 @@ test("the live dashboard", async (t) => {
     const publish = (payload) => client.xAdd(STREAM, "*", { data: payload });
     const rows = () => page.locator("#envelopes tbody tr");
     const rowCount = () => rows().count();
+    // Search redraws once typing pauses: wait for the count, not a moment.
+    const expectRows = (n) => page.waitForFunction((n) => document.querySelectorAll("#envelopes tbody tr").length === n, n, { timeout: 5_000 });
     const waitForRows = (n) => page.waitForFunction((n) => document.querySelectorAll("#envelopes tbody tr").length >= n, n, { timeout: 15_000 });
 
     await page.goto(serve.url);
@@ -196,12 +198,12 @@ test("the live dashboard", async (t) => {
         assert.deepEqual(await page.locator("#envelopes tbody td.decision .summary").evaluateAll((tds) => tds.map((td) => td.textContent.split(/[ ,]/)[0])), ["yes"]);
         await page.selectOption("#filter-decision", "");
         await page.fill("#filter-search", "oddsoddy_strategy-1");
-        assert.equal(await rowCount(), 1);
+        await expectRows(1);
         await page.fill("#filter-search", "no such question");
-        assert.equal(await rowCount(), 0);
+        await expectRows(0);
         assert.equal(await page.locator("#empty").textContent(), "No envelope matches the filters.");
         await page.fill("#filter-search", "");
-        assert.equal(await rowCount(), 5);
+        await expectRows(5);
     });
 
     await t.test("pause holds the table; resume shows what arrived meanwhile", async () => {
@@ -226,7 +228,7 @@ test("the live dashboard", async (t) => {
 
     await t.test("the chart has a legend for its colours and ticks on its axes", async () => {
         assert.deepEqual(await page.locator(".legend li").allTextContents(), [
-            "polymarket side", "oddsoddy multiplier", "fomo2 signals have no market price and are not plotted",
+            "polymarket side (circles)", "oddsoddy multiplier (squares)", "fomo2 signals have no market price and are not plotted",
         ]);
         assert.deepEqual(await page.locator("#chart .tick-label").allTextContents(), ["0", "0", "0.5", "0.5", "1", "1"]);
         assert.equal(await page.locator("#chart .tick").count(), 6);

@@ -51,7 +51,8 @@ test(`native and wasm build the same ${CASES} envelopes, byte for byte`, () => {
     const lines = stdout.trimEnd().split("\n");
     assert.equal(lines.length, CASES);
     lines.forEach((line, i) => {
-        const prefix = '{"ok":true,"envelope":';
+        // Each result line starts with its input line (`build --lines`).
+        const prefix = `{"line":${i + 1},"ok":true,"envelope":`;
         assert.ok(line.startsWith(prefix), `case ${i} (seed ${seed}): native rejected ${input.split("\n")[i]}: ${line}`);
         const native = line.slice(prefix.length, -1);
         const wasm = ce.encodeEnvelope(ce.buildEnvelope(predictions[i], { correlationId: "parity", publishedAt: "2026-11-26T12:00:00Z" }));
