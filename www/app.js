@@ -733,7 +733,7 @@ function renderGroups() {
     $("group-table").hidden = groups.length === 0;
     $("groups-empty").hidden = groups.length > 0;
     $("groups-empty").textContent =
-        groupState === null ? "The stream's groups cannot be read now." : "No consumer group reads this stream.";
+        groupState === null || groupState.error ? "The stream's groups cannot be read now." : "No consumer group reads this stream.";
     const rows = groups.map((group) => {
         const tr = document.createElement("tr");
         tr.dataset.group = group.name;

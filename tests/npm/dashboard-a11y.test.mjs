@@ -103,12 +103,41 @@ test("the dashboard for a person", async (t) => {
         // The decision is on screen on a phone, and a chosen row's detail is scrolled to.
         const decisionRight = await page.locator("#envelopes tbody tr:first-child td.decision").evaluate((td) => td.getBoundingClientRect().right);
         assert.ok(decisionRight <= 390, `${decisionRight}`);
+        // Nothing runs off the side: not the header's counters, not the page.
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scroll");
+        assert.ok(await page.locator("header").evaluate((h) => h.scrollWidth <= h.clientWidth), "the header fits");
         await rows().nth(4).click();
         const detailTop = await page.locator("#detail").evaluate((d) => d.getBoundingClientRect().top);
         assert.ok(detailTop < 844, `the detail is in view: ${detailTop}`);
         await page.screenshot({ path: join(SHOTS, "dashboard-390.png") });
         await page.setViewportSize({ width: 1280, height: 800 });
         await page.keyboard.press("Escape");
+    });
+
+    await t.test("the chart says what it shows, tells its series apart by shape, and controls have 3:1 borders", async () => {
+        await page.waitForTimeout(400); // the chart redraws at most four times a second
+        assert.match(
+            await page.locator("#chart").getAttribute("aria-label"),
+            /^scatter of crowd against market probability: \d+ points, the crowd above the market in \d+ and at or below it in \d+; \d+ without a market price not plotted$/,
+        );
+        assert.ok((await page.locator("#chart rect.oddsoddy_multiplier").count()) > 0);
+        assert.ok((await page.locator("#chart circle.polymarket_side").count()) > 0);
+        const ratio = await page.evaluate(() => {
+            const rgb = (css) => css.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+            const lum = (c) => {
+                const [r, g, b] = c.map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            };
+            const contrast = (a, b) => {
+                const [x, y] = [lum(rgb(a)), lum(rgb(b))].sort((p, q) => q - p);
+                return (x + 0.05) / (y + 0.05);
+            };
+            const page = getComputedStyle(document.body).backgroundColor;
+            return Math.min(
+                ...["filter-source", "filter-search", "pause", "paste"].map((id) => contrast(getComputedStyle(document.getElementById(id)).borderTopColor, page)),
+            );
+        });
+        assert.ok(ratio >= 3, `control borders ${ratio.toFixed(2)}:1`);
     });
 
     await t.test("every control is reached with Tab, and focus is always visible", async () => {
@@ -180,9 +209,15 @@ test("the dashboard for a person", async (t) => {
         await page.selectOption("#filter-decision", "");
         assert.equal(await rowCount(), before);
         assert.match(await page.locator("#shown").textContent(), /^paused · \d+ rows shown of \d+ kept$/);
+        // What the user pastes while paused is shown: they asked to see it.
+        await page.fill("#paste", envelope("fomo2_report", 903));
+        await page.click("#paste-decode");
+        await until((n) => document.querySelectorAll("#envelopes tbody tr").length === n + 1, before);
+        assert.equal(await rows().first().locator(".src-id").textContent(), "fomo2_report-903");
+        await page.focus("#pause");
         await page.keyboard.press("Enter");
         assert.equal(await page.locator("#pause").getAttribute("aria-pressed"), "false");
-        assert.equal(await rowCount(), before + 1);
+        assert.equal(await rowCount(), before + 2);
     });
 
     await t.test("rejections and Redis down and up are announced, at most every two seconds", async () => {
