@@ -392,7 +392,9 @@ fn decode_envelope(
                 .import("logging")?
                 .getattr("getLogger")?
                 .call1(("crowd_envelope",))?;
-            logger.call_method1("warning", ("skipping payload: %s", error.value(py)))?;
+            let value = error.value(py);
+            let reason = value.getattr("reason")?;
+            logger.call_method1("warning", ("skipping payload (%s): %s", reason, value))?;
             Ok(None)
         }
         Err(error) => Err(error),

@@ -5,17 +5,15 @@
 // "N new", paging back, export and URL filters each work.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import axe from "axe-core";
 import { createClient } from "redis";
 import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
-import { PREDICTIONS, REPO, launch } from "./helpers.mjs";
+import { PREDICTIONS, REPO, Serve, launch, waitFor } from "./helpers.mjs";
 import { RedisServer, freePort } from "./redis-server.mjs";
 
 const STREAM = "maf:arena:crowd_simulation:output";
-const BIN = process.env.CROWD_ENVELOPE_BIN;
 const SHOTS = join(REPO, "target", "dashboard");
 
 function envelope(kind, n, extra = {}) {
@@ -24,29 +22,6 @@ function envelope(kind, n, extra = {}) {
 }
 
 const KINDS = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"];
-
-async function serve(redisUrl) {
-    const port = await freePort();
-    const child = spawn(BIN, ["serve", "--addr", `127.0.0.1:${port}`, "--www", join(REPO, "www"), "--pkg", join(REPO, "pkg"),
-        "--redis-url", redisUrl, "--block-ms", "200"], { stdio: ["ignore", "ignore", "pipe"] });
-    await new Promise((resolve, reject) => {
-        let log = "";
-        child.stderr.on("data", (chunk) => {
-            log += chunk;
-            if (log.includes("dashboard at")) resolve();
-        });
-        child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${log}`)));
-    });
-    return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill("SIGTERM") };
-}
-
-async function waitUntil(condition, what, timeoutMs = 10_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-}
 
 /** Serious and critical axe-core violations on the page as it is now. */
 async function axeViolations(page) {
@@ -58,7 +33,6 @@ async function axeViolations(page) {
 }
 
 test("the dashboard for a person", async (t) => {
-    assert.ok(BIN, "CROWD_ENVELOPE_BIN names the native CLI");
     mkdirSync(SHOTS, { recursive: true });
     const redis = await RedisServer.start();
     const client = createClient({ url: redis.url });
@@ -68,7 +42,8 @@ test("the dashboard for a person", async (t) => {
     const publish = (payload) => client.xAdd(STREAM, "*", { data: payload });
     // 150 entries before the page opens: it reads the newest 100.
     for (let n = 0; n < 150; n++) await publish(envelope(KINDS[n % 3], n));
-    const server = await serve(redis.url);
+    const server = new Serve(redis.url, await freePort());
+    await server.start();
     const browser = await launch();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "Asia/Tokyo", acceptDownloads: true });
     const page = await context.newPage();
@@ -80,7 +55,7 @@ test("the dashboard for a person", async (t) => {
     page.on("filechooser", (chooser) => choosers.push(chooser));
     t.after(async () => {
         await browser.close();
-        server.stop();
+        await server.stop();
         await client.disconnect().catch(() => {});
         await redis.stop();
     });
@@ -186,7 +161,7 @@ test("the dashboard for a person", async (t) => {
     await t.test("a file, pasted lines, pause and resume, all from the keyboard; results are announced", async () => {
         await page.focus("#choose-file");
         await page.keyboard.press("Enter");
-        await waitUntil(() => choosers.length === 1, "a file chooser");
+        await waitFor(() => choosers.length === 1, "a file chooser");
         await choosers[0].setFiles({ name: "keys.jsonl", mimeType: "application/json", buffer: Buffer.from(`${envelope("polymarket_bet", 900)}\n`) });
         await until(() => document.getElementById("offline-result").textContent === "file keys.jsonl: 1 decoded, 0 rejected");
         await page.focus("#paste");

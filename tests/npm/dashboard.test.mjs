@@ -4,53 +4,16 @@
 // decoding, and a burst of traffic. Screenshots go to target/dashboard/.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "redis";
 import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
-import { PREDICTIONS, REPO, launch } from "./helpers.mjs";
+import { PREDICTIONS, REPO, Serve, launch, waitFor } from "./helpers.mjs";
 import { RedisServer, freePort } from "./redis-server.mjs";
 
 const STREAM = "maf:arena:crowd_simulation:output";
-const BIN = process.env.CROWD_ENVELOPE_BIN;
 const SHOTS = join(REPO, "target", "dashboard");
 const HOSTILE_QUESTION = `<img src=x onerror="window.__pwned=1"> & <script>window.__pwned=2</script>?`;
-
-class Serve {
-    constructor(redisUrl, port) {
-        this.args = ["serve", "--addr", `127.0.0.1:${port}`, "--www", join(REPO, "www"), "--pkg", join(REPO, "pkg"),
-            "--redis-url", redisUrl, "--block-ms", "200"];
-        this.url = `http://127.0.0.1:${port}/`;
-    }
-
-    async start() {
-        this.process = spawn(BIN, this.args, { stdio: ["ignore", "ignore", "pipe"] });
-        this.log = "";
-        await new Promise((resolve, reject) => {
-            this.process.stderr.on("data", (chunk) => {
-                this.log += chunk;
-                if (this.log.includes("dashboard at")) resolve();
-            });
-            this.process.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${this.log}`)));
-        });
-    }
-
-    async stop() {
-        if (this.process.exitCode !== null) return;
-        const exited = new Promise((resolve) => this.process.once("exit", resolve));
-        this.process.kill("SIGTERM");
-        await exited;
-    }
-}
-
-async function waitFor(condition, what, timeoutMs = 15_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-}
 
 function envelope(kind, n, extra = {}) {
     const prediction = { ...PREDICTIONS[kind], source_id: `${kind}-${n}`, ...extra };
@@ -58,7 +21,6 @@ function envelope(kind, n, extra = {}) {
 }
 
 test("the live dashboard", async (t) => {
-    assert.ok(BIN, "CROWD_ENVELOPE_BIN names the native CLI");
     mkdirSync(SHOTS, { recursive: true });
     const redis = await RedisServer.start();
     const client = createClient({ url: redis.url });

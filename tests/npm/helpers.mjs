@@ -1,5 +1,6 @@
 // Shared by the package tests, which run inside a scratch consumer project
 // (target/npm-consumer) where 'crowd-envelope' is the packed tarball.
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -69,4 +70,43 @@ export async function launch() {
         args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"],
     });
+}
+
+/** `crowd-envelope serve` for the dashboard tests, with the repository's www/ and pkg/. */
+export class Serve {
+    constructor(redisUrl, port) {
+        this.args = ["serve", "--addr", `127.0.0.1:${port}`, "--www", join(REPO, "www"), "--pkg", join(REPO, "pkg"),
+            "--redis-url", redisUrl, "--block-ms", "200"];
+        this.url = `http://127.0.0.1:${port}/`;
+    }
+
+    async start() {
+        const bin = process.env.CROWD_ENVELOPE_BIN;
+        if (!bin) throw new Error("CROWD_ENVELOPE_BIN names the native CLI");
+        this.process = spawn(bin, this.args, { stdio: ["ignore", "ignore", "pipe"] });
+        this.log = "";
+        await new Promise((resolve, reject) => {
+            this.process.stderr.on("data", (chunk) => {
+                this.log += chunk;
+                if (this.log.includes("dashboard at")) resolve();
+            });
+            this.process.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${this.log}`)));
+        });
+    }
+
+    async stop() {
+        if (this.process.exitCode !== null) return;
+        const exited = new Promise((resolve) => this.process.once("exit", resolve));
+        this.process.kill("SIGTERM");
+        await exited;
+    }
+}
+
+/** Polls `condition` until it holds; `what` names it if it never does. */
+export async function waitFor(condition, what, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 }
