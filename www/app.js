@@ -175,6 +175,16 @@ function scheduleRender() {
 }
 
 function render() {
+    const start = performance.now();
+    try {
+        renderBatch();
+    } finally {
+        // Read by the tests, to say which part of a long task took the time.
+        performance.measure("crowd:render", { start });
+    }
+}
+
+function renderBatch() {
     renderPending = false;
     const batch = state.incoming;
     state.incoming = [];
@@ -277,15 +287,63 @@ function searchKey(envelope) {
 function prependRows(items) {
     const body = $("envelopes").tBodies[0];
     // Newest first, and no more rows than the table keeps: a burst of
-    // thousands builds 300 rows, not thousands that are then removed.
+    // thousands builds 300 rows, not thousands that are then removed; and
+    // at most ROWS_PER_FRAME of them in this frame, the rest in the next
+    // ones, under these, so no frame runs long.
     const shown = [];
     for (let i = items.length - 1; i >= 0 && shown.length < state.rowLimit; i--) {
-        if (matches(items[i])) shown.push(row(items[i]));
+        if (matches(items[i])) shown.push(items[i]);
     }
-    body.prepend(...shown);
-    while (body.rows.length > state.rowLimit) body.lastElementChild.remove();
+    const now = shown.slice(0, ROWS_PER_FRAME).map(row);
+    body.prepend(...now);
+    if (shown.length > now.length) {
+        backlogs.push({ after: now[now.length - 1], items: shown.slice(now.length) });
+        scheduleBacklog();
+    }
+    trimRows();
     keepTabStop();
     renderShown();
+}
+
+const ROWS_PER_FRAME = 60;
+/** Rows still to build after a burst: each goes under `after`, oldest last. */
+const backlogs = [];
+let backlogPending = false;
+
+function scheduleBacklog() {
+    if (!backlogPending) {
+        backlogPending = true;
+        requestAnimationFrame(drainBacklog);
+    }
+}
+
+function drainBacklog() {
+    const start = performance.now();
+    drainChunk();
+    performance.measure("crowd:backlog", { start });
+}
+
+function drainChunk() {
+    backlogPending = false;
+    const backlog = backlogs[0];
+    if (!backlog) return;
+    // Its anchor trimmed away: what is older than it is past the cap too.
+    if (!backlog.after.isConnected) backlog.items.length = 0;
+    const chunk = backlog.items.splice(0, ROWS_PER_FRAME).map(row);
+    if (chunk.length > 0) {
+        backlog.after.after(...chunk);
+        backlog.after = chunk[chunk.length - 1];
+    }
+    if (backlog.items.length === 0) backlogs.shift();
+    trimRows();
+    markSelected();
+    renderShown();
+    if (backlogs.length > 0) scheduleBacklog();
+}
+
+function trimRows() {
+    const body = $("envelopes").tBodies[0];
+    while (body.rows.length > state.rowLimit) body.lastElementChild.remove();
 }
 
 /** The whole table again, after a filter changed or on resume. */
@@ -297,6 +355,7 @@ function renderTable() {
         if (!state.sort && items.length === state.rowLimit) break;
     }
     if (state.sort) items = sorted(items).slice(0, state.rowLimit);
+    backlogs.length = 0; // every row is built here
     body.replaceChildren(...items.map(row));
     markSelected();
     keepTabStop();
@@ -601,6 +660,12 @@ function svg(name, attributes) {
 }
 
 function renderChart() {
+    const start = performance.now();
+    drawChart();
+    performance.measure("crowd:chart", { start });
+}
+
+function drawChart() {
     const size = 240;
     const pad = 24;
     const scale = (p) => pad + p * (size - 2 * pad);
