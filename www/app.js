@@ -96,6 +96,17 @@ function setHealth(change) {
 function receive(entry) {
     if (state.seen.has(entry.id)) return;
     state.seen.add(entry.id);
+    if (state.oldest === null || idBefore(entry.id, state.oldest)) state.oldest = entry.id;
+    const added = Number(entry.id.split("-")[0]);
+    if (Number.isFinite(added)) {
+        state.recent.push(added);
+        state.newest = Math.max(state.newest ?? 0, added);
+    }
+    queue(entry.id, decodeRelayed(entry));
+}
+
+/** A relayed entry (`/feed`'s events, `/entries`' items) through the package's entry rule. */
+function decodeRelayed(entry) {
     const data =
         typeof entry.data_b64 === "string"
             ? Uint8Array.from(atob(entry.data_b64), (c) => c.charCodeAt(0))
@@ -104,13 +115,7 @@ function receive(entry) {
     const fields = Array.isArray(entry.fields) ? entry.fields : [];
     // A payload the server left unread is judged by the server's limit.
     const options = oversized === undefined ? undefined : { maxPayloadBytes: entry.limit };
-    if (state.oldest === null || idBefore(entry.id, state.oldest)) state.oldest = entry.id;
-    const added = Number(entry.id.split("-")[0]);
-    if (Number.isFinite(added)) {
-        state.recent.push(added);
-        state.newest = Math.max(state.newest ?? 0, added);
-    }
-    queue(entry.id, decodeStreamEntry({ fields, data, oversized }, options));
+    return decodeStreamEntry({ fields, data, oversized }, options);
 }
 
 /** Whether stream id `a` is older than `b` (both MS-SEQ). */
@@ -140,10 +145,7 @@ async function loadOlder() {
         if (state.seen.has(entry.id)) continue;
         state.seen.add(entry.id);
         if (idBefore(entry.id, state.oldest)) state.oldest = entry.id;
-        const result = decodeStreamEntry(
-            { fields: entry.fields ?? [], data: entry.data, oversized: entry.too_large },
-            entry.too_large === undefined ? undefined : { maxPayloadBytes: entry.limit },
-        );
+        const result = decodeRelayed(entry);
         if (!result.ok) continue;
         // Older than everything kept: before the first, in stream order.
         older.unshift({ id: entry.id, envelope: result.envelope, key: searchKey(result.envelope), seq: -(state.envelopes.length + older.length) });

@@ -279,10 +279,14 @@ struct StreamTarget {
 fn result_line(result: &Result<CrowdPredictionEnvelope, DecodeError>) -> String {
     match result {
         Ok(envelope) => format!("{{\"ok\":true,\"envelope\":{}}}", envelope.to_json()),
-        Err(error) => {
-            json!({"ok": false, "reason": error.reason, "errors": error.errors}).to_string()
-        }
+        Err(error) => rejection(error).to_string(),
     }
+}
+
+/// `{"ok":false,"reason":...,"errors":[...]}`: a rejection as every JSON
+/// output of the program words it.
+fn rejection(error: &DecodeError) -> serde_json::Value {
+    json!({"ok": false, "reason": error.reason, "errors": error.errors})
 }
 
 /// A result object (JSON text) with its input line first, when it has one.

@@ -203,7 +203,7 @@ fn report_published(
             Ok((id, correlation_id)) => {
                 json!({"ok": true, "id": id, "correlation_id": correlation_id})
             }
-            Err(error) => json!({"ok": false, "reason": error.reason, "errors": error.errors}),
+            Err(error) => super::rejection(error),
         };
         write_line(out, &numbered(line, &object.to_string()))?;
         return out.flush();
