@@ -102,7 +102,10 @@ function receive(entry) {
         state.recent.push(added);
         state.newest = Math.max(state.newest ?? 0, added);
     }
-    queue(entry.id, decodeRelayed(entry));
+    // Decoded in the next frames, within their budget: a burst of thousands
+    // arriving in one network read is not decoded in one long task.
+    state.incoming.push({ id: entry.id, entry });
+    scheduleRender();
 }
 
 /** A relayed entry (`/feed`'s events, `/entries`' items) through the package's entry rule. */
@@ -176,6 +179,8 @@ function scheduleRender() {
     }
 }
 
+const FRAME_BUDGET_MS = 8;
+
 function render() {
     const start = performance.now();
     try {
@@ -186,12 +191,21 @@ function render() {
     }
 }
 
+/**
+ * What arrived since the last frame, decoded and kept for at most
+ * FRAME_BUDGET_MS; the rest waits for the next frame, so a burst is spread
+ * over frames instead of blocking the page.
+ */
 function renderBatch() {
     renderPending = false;
-    const batch = state.incoming;
-    state.incoming = [];
+    const start = performance.now();
+    let taken = 0;
     const fresh = [];
-    for (const { id, result, origin } of batch) {
+    let rejections = false;
+    while (taken < state.incoming.length && (taken % 16 !== 0 || performance.now() - start < FRAME_BUDGET_MS)) {
+        const { id, entry, origin } = state.incoming[taken];
+        const result = state.incoming[taken].result ?? decodeRelayed(entry);
+        taken += 1;
         if (result.ok) {
             state.seq += 1;
             const item = { id, envelope: result.envelope, key: searchKey(result.envelope), origin, seq: state.seq };
@@ -202,13 +216,16 @@ function renderBatch() {
             state.rejected.push({ id, reason: result.reason, errors: result.errors });
             state.reasons.set(result.reason, (state.reasons.get(result.reason) ?? 0) + 1);
             if (!origin) noteRejection(result.reason);
+            rejections = true;
         }
     }
+    state.incoming.splice(0, taken);
+    if (state.incoming.length > 0) scheduleRender();
     if (state.envelopes.length > MAX_KEPT) state.envelopes.splice(0, state.envelopes.length - MAX_KEPT);
     if (state.rejected.length > MAX_REJECTED) state.rejected.splice(0, state.rejected.length - MAX_REJECTED);
     if (state.seen.size > MAX_KEPT * 4) state.seen = new Set(state.envelopes.map((item) => item.id));
     renderCounters();
-    if (batch.some(({ result }) => !result.ok)) renderRejected();
+    if (rejections) renderRejected();
     if (fresh.length === 0) return;
     scheduleChart();
     // Paused, or scrolled away from the top: the table holds still, except
@@ -327,7 +344,9 @@ function drainBacklog() {
 
 function drainChunk() {
     backlogPending = false;
-    const backlog = backlogs[0];
+    // The newest burst's rows first: an older burst's rows may be trimmed
+    // away under them and need not be built at all.
+    const backlog = backlogs[backlogs.length - 1];
     if (!backlog) return;
     // Its anchor trimmed away: what is older than it is past the cap too.
     if (!backlog.after.isConnected) backlog.items.length = 0;
@@ -336,7 +355,7 @@ function drainChunk() {
         backlog.after.after(...chunk);
         backlog.after = chunk[chunk.length - 1];
     }
-    if (backlog.items.length === 0) backlogs.shift();
+    if (backlog.items.length === 0) backlogs.pop();
     trimRows();
     markSelected();
     renderShown();

@@ -272,6 +272,8 @@ test("the dashboard for a person", async (t) => {
         await page.fill("#filter-search", "");
         await page.selectOption("#filter-zone", "utc");
         await until(() => location.search === "");
+        // The search box redraws once typing stops: wait for that redraw.
+        await until(() => [...document.querySelectorAll("#envelopes tbody .src-type")].some((e) => e.textContent !== "polymarket_bet"));
     });
 
     await t.test("scrolled away, the table holds still and says how many are new", async () => {
@@ -315,6 +317,7 @@ test("the dashboard for a person", async (t) => {
     await t.test("a burst of 2,000 entries: measured long tasks (reported, not asserted)", async () => {
         await page.evaluate(() => {
             window.__long = [];
+            performance.clearMeasures();
             new PerformanceObserver((list) => window.__long.push(...list.getEntries().map((e) => e.duration))).observe({ type: "longtask" });
         });
         const before = Number(await page.locator("#count-accepted").textContent());
