@@ -739,16 +739,41 @@ fn try_http(addr: &str, host: &str, request_line: &str) -> std::io::Result<Strin
     Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
-/// The SSE event ids `/feed` sends within `wait`, asked with `headers`.
+/// The entries' ids `/feed` sends within `wait`, asked with `headers`.
 fn feed_ids(addr: &str, headers: &str, wait: Duration) -> Vec<String> {
-    feed_text(addr, headers, wait)
-        .lines()
-        .filter_map(|line| {
-            line.strip_prefix("id: ")
-                .or_else(|| line.strip_prefix("id:"))
-        })
-        .map(|id| id.trim().to_owned())
+    feed_entries(&feed_text(addr, headers, wait))
+        .iter()
+        .map(|entry| entry["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The entries of the `entries` events in a feed's text, in order; each
+/// event's SSE id is checked to be its last entry's. What follows the last
+/// blank line may be an event cut off by the read, and is left out.
+fn feed_entries(text: &str) -> Vec<serde_json::Value> {
+    let mut entries = Vec::new();
+    let mut events: Vec<&str> = text.split("\n\n").collect();
+    events.pop();
+    for event in events {
+        let field = |name: &str| {
+            event
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(str::trim)
+        };
+        if field("event:") != Some("entries") {
+            continue;
+        }
+        let batch: Vec<serde_json::Value> = serde_json::from_str(field("data:").unwrap()).unwrap();
+        assert!(!batch.is_empty(), "{event}");
+        assert_eq!(
+            field("id:"),
+            batch.last().unwrap()["id"].as_str(),
+            "{event}"
+        );
+        entries.extend(batch);
+    }
+    entries
 }
 
 /// What `/feed` sends within `wait`, asked with `headers`.
@@ -1195,6 +1220,43 @@ fn serve_tells_the_page_of_a_stream_made_anew() {
 }
 
 #[test]
+fn serve_sends_a_burst_several_entries_to_an_event_in_order_and_whole() {
+    let server = RedisServer::start();
+    let served = serve_with(&server, &[]);
+    let out = run(&server, &["build"], prediction("Q?").as_bytes());
+    let envelope = stdout(&out).trim().to_owned();
+    // 200 entries added at once (a script runs whole): a burst the
+    // follower finds waiting.
+    let burst = "for i = 1, 200 do redis.call('XADD', KEYS[1], '*', 'data', ARGV[1]) end";
+    let text = std::thread::scope(|scope| {
+        let feed = scope.spawn(|| feed_text(&served.addr, "", Duration::from_secs(3)));
+        std::thread::sleep(Duration::from_millis(800));
+        server.cli(&["EVAL", burst, "1", STREAM, &envelope]);
+        feed.join().unwrap()
+    });
+    let added = server.cli(&["XRANGE", STREAM, "-", "+"]);
+    let is_id = |line: &&str| {
+        line.split_once('-').is_some_and(|(ms, seq)| {
+            [ms, seq]
+                .iter()
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        })
+    };
+    let ids: Vec<&str> = added.lines().filter(is_id).collect();
+    assert_eq!(ids.len(), 200, "{added}");
+    let entries = feed_entries(&text);
+    let relayed: Vec<&str> = entries.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(relayed, ids, "every entry once, in order");
+    assert!(entries.iter().all(|e| e["data"] == envelope.as_str()));
+    let events = text.matches("event: entries").count();
+    assert!(
+        events <= ids.len() / 4,
+        "{events} events for {} entries",
+        ids.len()
+    );
+}
+
+#[test]
 fn serve_drops_a_client_that_reads_nothing() {
     use std::io::Read;
     let server = RedisServer::start();
@@ -1221,7 +1283,7 @@ fn serve_drops_a_client_that_reads_nothing() {
     assert!(ended.is_ok(), "the server closed the feed: {ended:?}");
     let text = String::from_utf8_lossy(&received);
     assert!(
-        text.matches("event: entry").count() < 40,
+        feed_entries(&text).len() < 40,
         "not every entry was queued for it"
     );
     // Others are still served.
