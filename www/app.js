@@ -251,7 +251,9 @@ function renderBatch() {
     renderCounters();
     if (rejections) renderRejected();
     unshown.push(...fresh);
-    if (unshown.length === 0) return;
+    // A redraw of the whole table is coming (the search box is being typed
+    // in): it shows these too, and until then the table holds still.
+    if (unshown.length === 0 || tableTimer !== null) return;
     // The table takes new rows from the stream at most every TABLE_EVERY_MS:
     // each time costs a layout and paint of every row, which a keystroke
     // would wait behind, and in a burst one frame's rows would be pushed out
@@ -417,10 +419,13 @@ function trimRows() {
 
 /** The whole table again, after a filter changed or on resume. */
 function renderTable() {
+    clearTimeout(tableTimer);
+    tableTimer = null;
     measured("table", redrawTable);
 }
 
 function redrawTable() {
+    unshown.length = 0; // every kept envelope is drawn here
     const body = $("envelopes").tBodies[0];
     let items = [];
     for (let i = state.envelopes.length - 1; i >= 0; i--) {
