@@ -738,6 +738,8 @@ function svg(name, attributes) {
     return node;
 }
 
+const pointItems = new WeakMap(); // chart point -> its item
+
 function renderChart() {
     measured("chart", drawChart);
 }
@@ -779,11 +781,16 @@ function drawChart() {
         if (probability > market) above += 1;
         const [x, y, kind] = [scale(market), scale(1 - probability), item.envelope.decision_kind];
         // Shape as well as colour tells the two series apart.
-        nodes.push(
+        const point =
             kind === "oddsoddy_multiplier"
                 ? svg("rect", { x: x - 2.5, y: y - 2.5, width: 5, height: 5, class: kind })
-                : svg("circle", { cx: x, cy: y, r: 2.8, class: kind }),
-        );
+                : svg("circle", { cx: x, cy: y, r: 2.8, class: kind });
+        // Hovered: what the point is; clicked: its detail.
+        const title = svg("title", {});
+        title.textContent = `${item.envelope.prediction.question}\ncrowd ${probability.toFixed(2)}, market ${market.toFixed(2)}: ${decisionLabel(item.envelope)}`;
+        point.append(title);
+        pointItems.set(point, item);
+        nodes.push(point);
     }
     $("chart").replaceChildren(...nodes);
     $("chart").setAttribute(
@@ -933,15 +940,62 @@ function renderZone() {
 }
 
 /** The envelopes the filters match (all kept, not only the rows shown), as JSON Lines. */
-function exportShown() {
-    const lines = state.envelopes.filter(matches).map((item) => JSON.stringify(item.envelope));
-    const blob = new Blob(lines.map((line) => `${line}\n`), { type: "application/x-ndjson" });
+function exportJsonLines() {
+    const items = state.envelopes.filter(matches);
+    download("crowd-envelopes.jsonl", "application/x-ndjson", items.map((item) => `${JSON.stringify(item.envelope)}\n`));
+    announce(`exported ${items.length} envelopes as JSON Lines`);
+}
+
+const CSV_COLUMNS = {
+    stream_id: (item) => item.id,
+    published_at: (item) => item.envelope.published_at,
+    source_type: (item) => item.envelope.prediction.source_type,
+    source_id: (item) => item.envelope.prediction.source_id,
+    question: (item) => item.envelope.prediction.question,
+    probability: (item) => item.envelope.prediction.probability,
+    market_probability: (item) => item.envelope.prediction.market_probability ?? "",
+    confidence: (item) => item.envelope.prediction.confidence,
+    decision_kind: (item) => item.envelope.decision_kind,
+    decision: (item) => decisionText(item.envelope),
+    reason: (item) => item.envelope.decision.reason,
+    correlation_id: (item) => item.envelope.correlation_id,
+};
+
+/** The same envelopes as CSV (RFC 4180), a row each, the columns above. */
+function exportCsv() {
+    const items = state.envelopes.filter(matches);
+    const lines = [Object.keys(CSV_COLUMNS), ...items.map((item) => Object.values(CSV_COLUMNS).map((column) => column(item)))];
+    download("crowd-envelopes.csv", "text/csv", lines.map((cells) => `${cells.map(csvCell).join(",")}\r\n`));
+    announce(`exported ${items.length} envelopes as CSV`);
+}
+
+/**
+ * A CSV field: quoted when it must be. Text from the stream that a
+ * spreadsheet would run as a formula (=, +, -, @ first) gets a leading ',
+ * as OWASP advises; numbers are written as they are.
+ */
+function csvCell(value) {
+    if (typeof value === "number") return String(value);
+    const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function download(name, type, parts) {
     const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = "crowd-envelopes.jsonl";
+    link.href = URL.createObjectURL(new Blob(parts, { type }));
+    link.download = name;
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-    announce(`exported ${lines.length} envelopes`);
+}
+
+/** A copy button of the detail: its text to the clipboard, said either way. */
+async function copy(what, text) {
+    try {
+        await navigator.clipboard.writeText(text);
+        announce(`${what} copied`);
+    } catch (error) {
+        announce(`${what} could not be copied: ${error.message}`);
+    }
 }
 
 function wireControls() {
@@ -976,7 +1030,14 @@ function wireControls() {
     $("envelopes-wrap").addEventListener("scroll", () => {
         if (!scrolledAway() && state.held > 0 && !state.paused) showHeld();
     });
-    $("export").addEventListener("click", exportShown);
+    $("export").addEventListener("click", exportJsonLines);
+    $("export-csv").addEventListener("click", exportCsv);
+    $("copy-envelope").addEventListener("click", () => state.selected && copy("envelope", JSON.stringify(state.selected.envelope, null, 2)));
+    $("copy-id").addEventListener("click", () => state.selected && copy("stream id", state.selected.id));
+    $("chart").addEventListener("click", (event) => {
+        const item = pointItems.get(event.target);
+        if (item) select(item, { focus: true });
+    });
     const body = $("envelopes").tBodies[0];
     body.addEventListener("click", (event) => {
         const tr = event.target.closest("tr");

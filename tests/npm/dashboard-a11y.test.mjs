@@ -23,6 +23,34 @@ function envelope(kind, n, extra = {}) {
 
 const KINDS = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"];
 
+/** RFC 4180 CSV: records of fields, quoted fields with "" for a quote. */
+function parseCsv(text) {
+    const records = [];
+    let record = [];
+    let field = "";
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quoted && c === '"' && text[i + 1] === '"') {
+            field += c;
+            i++;
+        } else if (c === '"') {
+            quoted = !quoted;
+        } else if (!quoted && c === ",") {
+            record.push(field);
+            field = "";
+        } else if (!quoted && c === "\r" && text[i + 1] === "\n") {
+            records.push([...record, field]);
+            record = [];
+            field = "";
+            i++;
+        } else {
+            field += c;
+        }
+    }
+    return records;
+}
+
 /** Serious and critical axe-core violations on the page as it is now. */
 async function axeViolations(page) {
     await page.evaluate(axe.source);
@@ -45,7 +73,8 @@ test("the dashboard for a person", async (t) => {
     const server = new Serve(redis.url, await freePort());
     await server.start();
     const browser = await launch();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "Asia/Tokyo", acceptDownloads: true });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "Asia/Tokyo", acceptDownloads: true,
+        permissions: ["clipboard-read", "clipboard-write"] });
     const page = await context.newPage();
     const problems = [];
     page.on("pageerror", (error) => problems.push(error.message));
@@ -89,7 +118,7 @@ test("the dashboard for a person", async (t) => {
         await page.keyboard.press("Escape");
     });
 
-    await t.test("the chart says what it shows, tells its series apart by shape, and controls have 3:1 borders", async () => {
+    await t.test("the chart says what it shows, tells its series apart by shape; control borders and the crowd bar have 3:1", async () => {
         await page.waitForTimeout(400); // the chart redraws at most four times a second
         assert.match(
             await page.locator("#chart").getAttribute("aria-label"),
@@ -108,11 +137,19 @@ test("the dashboard for a person", async (t) => {
                 return (x + 0.05) / (y + 0.05);
             };
             const page = getComputedStyle(document.body).backgroundColor;
-            return Math.min(
-                ...["filter-source", "filter-search", "pause", "paste"].map((id) => contrast(getComputedStyle(document.getElementById(id)).borderTopColor, page)),
-            );
+            const background = (selector) => getComputedStyle(document.querySelector(selector)).backgroundColor;
+            return {
+                borders: Math.min(
+                    ...["filter-source", "filter-search", "pause", "paste"].map((id) => contrast(getComputedStyle(document.getElementById(id)).borderTopColor, page)),
+                ),
+                // The crowd-vs-market bar: the fill against its track, the market mark against the fill.
+                fill: contrast(background("#envelopes .bar .fill"), background("#envelopes .bar")),
+                mark: contrast(background("#envelopes .bar .mark"), background("#envelopes .bar .fill")),
+            };
         });
-        assert.ok(ratio >= 3, `control borders ${ratio.toFixed(2)}:1`);
+        assert.ok(ratio.borders >= 3, `control borders ${ratio.borders.toFixed(2)}:1`);
+        assert.ok(ratio.fill >= 3, `the bar's fill ${ratio.fill.toFixed(2)}:1`);
+        assert.ok(ratio.mark >= 3, `the market mark ${ratio.mark.toFixed(2)}:1`);
     });
 
     await t.test("every control is reached with Tab, and focus is always visible", async () => {
@@ -131,7 +168,7 @@ test("the dashboard for a person", async (t) => {
             if (outline === "none") unseen.push(id);
             if (id === "paste-decode") break;
         }
-        for (const control of ["filter-source", "filter-decision", "filter-search", "filter-zone", "pause", "export", "envelopes-wrap", "row", "older", "choose-file", "paste", "paste-decode"]) {
+        for (const control of ["filter-source", "filter-decision", "filter-search", "filter-zone", "pause", "export", "export-csv", "envelopes-wrap", "row", "older", "choose-file", "paste", "paste-decode"]) {
             assert.ok(reached.has(control), `${control} in ${[...reached]}`);
         }
         assert.deepEqual(unseen, []);
@@ -196,7 +233,7 @@ test("the dashboard for a person", async (t) => {
         assert.deepEqual((await shownIds()).slice(0, 3), ["fomo2_report-903", "oddsoddy_strategy-902", before[0]]);
     });
 
-    await t.test("rejections and Redis down and up are announced, at most every two seconds", async () => {
+    await t.test("rejections and Redis down and up are announced, at most every two seconds; axe with Redis down at 1280 and 390 wide", async () => {
         await page.evaluate(() => {
             window.__said = [];
             new MutationObserver(() => window.__said.push([performance.now(), document.getElementById("announce").textContent]))
@@ -213,7 +250,12 @@ test("the dashboard for a person", async (t) => {
         await redis.kill();
         await until(() => document.getElementById("announce").textContent.includes("Redis does not answer"), null, 20_000);
         assert.equal(await page.locator("#status").textContent(), "redis down");
-        assert.deepEqual(await axeViolations(page), [], "Redis down");
+        assert.deepEqual(await axeViolations(page), [], "Redis down, 1280 wide");
+        await page.setViewportSize({ width: 390, height: 844 });
+        assert.deepEqual(await axeViolations(page), [], "Redis down, 390 wide");
+        assert.ok(await page.locator("#notice").isVisible(), "the reason is in words on a phone too");
+        await page.screenshot({ path: join(SHOTS, "a11y-redis-down-390.png") });
+        await page.setViewportSize({ width: 1280, height: 800 });
         await redis.restart();
         await until(() => document.getElementById("announce").textContent.includes("the stream is live again"), null, 20_000);
         assert.equal(await page.locator("#status").textContent(), "live");
@@ -262,20 +304,59 @@ test("the dashboard for a person", async (t) => {
         await other.close();
     });
 
-    await t.test("export writes the envelopes the filters match as JSON Lines", async () => {
-        const download = page.waitForEvent("download");
-        await page.click("#export");
-        const file = await (await download).path();
-        const lines = readFileSync(file, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+    await t.test("export writes the envelopes the filters match as JSON Lines and as CSV", async () => {
+        // A question a spreadsheet would run as a formula.
+        const formula = "=HYPERLINK(\"http://x\",\"rain\")";
+        await page.fill("#paste", envelope("polymarket_bet", 990, { question: formula }));
+        await page.click("#paste-decode");
+        await until(() => document.querySelector("#envelopes tbody .src-id")?.textContent === "polymarket_bet-990");
+        const exported = async (button) => {
+            const download = page.waitForEvent("download");
+            await page.click(button);
+            return readFileSync(await (await download).path(), "utf8");
+        };
+        const lines = (await exported("#export")).trimEnd().split("\n").map((line) => JSON.parse(line));
         assert.ok(lines.length >= (await rowCount()) && lines.length > 0);
         assert.ok(lines.every((e) => e.prediction.source_type === "polymarket_bet" && /rain/i.test(e.prediction.question)));
+        const [header, ...records] = parseCsv(await exported("#export-csv"));
+        assert.deepEqual(header, ["stream_id", "published_at", "source_type", "source_id", "question", "probability",
+            "market_probability", "confidence", "decision_kind", "decision", "reason", "correlation_id"]);
+        assert.equal(records.length, lines.length);
+        const at = (name) => header.indexOf(name);
+        for (const [i, record] of records.entries()) {
+            const e = lines[i];
+            assert.equal(record[at("question")], e.prediction.question === formula ? `'${formula}` : e.prediction.question);
+            assert.equal(Number(record[at("probability")]), e.prediction.probability);
+            assert.equal(record[at("correlation_id")], e.correlation_id);
+            assert.equal(record[at("reason")], e.decision.reason);
+        }
+        assert.ok(records.some((record) => record[at("question")] === `'${formula}`), "the formula is written as text");
         await page.selectOption("#filter-source", "");
         await page.fill("#filter-search", "");
         await page.selectOption("#filter-zone", "utc");
         await until(() => location.search === "");
-        // The search box redraws once typing stops: wait for that redraw.
-        const redraws = await page.evaluate(() => performance.getEntriesByName("crowd:table").length);
-        await until((n) => performance.getEntriesByName("crowd:table").length > n, redraws);
+    });
+
+    await t.test("the detail's copy buttons; a chart point says what it is and opens its detail", async () => {
+        await page.waitForTimeout(400); // the chart redraws at most four times a second
+        const point = page.locator("#chart circle.polymarket_side").first();
+        const title = await point.locator("title").textContent();
+        assert.match(title, /\ncrowd \d\.\d\d, market \d\.\d\d: (yes|no|abstain)$/);
+        await point.dispatchEvent("click");
+        assert.equal(await page.locator("#detail-body").isVisible(), true);
+        assert.equal(await active(), "detail-title");
+        assert.equal(await page.locator("#d-question").textContent(), title.split("\n")[0]);
+        assert.match(await page.locator("#d-decision").textContent(), /^polymarket_side: /);
+        const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+        await page.click("#copy-id");
+        await until(() => document.getElementById("announce").textContent.includes("stream id copied"), null, 5_000);
+        assert.equal(await clipboard(), await page.locator("#d-id").textContent());
+        await page.click("#copy-envelope");
+        await until(() => document.getElementById("announce").textContent.includes("envelope copied"), null, 5_000);
+        const copied = JSON.parse(await clipboard());
+        assert.equal(copied.correlation_id, await page.locator("#d-correlation").textContent());
+        assert.equal(copied.prediction.question, title.split("\n")[0]);
+        await page.keyboard.press("Escape");
     });
 
     await t.test("scrolled away, the table holds still and says how many are new", async () => {
