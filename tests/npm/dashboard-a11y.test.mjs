@@ -168,7 +168,7 @@ test("the dashboard for a person", async (t) => {
             if (outline === "none") unseen.push(id);
             if (id === "paste-decode") break;
         }
-        for (const control of ["filter-source", "filter-decision", "filter-search", "filter-zone", "pause", "export", "export-csv", "envelopes-wrap", "row", "older", "choose-file", "paste", "paste-decode"]) {
+        for (const control of ["filter-source", "filter-decision", "filter-search", "filter-zone", "pause", "export", "export-csv", "goto-at", "envelopes-wrap", "row", "older", "choose-file", "paste", "paste-decode"]) {
             assert.ok(reached.has(control), `${control} in ${[...reached]}`);
         }
         assert.deepEqual(unseen, []);
@@ -384,6 +384,35 @@ test("the dashboard for a person", async (t) => {
         for (const n of [0, 1, 49]) assert.ok(ids.includes(`${KINDS[n % 3]}-${n}`), `${n}`);
         assert.equal(new Set(await rows().evaluateAll((trs) => trs.map((tr) => tr.dataset.id))).size, await rowCount(), "no row twice");
         assert.equal(await page.locator("#older").textContent(), "no older entries");
+    });
+
+    await t.test("go to a stream id or a time, read from the stream when older than what is kept", async () => {
+        const ids = (await raw("XRANGE", STREAM, "-", "+", "COUNT", "60")).map(([id]) => id);
+        const other = await context.newPage();
+        await other.goto(server.url);
+        await other.waitForSelector("#status.live");
+        // The newest 100 entries read (some of them rejections).
+        await other.waitForFunction(() => ["count-accepted", "count-rejected"].reduce((n, id) => n + Number(document.getElementById(id).textContent), 0) === 100);
+        const goTo = async (text) => {
+            await other.fill("#goto-at", text);
+            await other.press("#goto-at", "Enter");
+        };
+        const untilFocused = (id) => other.waitForFunction((id) => document.activeElement?.dataset?.id === id, id);
+        await goTo(ids[10]);
+        await untilFocused(ids[10]);
+        assert.equal(await other.locator("#d-id").textContent(), ids[10]);
+        assert.ok(await other.locator(`#envelopes tr[data-id="${ids[10]}"]`).isVisible(), "scrolled into view");
+        // A time: the newest entry at or before it.
+        const ms = Number(ids[30].split("-")[0]);
+        await goTo(new Date(ms).toISOString());
+        await untilFocused(ids.filter((id) => Number(id.split("-")[0]) <= ms).at(-1));
+        assert.equal(await other.locator("#goto-at").getAttribute("aria-invalid"), "false");
+        // Neither: said at the field.
+        await goTo("yesterday");
+        assert.equal(await other.locator("#goto-at").getAttribute("aria-invalid"), "true");
+        assert.equal(await other.locator("#goto-error").textContent(), 'Not a stream id (1795811287642-0) or a date-time (2026-11-27 20:00): "yesterday".');
+        assert.deepEqual(await axeViolations(other), []);
+        await other.close();
     });
 
     await t.test("the consumer side: each group's lag, pending entries and consumers, and the dead letters", async () => {
