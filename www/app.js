@@ -93,9 +93,10 @@ function setHealth(change) {
 }
 
 /**
- * One relayed entry (of an `entries` event): `fields` (all its field names) and `data` (text),
- * `data_b64` (bytes that are not UTF-8) or `too_large` (its size, when over
- * the server's `limit`). The entry rule and the decoder are the package's.
+ * One relayed entry (of an `entries` event): `fields` (all its field
+ * names) and `data` (text), `data_b64` (bytes that are not UTF-8) or
+ * `too_large` (its size, when over the server's `limit`). The entry rule
+ * and the decoder are the package's.
  */
 function receive(entry) {
     if (state.seen.has(entry.id)) return;
@@ -133,8 +134,8 @@ function idBefore(a, b) {
 }
 
 /**
- * Pages back in the stream: the 100 entries before the oldest one read, decoded here and
- * added under the rows (the table grows to hold them).
+ * "show older": 100 more rows of the kept envelopes, while some are not
+ * shown; then the stream's older entries.
  */
 async function showOlder() {
     if ($("envelopes").tBodies[0].rows.length < state.envelopes.filter(matches).length) {
@@ -146,6 +147,7 @@ async function showOlder() {
     }
 }
 
+/** Pages back in the stream: the 100 entries before the oldest one read, under the rows. */
 async function loadOlder() {
     if (state.oldest === null) {
         announce("nothing older: no entry read yet");
@@ -203,7 +205,10 @@ function boundOf(text) {
     return Number.isFinite(ms) ? `${ms + 1}-0` : null;
 }
 
-/** Shows the newest envelope at or before a stream id or time, reading it from the stream if it is older than what is kept. */
+/**
+ * Selects the newest envelope at or before a stream id or time, after
+ * reading the 100 entries up to it from the stream.
+ */
 async function goTo(text) {
     const input = $("goto-at");
     const before = boundOf(text);
@@ -606,7 +611,6 @@ function row(item) {
     );
     return tr;
 }
-
 
 /** HH:MM:SS of a published_at, in UTC or the browser's zone. */
 function clock(publishedAt) {
