@@ -255,12 +255,16 @@ test("the live dashboard", async (t) => {
     await t.test("a burst of 5,000 envelopes is counted in full and the table stays capped", async () => {
         const before = Number(await page.locator("#count-accepted").textContent());
         const payload = envelope("polymarket_bet", 1000);
+        let last;
         for (let batch = 0; batch < 10; batch++) {
             const pipeline = client.multi();
             for (let i = 0; i < 500; i++) pipeline.xAdd(STREAM, "*", { data: payload });
-            await pipeline.execAsPipeline();
+            last = (await pipeline.execAsPipeline()).at(-1);
         }
         await page.waitForFunction((n) => Number(document.getElementById("count-accepted").textContent) === n + 5000, before, { timeout: 60_000 });
+        // Rows come into the table at most every 100 ms, after the count: a
+        // click while they still come could land on a row pushed down.
+        await page.waitForFunction((id) => document.querySelector("#envelopes tbody tr")?.dataset.id === id, last);
         assert.ok((await rowCount()) <= 100, "the table shows the newest 100 rows");
         await rows().first().click();
         assert.equal(await page.locator("#d-correlation").textContent(), "polymarket_bet-1000");
