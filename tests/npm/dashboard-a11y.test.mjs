@@ -2,7 +2,8 @@
 // `crowd-envelope serve` (issue 19): axe-core finds nothing serious, every
 // control works from the keyboard, the live region speaks politely, a burst
 // keeps the page responsive, and the consumer side, sorting, time zones,
-// "N new", paging back, export and URL filters each work.
+// "N new", paging back, going to an id or a time, export (JSON Lines, CSV),
+// copy buttons, chart points and URL filters each work.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
