@@ -677,12 +677,7 @@ fn consume_metrics_give_its_counts_and_its_group_s_state() {
         &server,
         &[prediction("A?"), prediction("B?"), prediction("C?")],
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", common::free_port());
     // Fails B? each time: it is retried, then dead-lettered.
     let exec = "grep -q B? && exit 1; exit 0";
     let mut child = command(

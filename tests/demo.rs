@@ -8,14 +8,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::free_port;
 use common::redis_server::RedisServer;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port()
-}
 
 /// The demo script with `env`, in a scratch directory (its `target/demo`).
 fn demo(name: &str, env: &[(&str, String)]) -> Output {

@@ -111,6 +111,14 @@ pub fn expected_errors(expect: &Value) -> Vec<(String, String)> {
     }))
 }
 
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// The most memory a process has held, from Linux's `/proc`, in KiB.
 pub fn peak_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

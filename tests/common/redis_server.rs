@@ -2,7 +2,7 @@
 //! directory, the append-only file on (fsync always, so a kill -9 loses
 //! nothing acknowledged), killed when dropped.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -108,10 +108,7 @@ impl RedisServer {
     }
 
     fn unstarted() -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = super::free_port();
         let dir = std::env::temp_dir().join(format!("crowd-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         RedisServer {
