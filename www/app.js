@@ -60,7 +60,7 @@ function connect() {
     // listed with the rejections, so a loss is never silent.
     feed.addEventListener("gap", (event) => {
         const { reason, after, before, message } = JSON.parse(event.data);
-        queue(`${after}..${before}`, { ok: false, reason, errors: [{ path: "", code: "missing", message }] });
+        queue({ id: `${after}..${before}`, result: { ok: false, reason, errors: [{ path: "", code: "missing", message }] } });
     });
 }
 
@@ -109,8 +109,7 @@ function receive(entry) {
     }
     // Decoded in the next frames, within their budget: a burst of thousands
     // arriving in one network read is not decoded in one long task.
-    state.incoming.push({ id: entry.id, entry });
-    scheduleRender();
+    queue({ id: entry.id, entry });
 }
 
 /** A relayed entry (`/feed`'s events, `/entries`' items) through the package's entry rule. */
@@ -236,9 +235,13 @@ async function goTo(text) {
     announce(`went to ${target.id}, published ${target.envelope.published_at}`);
 }
 
-/** `origin`: where an offline entry came from ("pasted", "file x.jsonl"); none for the stream. */
-function queue(id, result, origin) {
-    state.incoming.push({ id, result, origin });
+/**
+ * An entry for the next frame: a stream `entry` to decode there, or a
+ * `result` already decoded, with its `origin` for an offline one ("pasted",
+ * "file x.jsonl"; none for the stream).
+ */
+function queue(item) {
+    state.incoming.push(item);
     scheduleRender();
 }
 
@@ -879,7 +882,7 @@ function decodeLines(text, origin) {
         const result = tryDecodeEnvelope(line);
         if (result.ok) accepted += 1;
         else rejected += 1;
-        queue(`${origin}:${state.offline}`, result, origin);
+        queue({ id: `${origin}:${state.offline}`, result, origin });
     }
     const message = `${origin}: ${accepted} decoded, ${rejected} rejected`;
     $("offline-result").textContent = message;
