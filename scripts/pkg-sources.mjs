@@ -2,8 +2,8 @@
 // (scripts/build-pkg.sh):
 // - types.ts: the declarations tsify generated from the Rust types, which are
 //   everything in the glue's .d.ts before its first function;
-// - follow-script.ts: the followers' Lua script (src/redis/follow.lua), one
-//   file for Rust and npm alike.
+// - scripts.ts: the Lua scripts the npm helpers run (src/redis/follow.lua and
+//   range.lua, each after bounded.lua), one text for Rust and npm alike.
 //
 // Usage: node scripts/pkg-sources.mjs GLUE_DTS OUT_DIR
 import { readFileSync, writeFileSync } from "node:fs";
@@ -13,8 +13,11 @@ const [glueDts, outDir] = process.argv.slice(2);
 const declarations = readFileSync(glueDts, "utf8");
 const firstFunction = declarations.search(/^export function /m);
 writeFileSync(join(outDir, "types.ts"), firstFunction < 0 ? declarations : declarations.slice(0, firstFunction));
-const lua = readFileSync("src/redis/follow.lua", "utf8");
+// As src/redis/scripts.rs puts them together.
+const bounded = readFileSync("src/redis/bounded.lua", "utf8");
+const script = (name) => JSON.stringify(bounded + readFileSync(`src/redis/${name}.lua`, "utf8"));
 writeFileSync(
-    join(outDir, "follow-script.ts"),
-    `/** src/redis/follow.lua, as the Rust follower runs it. */\nexport const FOLLOW_SCRIPT = ${JSON.stringify(lua)};\n`,
+    join(outDir, "scripts.ts"),
+    `/** src/redis/follow.lua after bounded.lua, as the Rust follower runs it. */\nexport const FOLLOW_SCRIPT = ${script("follow")};\n` +
+        `/** src/redis/range.lua after bounded.lua, as Rust's read_entries runs it. */\nexport const RANGE_SCRIPT = ${script("range")};\n`,
 );

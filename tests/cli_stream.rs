@@ -2,61 +2,16 @@
 //! exit status, errors, and a consumer killed with entries unacknowledged.
 
 mod common;
+#[path = "common/program.rs"]
+mod program;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
+use program::*;
 use serde_json::Value;
-
-const STREAM: &str = "maf:arena:crowd_simulation:output";
-
-fn command(server: &RedisServer, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"));
-    command
-        .args(args)
-        .env("CROWD_REDIS_URL", server.url())
-        .env_remove("CROWD_STREAM")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn run(server: &RedisServer, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = command(server, args).spawn().unwrap();
-    // A command that fails before reading its input closes the pipe early.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-fn prediction(question: &str) -> String {
-    serde_json::json!({
-        "source_type": "polymarket_bet", "source_id": "m-1", "question": question,
-        "probability": 0.7, "confidence": 0.8, "market_probability": 0.5,
-        "crowd": {"agents": 10, "bullish": 6, "bearish": 3, "neutral": 1},
-        "generated_at": "2026-01-01T00:00:00Z"
-    })
-    .to_string()
-}
-
-fn publish(server: &RedisServer, predictions: &[String]) -> Vec<String> {
-    let input = predictions.join("\n");
-    let out = run(server, &["publish", "--lines"], input.as_bytes());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    stdout(&out).lines().map(str::to_owned).collect()
-}
 
 #[test]
 fn publish_builds_envelopes_and_prints_their_ids() {
@@ -261,28 +216,6 @@ fn tail_follow_prints_new_entries_as_json_until_interrupted() {
         Some(0),
         "SIGTERM ends it cleanly"
     );
-}
-
-fn terminate(child: &mut Child) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-}
-
-/// `consume` in group `g` from the start of the stream, and `extra`.
-fn consume<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "consume",
-        "--group",
-        "g",
-        "--from",
-        "0",
-        "--block-ms",
-        "100",
-    ];
-    args.extend_from_slice(extra);
-    args
 }
 
 #[test]
@@ -515,7 +448,7 @@ fn redis_unreachable_is_one_line_naming_the_url_without_password_and_exit_2() {
         vec!["publish"],
         vec!["tail"],
         vec!["tail", "--follow"],
-        vec!["consume", "--group", "g"],
+        vec!["consume", "--group", "g", "--fail-fast"],
     ] {
         let mut all = args.clone();
         all.extend(["--redis-url", "redis://bot:hunter2@127.0.0.1:1"]);
@@ -537,88 +470,6 @@ fn every_subcommand_has_help() {
         let out = run(&server, &[sub, "--help"], b"");
         assert_eq!(out.status.code(), Some(0), "{sub}");
         assert!(stdout(&out).contains("Usage: crowd-envelope"), "{sub}");
-    }
-}
-
-/// `crowd-envelope serve` on a free loopback port, with a stand-in package
-/// directory (these tests are about the server, not the package).
-struct Served {
-    child: Child,
-    addr: String,
-    _pkg: PathBuf,
-    /// What serve wrote to standard error after its first line (drained as
-    /// it comes, so serve never blocks on a full pipe).
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(server: &RedisServer) -> Served {
-    serve_with(server, &[])
-}
-
-fn serve_with(server: &RedisServer, extra: &[&str]) -> Served {
-    let pkg = std::env::temp_dir().join(format!("crowd-pkg-{}", server.port));
-    std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("browser.js"), "export {};\n").unwrap();
-    let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");
-    let mut child = command(server, &["serve", "--addr", "127.0.0.1:0", "--www", www])
-        .arg("--pkg")
-        .arg(&pkg)
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    let log = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
-    Served {
-        child,
-        addr,
-        _pkg: pkg,
-        log,
-    }
-}
-
-/// The body of `GET /metrics` once `ready` holds of it (within 10 s).
-fn metrics_when(addr: &str, ready: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        // Not listening yet is not ready yet.
-        let response = try_http(addr, addr, "GET /metrics HTTP/1.1").unwrap_or_default();
-        let body = response
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        if ready(&body) {
-            assert!(response.contains("text/plain; version=0.0.4"), "{response}");
-            return body;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "metrics never ready: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -712,90 +563,6 @@ fn consume_metrics_give_its_counts_and_its_group_s_state() {
     child.wait().unwrap();
 }
 
-fn http(addr: &str, request_line: &str) -> String {
-    http_to(addr, addr, request_line)
-}
-
-/// The request, naming `host` in its `Host` header.
-fn http_to(addr: &str, host: &str, request_line: &str) -> String {
-    try_http(addr, host, request_line).unwrap()
-}
-
-fn try_http(addr: &str, host: &str, request_line: &str) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "{request_line}\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    )?;
-    // Bytes (a wasm file, say) are shown lossily.
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    Ok(String::from_utf8_lossy(&response).into_owned())
-}
-
-/// The entries' ids `/feed` sends within `wait`, asked with `headers`.
-fn feed_ids(addr: &str, headers: &str, wait: Duration) -> Vec<String> {
-    feed_entries(&feed_text(addr, headers, wait))
-        .iter()
-        .map(|entry| entry["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The entries of the `entries` events in a feed's text, in order; each
-/// event's SSE id is checked to be its last entry's. What follows the last
-/// blank line may be an event cut off by the read, and is left out.
-fn feed_entries(text: &str) -> Vec<serde_json::Value> {
-    let mut entries = Vec::new();
-    let mut events: Vec<&str> = text.split("\n\n").collect();
-    events.pop();
-    for event in events {
-        let field = |name: &str| {
-            event
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .map(str::trim)
-        };
-        if field("event:") != Some("entries") {
-            continue;
-        }
-        let batch: Vec<serde_json::Value> = serde_json::from_str(field("data:").unwrap()).unwrap();
-        assert!(!batch.is_empty(), "{event}");
-        assert_eq!(
-            field("id:"),
-            batch.last().unwrap()["id"].as_str(),
-            "{event}"
-        );
-        entries.extend(batch);
-    }
-    entries
-}
-
-/// What `/feed` sends within `wait`, asked with `headers`.
-fn feed_text(addr: &str, headers: &str, wait: Duration) -> String {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET /feed HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n"
-    )
-    .unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let deadline = Instant::now() + wait;
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 65536];
-    while Instant::now() < deadline {
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => received.extend_from_slice(&buffer[..n]),
-            Err(_) => {}
-        }
-    }
-    String::from_utf8_lossy(&received).into_owned()
-}
-
 #[test]
 fn serve_relays_an_entry_over_its_limit_without_its_data() {
     let server = RedisServer::start();
@@ -843,37 +610,6 @@ fn a_resuming_client_catches_up_on_no_more_than_max_backfill() {
         bogus.is_empty(),
         "an id Redis would refuse is ignored: {bogus:?}"
     );
-}
-
-/// A client of `/feed` that asks and then reads nothing.
-fn stalled_feed(addr: &str) -> std::net::TcpStream {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET /feed HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
-    stream
-}
-
-/// Publishes `count` envelopes of 1 MB each (a big `meta`).
-fn publish_big_envelopes(server: &RedisServer, count: usize) {
-    let big = "m".repeat(1 << 20);
-    let envelope = serde_json::json!({
-        "prediction": serde_json::from_str::<Value>(&prediction("Big?")).unwrap(),
-        "decision": {"side": "yes", "edge": 0.2, "price": 0.5, "stake_fraction": 0.1, "reason": "r"},
-        "decision_kind": "polymarket_side",
-        "published_at": "2026-01-01T00:00:00Z",
-        "correlation_id": "c",
-        "meta": {"text": big},
-    })
-    .to_string();
-    let input = vec![envelope; count].join("\n");
-    let args = [
-        "publish",
-        "--envelope",
-        "--lines",
-        "--max-payload-bytes",
-        "2000000",
-    ];
-    let out = run(server, &args, input.as_bytes());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]
@@ -999,15 +735,6 @@ fn serve_listens_on_loopback_only_unless_asked() {
     }
     // And it answers on loopback, so the refusals above mean something.
     assert!(http(&served.addr, "GET / HTTP/1.1").starts_with("HTTP/1.1 200"));
-}
-
-/// Waits up to `secs` for `condition`, checking every 50 ms.
-fn wait_for(secs: u64, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

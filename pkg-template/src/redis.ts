@@ -5,7 +5,7 @@
 
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope, type FieldError, type SkipReason } from "./api.js";
 import { decodeStreamEntry } from "./entry.js";
-import { FOLLOW_SCRIPT } from "./follow-script.js";
+import { FOLLOW_SCRIPT, RANGE_SCRIPT } from "./scripts.js";
 
 /**
  * The part of a node-redis (v4 or later) client these helpers use. Method
@@ -138,15 +138,21 @@ export async function publishEnvelope(
     return String(await redis.command(["XADD", stream, ...trim, "*", "data", data]));
 }
 
-/** The newest `count` envelopes, newest first; undecodable entries are skipped and reported. */
+/**
+ * The newest `count` envelopes, newest first; undecodable entries are skipped
+ * and reported. A payload over `maxPayloadBytes` is left in Redis (one Lua
+ * script, Rust's `read_entries`), and reported as `too_large`.
+ */
 export async function readEnvelopes(
     client: RedisClientLike,
     stream: string,
     count: number,
     options: ReadOptions = {},
 ): Promise<EnvelopeEntry[]> {
-    const reply = await connection(client).command(["XREVRANGE", stream, "+", "-", "COUNT", String(count)]);
-    const messages = Array.isArray(reply) ? reply.map(([id, fields]) => toMessage(String(id), fields, 0)) : [];
+    const limit = String(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
+    const args = ["XREVRANGE", "+", "-", String(count), limit];
+    const reply = await connection(client).command(["EVAL", RANGE_SCRIPT, "1", stream, ...args]);
+    const messages = Array.isArray(reply) ? reply.map(([id, fields, size]) => toMessage(String(id), fields, Number(size))) : [];
     return messages.flatMap((message) => {
         const entry = decodeEntry(message, options);
         return entry ? [entry] : [];

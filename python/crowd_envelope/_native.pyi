@@ -85,6 +85,7 @@ def build_envelope(
 ) -> CrowdPredictionEnvelope: ...
 
 FOLLOW_SCRIPT: str
+RANGE_SCRIPT: str
 
 def decode_entry(
     fields: list[str],

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Callable, Optional, Union
 
 from redis import exceptions as redis_errors
 
-from ._native import FOLLOW_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope, gap_skip
+from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope, gap_skip
 
 logger = logging.getLogger("crowd_envelope")
 
@@ -103,13 +103,25 @@ async def read_envelopes(
     on_skip: Optional[OnSkip] = None,
     max_payload_bytes: Optional[int] = None,
 ) -> list[tuple[str, CrowdPredictionEnvelope]]:
-    """The newest `count` envelopes, newest first, as `(id, envelope)`."""
-    entries = await redis_client.xrevrange(stream_name, count=count)
+    """The newest `count` envelopes, newest first, as `(id, envelope)`. A
+    payload over `max_payload_bytes` is left in Redis (one Lua script, Rust's
+    `read_entries`) and reported as `too_large`."""
+    limit = max_payload_bytes if max_payload_bytes is not None else 1 << 20
+    reply = await redis_client.eval(RANGE_SCRIPT, 1, stream_name, "XREVRANGE", "+", "-", str(count), str(limit))
     out: list[tuple[str, CrowdPredictionEnvelope]] = []
-    for entry_id, fields in entries:
-        envelope = _decode(_text(entry_id), fields, None, max_payload_bytes, on_skip)
+    for entry_id, fields, size in _entries(reply):
+        envelope = _decode(entry_id, fields, size, max_payload_bytes, on_skip)
         if envelope is not None:
-            out.append((_text(entry_id), envelope))
+            out.append((entry_id, envelope))
+    return out
+
+
+def _entries(reply: Any) -> list[tuple[str, dict[str, Any], Optional[int]]]:
+    """A script's `{id, fields, size}` entries (src/redis/bounded.lua)."""
+    out: list[tuple[str, dict[str, Any], Optional[int]]] = []
+    for entry_id, flat, size in reply:
+        fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
+        out.append((_text(entry_id), fields, int(size) if int(size) > 0 else None))
     return out
 
 
@@ -191,10 +203,7 @@ async def _read(
         cursor.last_id, cursor.index, cursor.more = "0-0", "", False
         return []
     cursor.index = str(index) if int(index) >= 0 else ""
-    out: list[tuple[str, dict[str, Any], Optional[int]]] = []
-    for entry_id, flat, size in entries:
-        fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
-        out.append((_text(entry_id), fields, int(size) if int(size) > 0 else None))
+    out = _entries(entries)
     if status == "ok" and int(missed) != -1:
         before = out[0][0] if out else next_id
         _report(_gap("trimmed", after, before, int(missed) if int(missed) >= 0 else None), on_skip)

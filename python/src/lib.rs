@@ -600,7 +600,21 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_envelope, m)?)?;
     m.add_function(wrap_pyfunction!(decode_entry_value, m)?)?;
     m.add_function(wrap_pyfunction!(gap_skip, m)?)?;
-    // The followers' read, one Lua script for Rust, npm and Python.
-    m.add("FOLLOW_SCRIPT", include_str!("../../src/redis/follow.lua"))?;
+    // The followers' read and the bounded range read, one Lua script each
+    // for Rust, npm and Python, put together as src/redis/scripts.rs does.
+    m.add(
+        "FOLLOW_SCRIPT",
+        concat!(
+            include_str!("../../src/redis/bounded.lua"),
+            include_str!("../../src/redis/follow.lua")
+        ),
+    )?;
+    m.add(
+        "RANGE_SCRIPT",
+        concat!(
+            include_str!("../../src/redis/bounded.lua"),
+            include_str!("../../src/redis/range.lua")
+        ),
+    )?;
     Ok(())
 }

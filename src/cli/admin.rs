@@ -94,7 +94,7 @@ pub(super) async fn stats(args: StatsArgs) -> io::Result<ExitCode> {
     };
     let mut out = io::stdout().lock();
     if args.json {
-        write_line(&mut out, &serde_json::to_string(&stats)?)?;
+        write_line(&mut out, &log::safe_json(&serde_json::to_string(&stats)?))?;
     } else {
         write_stats(&mut out, &stats)?;
     }
@@ -119,6 +119,11 @@ fn write_stats(out: &mut impl Write, stats: &StreamStats) -> io::Result<()> {
     }
     for group in &stats.groups {
         let lag = group.lag.map_or("unknown".to_owned(), |n| n.to_string());
+        let lag = if group.lag_counted {
+            format!("{lag} (counted: Redis's figure was stale)")
+        } else {
+            lag
+        };
         writeln!(
             out,
             "group {}: lag {lag}, pending {}, last delivered {}, {} consumer(s)",
@@ -145,13 +150,19 @@ pub(super) async fn dead(args: DeadArgs) -> io::Result<ExitCode> {
     let stream = &args.target.stream;
     match args.action {
         DeadAction::List { count, from, json } => {
-            let letters = dead_letters(&mut conn, stream, &from, count)
-                .await
-                .map_err(transport)?;
+            let letters = dead_letters(
+                &mut conn,
+                stream,
+                &from,
+                count,
+                args.target.max_payload_bytes,
+            )
+            .await
+            .map_err(transport)?;
             let mut out = io::stdout().lock();
             for letter in &letters {
                 let line = if json {
-                    serde_json::to_string(letter)?
+                    log::safe_json(&serde_json::to_string(letter)?).into_owned()
                 } else {
                     list_row(letter)
                 };
@@ -160,15 +171,23 @@ pub(super) async fn dead(args: DeadArgs) -> io::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DeadAction::Show { id } => {
-            let found = dead_letters(&mut conn, stream, &id, 1)
+            let found = dead_letters(&mut conn, stream, &id, 1, args.target.max_payload_bytes)
                 .await
                 .map_err(transport)?;
             match found.into_iter().next().filter(|l| l.id == id) {
                 Some(letter) => {
+                    if let (None, Some(size)) = (&letter.data, letter.size) {
+                        tracing::info!(
+                            "its data ({size} bytes) is not shown: over --max-payload-bytes, \
+                             or left in the stream as entry {}",
+                            letter.entry_id
+                        );
+                    }
                     let data = letter.data.as_deref().map(String::from_utf8_lossy);
                     let mut object = serde_json::to_value(&letter)?;
                     object["data"] = json!(data);
                     let text = serde_json::to_string_pretty(&object)?;
+                    let text = log::safe_json(&text);
                     write_line(&mut io::stdout().lock(), &text)?;
                     Ok(ExitCode::SUCCESS)
                 }
@@ -213,7 +232,8 @@ fn list_row(letter: &DeadLetter) -> String {
 }
 
 async fn all_ids(conn: &mut MultiplexedConnection, stream: &str) -> io::Result<Vec<String>> {
-    let letters = dead_letters(conn, stream, "-", usize::MAX)
+    // Ids alone: a limit of 0 leaves every value in Redis.
+    let letters = dead_letters(conn, stream, "-", usize::MAX, 0)
         .await
         .map_err(transport)?;
     Ok(letters.into_iter().map(|l| l.id).collect())

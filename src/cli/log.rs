@@ -67,11 +67,71 @@ pub(super) fn printable(text: &str, max: usize) -> String {
             shown.push('…');
             break;
         }
-        if c.is_control() {
+        if c.is_control() || is_bidi_control(c) {
             let _ = write!(shown, "{}", c.escape_default());
         } else {
             shown.push(c);
         }
     }
     shown
+}
+
+/// Unicode's explicit direction controls (embeddings, overrides, isolates
+/// and marks): text holding them can show in another order than it is
+/// (the "Trojan Source" trick), so they are escaped like control characters.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// JSON text from the stream, safe for a terminal: C1 controls, direction
+/// controls and the line and paragraph separators written as `\uXXXX`. It
+/// stays valid JSON with the same value: outside strings JSON has no such
+/// characters, and inside one the escape means the character.
+pub(super) fn safe_json(json: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        ('\u{80}'..='\u{9F}').contains(&c)
+            || is_bidi_control(c)
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    };
+    if !json.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut safe = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            let _ = write!(safe, "\\u{:04x}", u32::from(c));
+        } else {
+            safe.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(safe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_the_stream_cannot_drive_or_reorder_a_terminal() {
+        let text = "a\u{1b}[2Jb\u{9b}c\u{202e}d\u{2067}e";
+        assert_eq!(
+            printable(text, usize::MAX),
+            "a\\u{1b}[2Jb\\u{9b}c\\u{202e}d\\u{2067}e"
+        );
+        let json = serde_json::json!({"q": text}).to_string();
+        let safe = safe_json(&json);
+        assert!(
+            !safe.contains('\u{9b}') && !safe.contains('\u{202e}') && !safe.contains('\u{2067}')
+        );
+        assert!(
+            safe.contains("\\u009b") && safe.contains("\\u202e"),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["q"], text, "the same value");
+        assert!(matches!(
+            safe_json("{\"a\":1}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::serve::serve_http;
-use super::stream::GroupScrape;
+use super::http::serve_http;
+use crowd_envelope::redis::{stream_stats, RedisUrl};
 
 /// Serves `scrape`'s exposition at `http://addr/metrics` for as long as the
 /// process runs; fails at once if `addr` cannot be listened on.
@@ -32,8 +32,84 @@ pub(super) async fn serve_metrics(addr: SocketAddr, scrape: GroupScrape) -> io::
             }),
         )
         .with_state(Arc::new(scrape));
-    tokio::spawn(serve_http(listener, router, std::future::pending()));
+    tokio::spawn(serve_http(
+        listener,
+        router,
+        METRICS_WRITE_TIMEOUT,
+        std::future::pending(),
+    ));
     Ok(())
+}
+
+/// A scraper that takes nothing of the answer for this long is left.
+const METRICS_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What `consume --metrics-addr` tells at each scrape.
+pub(super) struct GroupScrape {
+    pub(super) url: RedisUrl,
+    pub(super) stream: String,
+    pub(super) group: String,
+    pub(super) counters: Arc<StreamCounters>,
+}
+
+impl GroupScrape {
+    /// This consumer's counts, and its group's state as Redis has it now.
+    pub(super) async fn exposition(&self) -> Exposition {
+        let state = match self.url.connect().await {
+            Ok(mut conn) => stream_stats(&mut conn, &self.stream).await,
+            Err(error) => Err(error),
+        };
+        self.counters.redis_up(state.is_ok());
+        let mut out = Exposition::default();
+        self.counters.write(
+            &mut out,
+            (
+                "crowd_envelope_entries_handled_total",
+                "Entries this consumer handled, since it started.",
+            ),
+            (
+                "crowd_envelope_handler_failures_total",
+                "Handler runs that failed (each is retried, or dead-lettered).",
+            ),
+        );
+        let Ok(Some(stats)) = state else {
+            return out;
+        };
+        let labels = [("group", self.group.as_str())];
+        if let Some(group) = stats.groups.iter().find(|g| g.name == self.group) {
+            let mut gauge = |name: &str, help: &str, value: f64| {
+                out.family(name, "gauge", help).sample(name, &labels, value);
+            };
+            if let Some(lag) = group.lag {
+                gauge(
+                    "crowd_envelope_group_lag",
+                    "Entries not yet delivered to the group.",
+                    lag as f64,
+                );
+            }
+            gauge(
+                "crowd_envelope_group_pending",
+                "Entries delivered and not yet acknowledged.",
+                group.pending as f64,
+            );
+            gauge(
+                "crowd_envelope_group_consumers",
+                "Consumers in the group.",
+                group.consumers.len() as f64,
+            );
+        }
+        out.family(
+            "crowd_envelope_dead_letters",
+            "gauge",
+            "Entries in the dead-letter stream.",
+        )
+        .sample(
+            "crowd_envelope_dead_letters",
+            &[],
+            stats.dead_letters as f64,
+        );
+        out
+    }
 }
 
 /// Metric families in the text exposition format, version 0.0.4.
@@ -96,6 +172,9 @@ pub(super) struct StreamCounters {
     last_entry_ms: AtomicU64,
     /// Feed clients connected (`serve`).
     pub(super) clients: AtomicI64,
+    /// Entries trimmed from the stream before they were read (by the
+    /// follower of `serve`, or the group of `consume`).
+    missed: AtomicU64,
 }
 
 impl StreamCounters {
@@ -109,6 +188,10 @@ impl StreamCounters {
             *rejected.entry(reason.to_owned()).or_default() += 1;
         }
         self.seen(id);
+    }
+
+    pub(super) fn missed(&self, entries: u64) {
+        self.missed.fetch_add(entries, Ordering::Relaxed);
     }
 
     fn seen(&self, id: &str) {
@@ -135,6 +218,16 @@ impl StreamCounters {
                 out.sample(rejected.0, &[("reason", reason)], *n as f64);
             }
         }
+        out.family(
+            "crowd_envelope_entries_missed_total",
+            "counter",
+            "Entries trimmed from the stream before they were read.",
+        )
+        .sample(
+            "crowd_envelope_entries_missed_total",
+            &[],
+            self.missed.load(Ordering::Relaxed) as f64,
+        );
         let up = self.redis.load(Ordering::Relaxed);
         out.family(
             "crowd_envelope_redis_up",

@@ -8,6 +8,7 @@
 
 mod admin;
 mod codec;
+mod http;
 mod log;
 mod metrics;
 mod runtime;
@@ -69,7 +70,11 @@ enum Command {
 /// Runs the program with the process's arguments.
 pub fn main() -> ExitCode {
     log::init();
-    let outcome = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return refused(&error),
+    };
+    let outcome = match cli.command {
         Command::Decode(args) => codec::decode(args),
         Command::Build(args) => codec::build(args),
         Command::Schema(args) => codec::schema(args),
@@ -90,6 +95,30 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `--help` and `--version` as clap prints them (standard output, status
+/// 0); a refused command line in the one log format, with clap's hint, and
+/// status 2.
+fn refused(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    }
+    let text = error.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    tracing::error!("{}", first.strip_prefix("error: ").unwrap_or(first));
+    for line in lines {
+        tracing::info!("{line}");
+    }
+    ExitCode::from(2)
 }
 
 fn completions(shell: clap_complete::Shell) -> io::Result<ExitCode> {

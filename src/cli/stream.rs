@@ -11,14 +11,13 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use super::codec::build_one;
-use super::log::printable;
-use super::metrics::{Exposition, StreamCounters};
+use super::log::{printable, safe_json};
+use super::metrics::{GroupScrape, StreamCounters};
 use super::runtime::interrupted;
 use super::{exit_code, numbered, write_line, EnvelopeOptions, Input, StreamTarget};
 use crowd_envelope::redis::{
-    follow_envelopes, publish_envelope, read_envelopes, stream_stats, FollowOptions, GroupConsumer,
-    GroupOptions, GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem,
-    TransportError,
+    follow_envelopes, publish_envelope, read_entries, FollowOptions, GroupConsumer, GroupOptions,
+    GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
 };
 use crowd_envelope::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder, Fomo2Action, Side};
 
@@ -135,6 +134,15 @@ pub(super) struct ConsumeArgs {
     /// consumers and dead letters, read from Redis at each scrape.
     #[arg(long, value_name = "HOST:PORT")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Exit with status 2 if Redis does not answer at the start, instead of
+    /// waiting for it (with the backoff used for lost connections).
+    #[arg(long)]
+    fail_fast: bool,
+    /// Copy an entry over --max-payload-bytes into its dead letter (inside
+    /// Redis; it never reaches this process). By default its dead letter
+    /// names it and its size, and the payload stays in the stream.
+    #[arg(long)]
+    copy_oversized: bool,
 }
 
 /// A start id Redis reads (`redis::is_stream_id`); anything else is
@@ -232,10 +240,20 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
     let mut out = io::stdout().lock();
     let mut table = Table::new(args.json, args.color.enabled());
     say_if_missing(&mut conn, &args.target.stream, args.follow).await;
-    if !args.follow {
-        let items = read_envelopes(&mut conn, &args.target.stream, args.count.unwrap_or(10))
+    let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
+    let newest = async |conn: &mut _, count| {
+        let entries = read_entries(conn, &args.target.stream, count, decoder.payload_limit())
             .await
             .map_err(transport)?;
+        Ok::<_, io::Error>(
+            entries
+                .iter()
+                .map(|e| e.decode(&decoder))
+                .collect::<Vec<_>>(),
+        )
+    };
+    if !args.follow {
+        let items = newest(&mut conn, args.count.unwrap_or(10)).await?;
         for item in items {
             table.show(&mut out, &item)?;
         }
@@ -244,9 +262,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
     let mut last_id = args.from.clone().unwrap_or_else(|| "$".to_owned());
     if let Some(count) = args.count.filter(|_| args.from.is_none()) {
         // `tail -n N -f`: the last N first, oldest first, then what follows.
-        let items = read_envelopes(&mut conn, &args.target.stream, count)
-            .await
-            .map_err(transport)?;
+        let items = newest(&mut conn, count).await?;
         for item in items.iter().rev() {
             table.show(&mut out, item)?;
         }
@@ -365,12 +381,15 @@ fn tone(decision: &Decision) -> &'static str {
     }
 }
 
+/// `{"id", "envelope"}`, with the text from the stream made safe for a
+/// terminal ([`safe_json`]).
 fn json_line(entry: &StreamEnvelope) -> String {
-    format!(
+    let line = format!(
         "{{\"id\":{},\"envelope\":{}}}",
         json!(entry.id),
         entry.envelope.to_json()
-    )
+    );
+    safe_json(&line).into_owned()
 }
 
 fn skip_line(skipped: &Skipped) -> String {
@@ -410,9 +429,9 @@ fn decision_summary(decision: &Decision) -> String {
 
 pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
-    // Fail fast, with exit status 2, if Redis is not there at all; later
-    // losses are retried.
-    url.connect().await.map_err(transport)?;
+    if args.fail_fast {
+        url.connect().await.map_err(transport)?;
+    }
     let consumer = args.consumer.clone().unwrap_or_else(default_consumer_name);
     let mut options = GroupOptions::new(&args.group, &consumer);
     options.start_id.clone_from(&args.from);
@@ -422,6 +441,7 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     options.block = Duration::from_millis(args.block_ms);
     options.max_payload_bytes = args.target.max_payload_bytes;
     options.limit = args.limit;
+    options.copy_oversized = args.copy_oversized;
     let counters = Arc::new(StreamCounters::default());
     if let Some(addr) = args.metrics_addr {
         let scrape = GroupScrape {
@@ -432,7 +452,9 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
         };
         super::metrics::serve_metrics(addr, scrape).await?;
     }
-    let mut group = GroupConsumer::new(url, args.target.stream.clone(), options);
+    let gaps = Arc::clone(&counters);
+    let mut group = GroupConsumer::new(url, args.target.stream.clone(), options)
+        .on_gap(move |gap| gaps.missed(gap.missed.unwrap_or(0)));
     tracing::info!(group = %args.group, %consumer, "consuming");
 
     let exec = args.exec.clone();
@@ -469,74 +491,6 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     })
 }
 
-/// What `consume --metrics-addr` tells at each scrape.
-pub(super) struct GroupScrape {
-    url: RedisUrl,
-    stream: String,
-    group: String,
-    counters: Arc<StreamCounters>,
-}
-
-impl GroupScrape {
-    /// This consumer's counts, and its group's state as Redis has it now.
-    pub(super) async fn exposition(&self) -> Exposition {
-        let state = match self.url.connect().await {
-            Ok(mut conn) => stream_stats(&mut conn, &self.stream).await,
-            Err(error) => Err(error),
-        };
-        self.counters.redis_up(state.is_ok());
-        let mut out = Exposition::default();
-        self.counters.write(
-            &mut out,
-            (
-                "crowd_envelope_entries_handled_total",
-                "Entries this consumer handled, since it started.",
-            ),
-            (
-                "crowd_envelope_handler_failures_total",
-                "Handler runs that failed (each is retried, or dead-lettered).",
-            ),
-        );
-        let Ok(Some(stats)) = state else {
-            return out;
-        };
-        let labels = [("group", self.group.as_str())];
-        if let Some(group) = stats.groups.iter().find(|g| g.name == self.group) {
-            let mut gauge = |name: &str, help: &str, value: f64| {
-                out.family(name, "gauge", help).sample(name, &labels, value);
-            };
-            if let Some(lag) = group.lag {
-                gauge(
-                    "crowd_envelope_group_lag",
-                    "Entries not yet delivered to the group.",
-                    lag as f64,
-                );
-            }
-            gauge(
-                "crowd_envelope_group_pending",
-                "Entries delivered and not yet acknowledged.",
-                group.pending as f64,
-            );
-            gauge(
-                "crowd_envelope_group_consumers",
-                "Consumers in the group.",
-                group.consumers.len() as f64,
-            );
-        }
-        out.family(
-            "crowd_envelope_dead_letters",
-            "gauge",
-            "Entries in the dead-letter stream.",
-        )
-        .sample(
-            "crowd_envelope_dead_letters",
-            &[],
-            stats.dead_letters as f64,
-        );
-        out
-    }
-}
-
 /// `handled 3, failed 1, claimed 0, dead-lettered 2 (handler_failed 1,
 /// invalid 1)`: the reasons by their wire names.
 fn summary(stats: &GroupStats) -> String {
@@ -552,8 +506,13 @@ fn summary(stats: &GroupStats) -> String {
     } else {
         format!(" ({})", reasons.join(", "))
     };
+    let trimmed = if stats.trimmed > 0 {
+        format!(", trimmed before read {}", stats.trimmed)
+    } else {
+        String::new()
+    };
     format!(
-        "handled {}, failed {}, claimed {}, dead-lettered {dead}{detail}",
+        "handled {}, failed {}, claimed {}, dead-lettered {dead}{detail}{trimmed}",
         stats.handled, stats.failed, stats.claimed
     )
 }

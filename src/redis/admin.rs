@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use redis_rs::aio::ConnectionLike;
-use redis_rs::streams::{StreamId, StreamRangeReply};
 use redis_rs::{Script, Value};
 use serde::Serialize;
 
+use super::publish::range_reply;
+use super::scripts::bounded_fields;
 use super::{command_error, reply_error, value_bytes, TransportError, DATA_FIELD};
 use crate::error::FieldError;
 
@@ -46,9 +47,14 @@ pub struct GroupState {
     pub name: String,
     /// Entries delivered to its consumers and not yet acknowledged.
     pub pending: u64,
-    /// Entries not yet delivered to the group; `None` when Redis cannot
-    /// tell (after a trim or a deletion past the group's position).
+    /// Entries not yet delivered to the group; `None` when it cannot be
+    /// told (Redis lost count after a deletion past the group's position,
+    /// and more than [`LAG_COUNT_LIMIT`] entries follow it).
     pub lag: Option<u64>,
+    /// Whether `lag` is not Redis's own figure, which was stale (it can be
+    /// after an AOF reload or a trim: more entries waiting than the stream
+    /// holds after the group's position) or unknown, and was counted here.
+    pub lag_counted: bool,
     /// The last entry delivered to the group.
     pub last_delivered_id: String,
     /// Its consumers.
@@ -67,22 +73,30 @@ pub struct ConsumerState {
     pub idle_ms: u64,
 }
 
+/// `XINFO STREAM` with its first and last entries as their ids alone: the
+/// entries themselves may be any size, and only the ids are wanted.
+const STREAM_INFO: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 2, #info, 2 do
+  if info[i - 1] == 'first-entry' or info[i - 1] == 'last-entry' then
+    info[i] = info[i] and info[i][1] or ''
+  end
+end
+return info
+";
+
 /// The state of `stream`, its groups and its dead letters; `None` when the
 /// stream does not exist.
 pub async fn stream_stats(
     conn: &mut impl ConnectionLike,
     stream: &str,
 ) -> Result<Option<StreamStats>, TransportError> {
-    let info: Value = redis_rs::cmd("XINFO")
-        .arg("STREAM")
-        .arg(stream)
-        .query_async(conn)
+    let info: Value = Script::new(STREAM_INFO)
+        .key(stream)
+        .invoke_async(conn)
         .await
-        .or_else(|e| match e.code() {
-            // "ERR no such key"
-            Some("ERR") if e.to_string().contains("no such key") => Ok(Value::Nil),
-            _ => Err(command_error("XINFO STREAM")(e)),
-        })?;
+        .map_err(command_error("EVALSHA stream info"))?;
     if info == Value::Nil {
         return Ok(None);
     }
@@ -113,10 +127,18 @@ pub async fn stream_stats(
                 idle_ms: number(&c, "idle").unwrap_or(0),
             })
             .collect();
+        let last_delivered_id = text(&group, "last-delivered-id").unwrap_or_default();
+        let redis_lag = number(&group, "lag");
+        let lag = match group_lag(&info, &last_delivered_id, redis_lag) {
+            Lag::Known(lag) => Some(lag),
+            Lag::Count => count_after(conn, stream, &last_delivered_id).await?,
+        };
+        let lag_counted = lag != redis_lag;
         states.push(GroupState {
             pending: number(&group, "pending").unwrap_or(0),
-            lag: number(&group, "lag"),
-            last_delivered_id: text(&group, "last-delivered-id").unwrap_or_default(),
+            lag,
+            lag_counted,
+            last_delivered_id,
             consumers,
             name,
         });
@@ -135,6 +157,64 @@ pub async fn stream_stats(
         groups: states,
         dead_letters,
     }))
+}
+
+/// The most entries [`stream_stats`] counts after a group's position when
+/// Redis's lag is stale; past it the lag is `None`.
+pub const LAG_COUNT_LIMIT: u64 = 100_000;
+
+/// A group's lag as Redis tells it, or that it must be counted.
+enum Lag {
+    Known(u64),
+    Count,
+}
+
+/// Redis's lag when it is consistent with the stream (an id after which no
+/// entry is left has none; an id before the oldest entry has the whole
+/// stream after it; no lag exceeds the stream's length), else `Count`.
+fn group_lag(info: &HashMap<String, Value>, delivered: &str, redis_lag: Option<u64>) -> Lag {
+    let length = number(info, "length").unwrap_or(0);
+    let last = entry_id(info, "last-entry");
+    let first = entry_id(info, "first-entry");
+    let key = |id: &str| super::id_key(id);
+    match (first, last) {
+        (_, None) => Lag::Known(0),
+        (_, Some(last)) if key(delivered) >= key(&last) => Lag::Known(0),
+        (Some(first), _) if key(delivered) < key(&first) => Lag::Known(length),
+        // The oldest entry is at or before the position: at most
+        // `length - 1` entries can follow it.
+        _ => match redis_lag {
+            Some(lag) if lag < length => Lag::Known(lag),
+            _ => Lag::Count,
+        },
+    }
+}
+
+/// How many entries follow `after` (at most [`LAG_COUNT_LIMIT`]; `None`
+/// past it), counted inside Redis without fetching them.
+async fn count_after(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    after: &str,
+) -> Result<Option<u64>, TransportError> {
+    const COUNT: &str = r"
+local n, cursor, most = 0, '(' .. ARGV[1], tonumber(ARGV[2])
+while n <= most do
+  local read = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', 1000)
+  if #read == 0 then return n end
+  n = n + #read
+  cursor = '(' .. read[#read][1]
+end
+return -1
+";
+    let counted: i64 = Script::new(COUNT)
+        .key(stream)
+        .arg(after)
+        .arg(LAG_COUNT_LIMIT)
+        .invoke_async(conn)
+        .await
+        .map_err(command_error("EVALSHA count"))?;
+    Ok(u64::try_from(counted).ok())
 }
 
 /// A reply's field/value pairs (RESP2 flat array or RESP3 map) by name.
@@ -169,12 +249,9 @@ fn number(fields: &HashMap<String, Value>, name: &str) -> Option<u64> {
     }
 }
 
-/// The id of the entry `XINFO STREAM` gives under `name` (`[id, fields]`).
+/// The id of the entry `STREAM_INFO` gives under `name` ("" for none).
 fn entry_id(fields: &HashMap<String, Value>, name: &str) -> Option<String> {
-    match fields.get(name)? {
-        Value::Array(entry) => String::from_utf8(value_bytes(entry.first()?.clone())?).ok(),
-        _ => None,
-    }
+    text(fields, name).filter(|id| !id.is_empty())
 }
 
 /// One entry of the dead-letter stream, as a group consumer wrote it.
@@ -195,24 +272,34 @@ pub struct DeadLetter {
     pub consumer: String,
     /// Deliveries of the entry in its group, when known.
     pub deliveries: Option<u64>,
-    /// The entry's `data`, if it had one: what [`replay_dead_letter`]
-    /// publishes again.
+    /// The entry's `data`, if it had one and it is within the size limit
+    /// of the read: what [`replay_dead_letter`] publishes again.
     #[serde(skip)]
     pub data: Option<Vec<u8>>,
+    /// The size of a `data` left out: over the read's limit, or never
+    /// copied (an entry over the consumer's limit is dead-lettered by
+    /// reference: its payload stays in the stream under `entry_id`).
+    pub size: Option<u64>,
 }
 
 impl DeadLetter {
-    fn from_stream_id(entry: StreamId) -> DeadLetter {
-        let mut map = entry.map;
-        let mut take = |name: &str| map.remove(name).and_then(value_bytes);
+    /// A dead letter as `range.lua` gives it: values over the limit empty.
+    fn from_bounded(id: String, fields: Vec<(String, Vec<u8>)>, data_size: u64) -> DeadLetter {
+        let mut map: HashMap<String, Vec<u8>> = fields.into_iter().collect();
+        let mut take = |name: &str| map.remove(name);
         let text = |bytes: Option<Vec<u8>>| {
             bytes
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default()
         };
         let errors = take("errors");
+        let data = take(DATA_FIELD).filter(|_| data_size == 0);
+        let size = (data_size > 0)
+            .then_some(data_size)
+            .or_else(|| text(take("size")).parse().ok());
         DeadLetter {
-            data: take(DATA_FIELD),
+            data,
+            size,
             entry_id: text(take("id")),
             reason: text(take("reason")),
             group: text(take("group")),
@@ -221,33 +308,35 @@ impl DeadLetter {
             errors: errors
                 .and_then(|e| serde_json::from_slice(&e).ok())
                 .unwrap_or_default(),
-            id: entry.id,
+            id,
         }
     }
 }
 
 /// Up to `count` dead letters of `stream`, oldest first, from `start`
-/// (`-` for the first, or an id).
+/// (`-` for the first, or an id). A `data` over `max_payload_bytes` is left
+/// in Redis (its size comes, as [`DeadLetter::size`]), and so is any other
+/// value over it; 0 reads the ids and sizes alone.
 pub async fn dead_letters(
     conn: &mut impl ConnectionLike,
     stream: &str,
     start: &str,
     count: usize,
+    max_payload_bytes: usize,
 ) -> Result<Vec<DeadLetter>, TransportError> {
-    let reply: StreamRangeReply = redis_rs::cmd("XRANGE")
-        .arg(dead_letter_key(stream))
-        .arg(start)
-        .arg("+")
-        .arg("COUNT")
-        .arg(count)
-        .query_async(conn)
-        .await
-        .map_err(command_error("XRANGE"))?;
-    Ok(reply
-        .ids
+    let key = dead_letter_key(stream);
+    let reply = range_reply(conn, &key, ("XRANGE", start, "+"), count, max_payload_bytes).await?;
+    let Value::Array(entries) = reply else {
+        return Ok(Vec::new());
+    };
+    entries
         .into_iter()
-        .map(DeadLetter::from_stream_id)
-        .collect())
+        .map(|entry| {
+            let (id, fields, size) =
+                bounded_fields(entry).ok_or_else(|| reply_error("EVALSHA range.lua"))?;
+            Ok(DeadLetter::from_bounded(id, fields, size))
+        })
+        .collect()
 }
 
 /// What became of a dead letter [`replay_dead_letter`] was asked to replay.

@@ -1,10 +1,12 @@
--- One read of a stream follower (Rust `redis::follow`, npm `followEnvelopes`).
+-- One read of a stream follower (Rust `redis::follow`, npm `followEnvelopes`,
+-- Python `follow_envelopes`); bounded.lua comes before it.
 --
 -- KEYS[1]: the stream.
 -- ARGV[1]: the cursor: the last id delivered, or `$` for "the newest now".
 -- ARGV[2]: entries per read.
 -- ARGV[3]: the payload size limit: a `data` field over it comes back as its
---          size alone, so a follower never holds a payload it would reject.
+--          size alone, so a follower never holds a payload it would reject
+--          (any other field over it comes back empty).
 -- ARGV[4]: how many entries the stream had added up to and including the
 --          cursor (XINFO's entries-added), or "" when not known;
 -- ARGV[5]: "1" when the last read left entries after the cursor (so losing
@@ -33,34 +35,13 @@ local limit = tonumber(ARGV[3])
 local index = tonumber(ARGV[4])
 local had_more = ARGV[5] == '1'
 
--- Ids compare as two decimal numbers; as text, so no precision is lost.
-local function parts(id)
-  local ms, seq = string.match(id, '^(%d+)-?(%d*)$')
-  if seq == '' then seq = '0' end
-  return (string.gsub(ms, '^0+(%d)', '%1')), (string.gsub(seq, '^0+(%d)', '%1'))
-end
-
-local function number_less(a, b)
-  if #a ~= #b then return #a < #b end
-  return a < b
-end
-
-local function less(a, b)
-  local am, as = parts(a)
-  local bm, bs = parts(b)
-  if am ~= bm then return number_less(am, bm) end
-  return number_less(as, bs)
-end
-
 if redis.call('EXISTS', key) == 0 then
   -- Everything the stream will hold comes after `$`.
   if cursor == '$' then return {'absent', '0-0', 0, -1, '', {}, 0} end
   return {'absent', cursor, -1, -1, '', {}, 0}
 end
 
-local info = redis.call('XINFO', 'STREAM', key)
-local field = {}
-for i = 1, #info, 2 do field[info[i]] = info[i + 1] end
+local field = by_name(redis.call('XINFO', 'STREAM', key))
 local length = field['length']
 local newest = field['last-generated-id']
 local added = field['entries-added'] -- Redis 7 and later
@@ -69,7 +50,7 @@ local first = field['first-entry'] and field['first-entry'][1]
 if cursor == '$' then
   cursor = newest
   index = added
-elseif less(newest, cursor) then
+elseif id_less(newest, cursor) then
   return {'reset', cursor, -1, -1, newest, {}, 0}
 end
 -- From the start, what was trimmed before is not this follower's loss.
@@ -82,7 +63,7 @@ end
 local missed = -1
 local next_id = newest
 if first then next_id = first end
-if less(cursor, next_id) then
+if id_less(cursor, next_id) then
   if index and added then
     local lost = added - index - length
     if lost > 0 then missed = lost end
@@ -98,17 +79,7 @@ if #read > count then
   read[#read] = nil
 end
 local entries = {}
-for i, entry in ipairs(read) do
-  local fields = entry[2]
-  local size = 0
-  for f = 1, #fields, 2 do
-    if fields[f] == 'data' and #fields[f + 1] > limit then
-      size = #fields[f + 1]
-      fields[f + 1] = ''
-    end
-  end
-  entries[i] = {entry[1], fields, size}
-end
+for i, entry in ipairs(read) do entries[i] = bounded(entry, limit) end
 
 -- Known afresh whenever the read reaches the end of the stream.
 local at = -1

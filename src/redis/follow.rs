@@ -2,24 +2,19 @@
 //! connections, trimming and a stream made anew.
 
 use std::collections::VecDeque;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use redis_rs::aio::MultiplexedConnection;
-use redis_rs::{Script, Value};
+use redis_rs::Value;
 
+use super::scripts::{bounded_entries, counter, text, FOLLOW};
 use super::{
-    command_error, duration_ms, is_stream_id, log_skip, reply_error, value_bytes, Backoff,
-    RawEntry, RedisUrl, StreamItem, TransportError, COMMAND_TIMEOUT, DATA_FIELD,
+    command_error, duration_ms, is_stream_id, log_skip, reply_error, Backoff, RawEntry, RedisUrl,
+    StreamItem, TransportError, COMMAND_TIMEOUT,
 };
 use crate::entry::{Gap, GapReason};
 use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
-
-/// The read every follower makes, Rust's and npm's (`follow.lua` says how).
-pub const FOLLOW_SCRIPT: &str = include_str!("follow.lua");
-
-static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FOLLOW_SCRIPT));
 
 /// Options of [`follow_envelopes`].
 #[derive(Debug, Clone)]
@@ -238,7 +233,7 @@ impl Follower {
     }
 
     async fn read_after_cursor(&mut self) -> Result<Read, TransportError> {
-        let mut invocation = SCRIPT.key(&self.stream);
+        let mut invocation = FOLLOW.key(&self.stream);
         invocation
             .arg(&self.cursor)
             .arg(self.options.count.max(1))
@@ -286,13 +281,7 @@ fn parse_read(reply: Value) -> Option<Read> {
     let index = counter(parts.pop()?)?;
     let cursor = text(parts.pop()?)?;
     let state = text(parts.pop()?)?;
-    let Value::Array(entries) = entries else {
-        return None;
-    };
-    let entries = entries
-        .into_iter()
-        .map(parse_entry)
-        .collect::<Option<Vec<_>>>()?;
+    let entries = bounded_entries(entries)?;
     Some(Read {
         state,
         cursor,
@@ -302,45 +291,4 @@ fn parse_read(reply: Value) -> Option<Read> {
         entries,
         more,
     })
-}
-
-/// `{id, fields, size}` into an entry.
-fn parse_entry(entry: Value) -> Option<RawEntry> {
-    let Value::Array(parts) = entry else {
-        return None;
-    };
-    let [id, Value::Array(fields), size] = <[Value; 3]>::try_from(parts).ok()? else {
-        return None;
-    };
-    let mut raw = RawEntry {
-        id: text(id)?,
-        data: None,
-        fields: Vec::with_capacity(fields.len() / 2),
-        oversized: None,
-    };
-    let mut fields = fields.into_iter();
-    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        let name = text(name)?;
-        if name == DATA_FIELD {
-            raw.data = Some(value_bytes(value)?);
-        }
-        raw.fields.push(name);
-    }
-    if let Some(size) = counter(size)?.filter(|&size| size > 0) {
-        raw.data = None;
-        raw.oversized = usize::try_from(size).ok();
-    }
-    Some(raw)
-}
-
-fn text(value: Value) -> Option<String> {
-    String::from_utf8(value_bytes(value)?).ok()
-}
-
-/// A count, or `None` for the script's -1 ("not known").
-fn counter(value: Value) -> Option<Option<u64>> {
-    match value {
-        Value::Int(n) => Some(u64::try_from(n).ok()),
-        _ => None,
-    }
 }

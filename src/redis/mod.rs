@@ -30,23 +30,24 @@ mod admin;
 mod follow;
 mod group;
 mod publish;
+mod scripts;
 mod url;
 
 use std::time::Duration;
 
-use redis_rs::streams::StreamId;
 use redis_rs::{RedisError, RetryMethod, Value};
 
 pub use admin::{
     dead_letter_key, dead_letters, purge_dead_letters, replay_dead_letter, stream_stats,
     ConsumerState, DeadLetter, GroupState, Replayed, StreamStats,
 };
-pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed, FOLLOW_SCRIPT};
+pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed};
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 pub use publish::{
     publish_envelope, publish_envelopes, read_entries, read_entries_before, read_envelopes,
     PublishOptions,
 };
+pub use scripts::{FOLLOW_SCRIPT, RANGE_SCRIPT};
 pub use url::{redact_url, RedisUrl};
 
 use crate::entry::{decode_entry, EntryData};
@@ -136,6 +137,23 @@ pub fn is_stream_id(id: &str) -> bool {
         }
 }
 
+/// An entry id (`MS-SEQ`, or `MS` for `MS-0`) as its two numbers, which
+/// order ids as Redis does; `None` for anything else.
+pub fn stream_id_parts(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    let number = |part: &str| {
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    Some((number(ms)?, number(seq)?))
+}
+
+/// [`stream_id_parts`] of an id Redis gave, `(0, 0)` should it be none.
+fn id_key(id: &str) -> (u64, u64) {
+    stream_id_parts(id).unwrap_or((0, 0))
+}
+
 fn command_error(command: &'static str) -> impl Fn(RedisError) -> TransportError {
     move |e| TransportError::Command {
         command,
@@ -207,20 +225,6 @@ pub struct RawEntry {
     /// Set when a follower left `data` in Redis for being over its size
     /// limit: the payload's size in bytes (`data` is then `None`).
     pub oversized: Option<usize>,
-}
-
-impl RawEntry {
-    /// An entry as redis-rs reads it (kept out of the public API, so that a
-    /// new redis-rs is not a breaking change here).
-    fn from_stream_id(mut entry: StreamId) -> RawEntry {
-        let fields = entry.map.keys().cloned().collect();
-        RawEntry {
-            data: entry.map.remove(DATA_FIELD).and_then(value_bytes),
-            fields,
-            id: entry.id,
-            oversized: None,
-        }
-    }
 }
 
 /// A reply value's bytes, if it is a string.

@@ -1,9 +1,10 @@
 //! Publishing envelopes, and reading the newest back.
 
 use redis_rs::aio::ConnectionLike;
-use redis_rs::streams::{StreamId, StreamRangeReply};
+use redis_rs::Value;
 
-use super::{command_error, RawEntry, StreamItem, TransportError, DATA_FIELD};
+use super::scripts::{bounded_entries, RANGE};
+use super::{command_error, reply_error, RawEntry, StreamItem, TransportError, DATA_FIELD};
 use crate::{CrowdPredictionEnvelope, Decoder};
 
 /// Options of [`publish_envelope`].
@@ -64,75 +65,93 @@ fn xadd(stream: &str, payload: &str, options: PublishOptions) -> redis_rs::Cmd {
     cmd
 }
 
-/// The newest `count` entries, newest first (`XREVRANGE`), decoded; the
-/// ones that do not decode come as [`StreamItem::Skipped`].
+/// The newest `count` entries, newest first, decoded; the ones that do not
+/// decode come as [`StreamItem::Skipped`]. A payload over the decoder's
+/// default size limit is left in Redis and skipped as `too_large`.
 pub async fn read_envelopes(
     conn: &mut impl ConnectionLike,
     stream: &str,
     count: usize,
 ) -> Result<Vec<StreamItem>, TransportError> {
     let decoder = Decoder::new();
-    Ok(read_entries(conn, stream, count)
+    Ok(read_entries(conn, stream, count, decoder.payload_limit())
         .await?
         .iter()
         .map(|entry| entry.decode(&decoder))
         .collect())
 }
 
-/// The newest `count` entries, newest first, undecoded.
+/// The newest `count` entries, newest first, undecoded. A payload over
+/// `max_payload_bytes` is left in Redis: only its size crosses the network
+/// ([`RawEntry::oversized`]), so no read holds more than the limit of one.
 pub async fn read_entries(
     conn: &mut impl ConnectionLike,
     stream: &str,
     count: usize,
+    max_payload_bytes: usize,
 ) -> Result<Vec<RawEntry>, TransportError> {
-    Ok(newest(conn, stream, count)
-        .await?
-        .into_iter()
-        .map(RawEntry::from_stream_id)
-        .collect())
+    bounded_range(
+        conn,
+        stream,
+        ("XREVRANGE", "+", "-"),
+        count,
+        max_payload_bytes,
+    )
+    .await
 }
 
 /// Up to `count` entries older than the entry id `before`, newest first,
-/// undecoded: paging back from what [`read_entries`] gave.
+/// undecoded, sized as [`read_entries`] does: paging back from what it gave.
 pub async fn read_entries_before(
     conn: &mut impl ConnectionLike,
     stream: &str,
     before: &str,
     count: usize,
+    max_payload_bytes: usize,
 ) -> Result<Vec<RawEntry>, TransportError> {
     if !super::is_stream_id(before) {
         return Err(TransportError::InvalidId(before.to_owned()));
     }
-    Ok(range(conn, stream, &format!("({before}"), count)
-        .await?
-        .into_iter()
-        .map(RawEntry::from_stream_id)
-        .collect())
+    let end = format!("({before}");
+    bounded_range(
+        conn,
+        stream,
+        ("XREVRANGE", &end, "-"),
+        count,
+        max_payload_bytes,
+    )
+    .await
 }
 
-async fn newest(
+/// `range.lua`: `command key first second COUNT count`, each value over
+/// `limit` left in Redis.
+pub(super) async fn bounded_range(
     conn: &mut impl ConnectionLike,
-    stream: &str,
+    key: &str,
+    (command, first, second): (&str, &str, &str),
     count: usize,
-) -> Result<Vec<StreamId>, TransportError> {
-    range(conn, stream, "+", count).await
+    limit: usize,
+) -> Result<Vec<RawEntry>, TransportError> {
+    let reply = range_reply(conn, key, (command, first, second), count, limit).await?;
+    bounded_entries(reply).ok_or_else(|| reply_error("EVALSHA range.lua"))
 }
 
-/// `XREVRANGE stream end - COUNT count`.
-async fn range(
+/// `range.lua`'s reply as it comes.
+pub(super) async fn range_reply(
     conn: &mut impl ConnectionLike,
-    stream: &str,
-    end: &str,
+    key: &str,
+    (command, first, second): (&str, &str, &str),
     count: usize,
-) -> Result<Vec<StreamId>, TransportError> {
-    let reply: StreamRangeReply = redis_rs::cmd("XREVRANGE")
-        .arg(stream)
-        .arg(end)
-        .arg("-")
-        .arg("COUNT")
+    limit: usize,
+) -> Result<Value, TransportError> {
+    RANGE
+        .key(key)
+        .arg(command)
+        .arg(first)
+        .arg(second)
         .arg(count)
-        .query_async(conn)
+        .arg(limit)
+        .invoke_async(conn)
         .await
-        .map_err(command_error("XREVRANGE"))?;
-    Ok(reply.ids)
+        .map_err(command_error("EVALSHA range.lua"))
 }

@@ -13,6 +13,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// TLS only, with this password: `rediss://` tests.
     tls_password: Option<String>,
+    /// More arguments for `redis-server` (`--maxclients 300`, say).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -20,6 +22,20 @@ impl RedisServer {
         let mut server = RedisServer::unstarted();
         server.spawn();
         server
+    }
+
+    /// A server started with more `redis-server` arguments.
+    pub fn start_with(extra: &[&str]) -> RedisServer {
+        let mut server = RedisServer::unstarted();
+        server.extra = extra.iter().map(|a| (*a).to_owned()).collect();
+        server.spawn();
+        server
+    }
+
+    /// A port and a directory, with no server yet: a client can be pointed
+    /// at it before [`Self::restart`] starts one there.
+    pub fn not_yet_started() -> RedisServer {
+        RedisServer::unstarted()
     }
 
     /// A server that speaks only TLS and requires `password`. Its
@@ -116,6 +132,7 @@ impl RedisServer {
             dir,
             child: None,
             tls_password: None,
+            extra: Vec::new(),
         }
     }
 
@@ -153,6 +170,7 @@ impl RedisServer {
                 "--appendfsync",
                 "always",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server runs (apt-get install redis-server)");

@@ -1,25 +1,22 @@
-//! What a group consumer asks of Redis: its commands and the two scripts
-//! that decide an entry's fate atomically.
+//! What a group consumer asks of Redis: its commands and the scripts that
+//! decide an entry's fate atomically. Every read of entries is a script that
+//! leaves a payload over the size limit in Redis (`bounded.lua`).
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use redis_rs::aio::MultiplexedConnection;
-use redis_rs::streams::{
-    StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamRangeReply, StreamReadReply,
-};
-use redis_rs::{RedisError, Script, Value};
+use redis_rs::streams::StreamPendingCountReply;
+use redis_rs::Value;
 
 use super::{GroupConsumer, GroupOptions};
+use crate::entry::{Gap, GapReason};
 use crate::error::{ErrorCode, FieldError};
+use crate::redis::scripts::{bounded_entries, text, CLAIM, CREATE_GROUP, READ_GROUP, SETTLE, TAKE};
 use crate::redis::{
-    command_error, duration_ms, is_stream_id, reply_error, SkipReason, Skipped, TransportError,
-    COMMAND_TIMEOUT, DATA_FIELD,
+    command_error, duration_ms, is_stream_id, reply_error, RawEntry, SkipReason, Skipped,
+    TransportError, COMMAND_TIMEOUT, DATA_FIELD,
 };
-
-static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
-static SETTLE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("settle.lua")));
 
 impl GroupConsumer {
     pub(super) async fn connect(&mut self) -> Result<&mut MultiplexedConnection, TransportError> {
@@ -93,11 +90,9 @@ impl GroupConsumer {
     pub(super) async fn take_entries(
         &mut self,
         ids: &[String],
-    ) -> Result<Vec<StreamId>, TransportError> {
+    ) -> Result<Vec<RawEntry>, TransportError> {
         let taken = self.run_take("data", ids).await?;
-        redis_rs::from_redis_value::<StreamRangeReply>(taken)
-            .map(|reply| reply.ids)
-            .map_err(|_| reply_error("EVALSHA take.lua"))
+        bounded_entries(taken).ok_or_else(|| reply_error("EVALSHA take.lua"))
     }
 
     /// Renews its own entries `ids`; gives those still its own.
@@ -110,11 +105,7 @@ impl GroupConsumer {
     }
 
     /// `take.lua`; entries deleted from the stream are dead-lettered there.
-    pub(super) async fn run_take(
-        &mut self,
-        mode: &str,
-        ids: &[String],
-    ) -> Result<Value, TransportError> {
+    async fn run_take(&mut self, mode: &str, ids: &[String]) -> Result<Value, TransportError> {
         let mut invocation = TAKE.key(&self.stream);
         invocation
             .key(&self.dead_letter)
@@ -123,6 +114,7 @@ impl GroupConsumer {
             .arg(&self.options.consumer)
             .arg(mode)
             .arg(deleted_errors())
+            .arg(self.options.max_payload_bytes)
             .arg(ids);
         let conn = self.connect().await?;
         let (taken, deleted): (Value, Vec<String>) = invocation
@@ -135,7 +127,7 @@ impl GroupConsumer {
         Ok(taken)
     }
 
-    pub(super) fn note_deleted(&mut self, id: &str) {
+    fn note_deleted(&mut self, id: &str) {
         tracing::error!(%id, stream = %self.stream, dead_letter = %self.dead_letter,
             "dead-lettered: the pending entry was deleted from the stream before it was handled");
         *self
@@ -145,7 +137,52 @@ impl GroupConsumer {
             .or_default() += 1;
     }
 
-    pub(super) async fn read_new(&mut self) -> Result<Vec<StreamId>, TransportError> {
+    /// New entries (`read.lua`); when there are none, one wait for the next
+    /// (whose reply is dropped: the next read takes it, sized). Entries
+    /// trimmed before the group read them are told as a gap.
+    pub(super) async fn read_new(&mut self) -> Result<Vec<RawEntry>, TransportError> {
+        let mut invocation = READ_GROUP.key(&self.stream);
+        invocation
+            .arg(&self.options.group)
+            .arg(&self.options.consumer)
+            .arg(self.remaining())
+            .arg(self.options.max_payload_bytes);
+        let conn = self.connect().await?;
+        let reply: Value = invocation
+            .invoke_async(conn)
+            .await
+            .map_err(command_error("EVALSHA read.lua"))?;
+        let (entries, missed, after, before) =
+            parse_group_read(reply).ok_or_else(|| reply_error("EVALSHA read.lua"))?;
+        if missed > 0 {
+            let before = entries.first().map_or(before, |e| e.id.clone());
+            self.note_gap(Gap {
+                reason: GapReason::Trimmed,
+                after: after.clone(),
+                before,
+                missed: Some(missed),
+            });
+        }
+        if entries.is_empty() {
+            self.wait_for_more(&after).await?;
+        }
+        Ok(entries)
+    }
+
+    fn note_gap(&mut self, gap: Gap) {
+        self.stats.trimmed += gap.missed.unwrap_or(0);
+        let skipped = gap.to_skipped();
+        tracing::error!(group = %self.options.group, id = %skipped.id, reason = %skipped.reason,
+            "skipped: {}", crate::error::ValidationError { errors: skipped.errors.clone() });
+        if let Some(on_gap) = &self.on_gap {
+            on_gap(&gap);
+        }
+    }
+
+    /// Blocks until an entry after `after` arrives (up to `block`, or until
+    /// a retry is due). Like a follower's wait, it may fetch that one entry
+    /// whole.
+    async fn wait_for_more(&mut self, after: &str) -> Result<(), TransportError> {
         // Wake in time for the next retry, and never block forever (0).
         let block = self
             .next_retry
@@ -155,97 +192,58 @@ impl GroupConsumer {
                     .min(self.options.block)
             })
             .max(Duration::from_millis(1));
-        let mut cmd = redis_rs::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(&self.options.group)
-            .arg(&self.options.consumer)
-            .arg("COUNT")
-            .arg(self.remaining())
+        let mut cmd = redis_rs::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(1)
             .arg("BLOCK")
             .arg(duration_ms(block))
             .arg("STREAMS")
             .arg(&self.stream)
-            .arg(">");
+            .arg(after);
         let conn = self.connect().await?;
-        let reply: Option<StreamReadReply> = cmd
-            .query_async(conn)
+        cmd.query_async::<Value>(conn)
             .await
-            .map_err(command_error("XREADGROUP"))?;
-        Ok(reply
-            .into_iter()
-            .flat_map(|r| r.keys)
-            .flat_map(|k| k.ids)
-            .collect())
-    }
-
-    pub(super) async fn claim_idle(&mut self) -> Result<Vec<StreamId>, TransportError> {
-        let budget = self.remaining();
-        let mut claimed = Vec::new();
-        let mut cursor = "0-0".to_owned();
-        loop {
-            let mut cmd = redis_rs::cmd("XAUTOCLAIM");
-            cmd.arg(&self.stream)
-                .arg(&self.options.group)
-                .arg(&self.options.consumer)
-                .arg(duration_ms(self.options.claim_idle))
-                .arg(&cursor)
-                .arg("COUNT")
-                .arg(self.remaining().max(1));
-            let conn = self.connect().await?;
-            let reply: StreamAutoClaimReply = cmd
-                .query_async(conn)
-                .await
-                .map_err(command_error("XAUTOCLAIM"))?;
-            claimed.extend(reply.claimed);
-            // XAUTOCLAIM has dropped entries deleted while pending from the
-            // group, and tells only the consumer that claimed: that one
-            // writes their dead letters.
-            for id in reply.deleted_ids {
-                self.bury_deleted(&id).await?;
-            }
-            if reply.next_stream_id == "0-0" || claimed.len() >= budget {
-                return Ok(claimed);
-            }
-            cursor = reply.next_stream_id;
-        }
-    }
-
-    pub(super) async fn bury_deleted(&mut self, id: &str) -> Result<(), TransportError> {
-        let errors = deleted_errors();
-        let mut pipe = redis_rs::pipe();
-        pipe.atomic()
-            .cmd("XADD")
-            .arg(&self.dead_letter)
-            .arg("*")
-            .arg("reason")
-            .arg(SkipReason::Deleted.as_str())
-            .arg("errors")
-            .arg(errors)
-            .arg("id")
-            .arg(id)
-            .arg("group")
-            .arg(&self.options.group)
-            .arg("consumer")
-            .arg(&self.options.consumer)
-            .ignore()
-            .cmd("HDEL")
-            .arg(&self.attempts)
-            .arg(id)
-            .ignore();
-        let conn = self.connect().await?;
-        pipe.query_async::<()>(conn)
-            .await
-            .map_err(command_error("XADD to the dead-letter stream"))?;
-        self.note_deleted(id);
+            .map_err(command_error("XREAD"))?;
         Ok(())
+    }
+
+    /// Entries idle long enough with another consumer (`claim.lua`).
+    pub(super) async fn claim_idle(&mut self) -> Result<Vec<RawEntry>, TransportError> {
+        let mut invocation = CLAIM.key(&self.stream);
+        invocation
+            .key(&self.dead_letter)
+            .key(&self.attempts)
+            .arg(&self.options.group)
+            .arg(&self.options.consumer)
+            .arg(duration_ms(self.options.claim_idle))
+            .arg(self.remaining().max(1))
+            .arg(self.options.max_payload_bytes)
+            .arg(deleted_errors());
+        let conn = self.connect().await?;
+        let (claimed, deleted): (Value, Vec<String>) = invocation
+            .invoke_async(conn)
+            .await
+            .map_err(command_error("EVALSHA claim.lua"))?;
+        for id in deleted {
+            self.note_deleted(&id);
+        }
+        bounded_entries(claimed).ok_or_else(|| reply_error("EVALSHA claim.lua"))
     }
 
     /// Writes the entry to the dead-letter stream and acknowledges it, in
     /// one step and only while it is this consumer's: never both lost and
-    /// acknowledged, never dead-lettered twice.
-    pub(super) async fn bury(&mut self, skipped: Skipped) -> Result<(), TransportError> {
+    /// acknowledged, never dead-lettered twice. A payload over the size
+    /// limit is dead-lettered by reference (its id and `size`), or copied
+    /// inside Redis with [`GroupOptions::copy_oversized`]: never through
+    /// this process.
+    pub(super) async fn bury(
+        &mut self,
+        skipped: Skipped,
+        oversized: Option<usize>,
+    ) -> Result<(), TransportError> {
         let errors = serde_json::to_string(&skipped.errors).unwrap_or_default();
-        let mut fields: Vec<Vec<u8>> = Vec::with_capacity(12);
+        let size = oversized.map(|size| size.to_string());
+        let mut fields: Vec<Vec<u8>> = Vec::with_capacity(14);
         if let Some(data) = skipped.data {
             fields.extend([DATA_FIELD.into(), data]);
         }
@@ -255,10 +253,14 @@ impl GroupConsumer {
             ("id", &skipped.id),
             ("group", &self.options.group),
             ("consumer", &self.options.consumer),
-        ] {
+        ]
+        .into_iter()
+        .chain(size.as_deref().map(|size| ("size", size)))
+        {
             fields.extend([name.into(), value.into()]);
         }
-        let deliveries = self.settle_entry(&skipped.id, "bury", fields).await?;
+        let copy = oversized.is_some() && self.options.copy_oversized;
+        let deliveries = self.settle_entry(&skipped.id, "bury", copy, fields).await?;
         if deliveries < 0 {
             tracing::info!(id = %skipped.id, "not dead-lettered here: another consumer has it");
             return Ok(());
@@ -276,6 +278,7 @@ impl GroupConsumer {
         &mut self,
         id: &str,
         action: &str,
+        copy: bool,
         fields: Vec<Vec<u8>>,
     ) -> Result<i64, TransportError> {
         let mut invocation = SETTLE.key(&self.stream);
@@ -286,6 +289,7 @@ impl GroupConsumer {
             .arg(&self.options.consumer)
             .arg(id)
             .arg(action)
+            .arg(if copy { "copy" } else { "" })
             .arg(fields);
         let conn = self.connect().await?;
         invocation
@@ -295,8 +299,24 @@ impl GroupConsumer {
     }
 }
 
+/// `read.lua`'s `{entries, missed, after, before}`.
+fn parse_group_read(reply: Value) -> Option<(Vec<RawEntry>, u64, String, String)> {
+    let Value::Array(parts) = reply else {
+        return None;
+    };
+    let [entries, Value::Int(missed), after, before] = <[Value; 4]>::try_from(parts).ok()? else {
+        return None;
+    };
+    Some((
+        bounded_entries(entries)?,
+        u64::try_from(missed).unwrap_or(0),
+        text(after)?,
+        text(before)?,
+    ))
+}
+
 /// The `errors` of a dead letter for an entry deleted while pending, as
-/// JSON: written here and by `take.lua`, which is given this text.
+/// JSON: given to `take.lua` and `claim.lua`, which write it.
 fn deleted_errors() -> String {
     let error = FieldError::new(
         "",
@@ -306,21 +326,18 @@ fn deleted_errors() -> String {
     serde_json::to_string(&[error]).unwrap_or_default()
 }
 
+/// `create.lua`: the group, with its entries-read count, unless it exists.
 async fn create_group(
     conn: &mut MultiplexedConnection,
     stream: &str,
     options: &GroupOptions,
 ) -> Result<(), TransportError> {
-    let created: Result<(), RedisError> = redis_rs::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(stream)
+    CREATE_GROUP
+        .key(stream)
         .arg(&options.group)
         .arg(&options.start_id)
-        .arg("MKSTREAM")
-        .query_async(conn)
-        .await;
-    match created {
-        Err(e) if e.code() != Some("BUSYGROUP") => Err(command_error("XGROUP CREATE")(e)),
-        _ => Ok(()),
-    }
+        .invoke_async::<i64>(conn)
+        .await
+        .map(drop)
+        .map_err(command_error("EVALSHA create.lua"))
 }

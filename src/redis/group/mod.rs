@@ -12,12 +12,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use redis_rs::aio::MultiplexedConnection;
-use redis_rs::streams::StreamId;
 
 mod commands;
 
 use super::{
-    doubling, Backoff, RawEntry, RedisUrl, SkipReason, Skipped, StreamEnvelope, StreamItem,
+    doubling, Backoff, Gap, RawEntry, RedisUrl, SkipReason, Skipped, StreamEnvelope, StreamItem,
     TransportError,
 };
 use crate::error::{ErrorCode, FieldError};
@@ -53,6 +52,11 @@ pub struct GroupOptions {
     /// Stop after this many entries handled or dead-lettered, having
     /// fetched no more than that (the rest stay in the stream for later).
     pub limit: Option<u64>,
+    /// Copy a payload over `max_payload_bytes` into its dead letter, inside
+    /// Redis (it never crosses the network). Off by default: the dead
+    /// letter names the entry and its `size`, and the payload stays in the
+    /// stream until it is trimmed.
+    pub copy_oversized: bool,
 }
 
 impl GroupOptions {
@@ -71,6 +75,7 @@ impl GroupOptions {
             retry_delay: Duration::from_secs(1),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             limit: None,
+            copy_oversized: false,
         }
     }
 
@@ -98,7 +103,14 @@ pub struct GroupStats {
     pub claimed: u64,
     /// Entries written to the dead-letter stream, by reason.
     pub dead_lettered: BTreeMap<SkipReason, u64>,
+    /// Entries trimmed from the stream before the group read them (each
+    /// gap is logged with its id range, and told to
+    /// [`GroupConsumer::on_gap`]).
+    pub trimmed: u64,
 }
+
+/// What [`GroupConsumer::on_gap`] calls.
+type OnGap = Box<dyn Fn(&Gap) + Send + Sync>;
 
 /// One consumer of a group, delivering each entry at least once.
 ///
@@ -125,6 +137,7 @@ pub struct GroupConsumer {
     last_claim: Option<Instant>,
     stats: GroupStats,
     backoff: Backoff,
+    on_gap: Option<OnGap>,
 }
 
 impl GroupConsumer {
@@ -144,7 +157,17 @@ impl GroupConsumer {
             last_claim: None,
             stats: GroupStats::default(),
             backoff: Backoff::default(),
+            on_gap: None,
         }
+    }
+
+    /// Tells `on_gap` of every run of entries trimmed from the stream before
+    /// the group read them, as a follower gives a [`Gap`]: the id range
+    /// and how many (a count kept in Redis, so each gap is told once, to one
+    /// consumer of the group).
+    pub fn on_gap(mut self, on_gap: impl Fn(&Gap) + Send + Sync + 'static) -> GroupConsumer {
+        self.on_gap = Some(Box::new(on_gap));
+        self
     }
 
     /// The dead-letter stream, `<stream>:dead`.
@@ -361,7 +384,7 @@ impl GroupConsumer {
     /// left to that one.
     async fn process_batch<H: Handler, D>(
         &mut self,
-        entries: Vec<StreamId>,
+        entries: Vec<RawEntry>,
         handler: &mut H,
         done: &D,
     ) -> Result<usize, TransportError>
@@ -388,40 +411,48 @@ impl GroupConsumer {
 
     async fn process<H: Handler>(
         &mut self,
-        entry: StreamId,
+        entry: RawEntry,
         handler: &mut H,
     ) -> Result<(), TransportError> {
-        let entry = RawEntry::from_stream_id(entry);
         let delivered = match entry.decode(&self.decoder) {
-            StreamItem::Skipped(skipped) => return self.bury(skipped).await,
+            StreamItem::Skipped(skipped) => return self.bury(skipped, entry.oversized).await,
             StreamItem::Envelope(delivered) => delivered,
         };
         match handler.handle(delivered).await {
             Ok(()) => {
-                if self.settle_entry(&entry.id, "ack", Vec::new()).await? < 0 {
+                if self
+                    .settle_entry(&entry.id, "ack", false, Vec::new())
+                    .await?
+                    < 0
+                {
                     tracing::warn!(id = %entry.id, "handled, but another consumer had claimed it meanwhile (at-least-once)");
                 }
                 self.stats.handled += 1;
             }
             Err(error) => {
                 self.stats.failed += 1;
-                let attempts = self.settle_entry(&entry.id, "fail", Vec::new()).await?;
+                let attempts = self
+                    .settle_entry(&entry.id, "fail", false, Vec::new())
+                    .await?;
                 let Ok(attempts) = u64::try_from(attempts) else {
                     return Ok(()); // another consumer has it now
                 };
                 tracing::warn!(id = %entry.id, attempts, "handler failed: {error}");
                 if attempts >= self.options.max_deliveries {
                     return self
-                        .bury(Skipped {
-                            id: entry.id.clone(),
-                            reason: SkipReason::HandlerFailed,
-                            errors: vec![FieldError::new(
-                                "",
-                                ErrorCode::HandlerFailed,
-                                format!("handler failed {attempts} times, last: {error}"),
-                            )],
-                            data: entry.data,
-                        })
+                        .bury(
+                            Skipped {
+                                id: entry.id.clone(),
+                                reason: SkipReason::HandlerFailed,
+                                errors: vec![FieldError::new(
+                                    "",
+                                    ErrorCode::HandlerFailed,
+                                    format!("handler failed {attempts} times, last: {error}"),
+                                )],
+                                data: entry.data,
+                            },
+                            None,
+                        )
                         .await;
                 }
                 let at = Instant::now() + self.options.retry_after(attempts);

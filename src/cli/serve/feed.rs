@@ -1,0 +1,366 @@
+//! `/feed`: Server-Sent Events of the stream's raw entries, to each client
+//! from the hub's one follower. A client gets `entries` events (several
+//! entries each, its SSE id the last one's), `gap` events and `status`
+//! events (Redis up or down). A browser that reconnects sends
+//! `Last-Event-ID` and resumes after it, catching up on at most
+//! `--max-backfill` entries.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+use super::hub::{Health, Shared, BATCH_ENTRIES};
+use super::Site;
+use crate::cli::http::Closer;
+use crowd_envelope::redis::{
+    read_entries, stream_id_parts, Gap, GapReason, RawEntry, TransportError,
+};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct FeedQuery {
+    backfill: Option<usize>,
+}
+
+/// The feed, or 503 when `--max-clients` feeds are open.
+pub(super) async fn feed(
+    State(site): State<Arc<Site>>,
+    Query(query): Query<FeedQuery>,
+    closer: Option<Extension<Closer>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(seat) = Seat::take(&site) else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "5")],
+            format!(
+                "{} dashboards are open, the most --max-clients allows\n",
+                site.max_clients
+            ),
+        )
+            .into_response();
+    };
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| super::is_stream_id(id))
+        .and_then(stream_id_parts);
+    let backfill = query.backfill.unwrap_or(0).min(site.max_backfill);
+    let client = Client {
+        updates: site.hub.subscribe(),
+        health: site.hub.health(),
+        stopping: site.stopping.clone(),
+        closer: closer.map(|Extension(closer)| closer),
+        start: Some((resume, backfill)),
+        greeted: false,
+        told: Health::Unknown,
+        ready: VecDeque::new(),
+        last: None,
+        _seat: seat,
+        site,
+    };
+    let stream = futures_util::stream::unfold(client, |mut client| async move {
+        client
+            .next()
+            .await
+            .map(|event| (Ok::<_, Infallible>(event), client))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// What a waiting client woke to.
+enum Woke {
+    Health(bool),
+    Update(Result<Arc<Shared>, RecvError>),
+}
+
+/// One of `--max-clients` places, given back when the feed ends.
+struct Seat(Arc<Site>);
+
+impl Seat {
+    fn take(site: &Arc<Site>) -> Option<Seat> {
+        let clients = &site.counters.clients;
+        let most = i64::try_from(site.max_clients).unwrap_or(i64::MAX);
+        clients
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < most).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Seat(Arc::clone(site)))
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.0.counters.clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One client's feed. Polled only when its connection can take more, so a
+/// client that reads nothing holds nothing but what its socket holds; the
+/// connection's write timeout (`--drop-stalled-ms`) then closes it.
+struct Client {
+    site: Arc<Site>,
+    updates: broadcast::Receiver<Arc<Shared>>,
+    health: watch::Receiver<Health>,
+    stopping: watch::Receiver<bool>,
+    closer: Option<Closer>,
+    /// The resume id and backfill asked for, until the catch-up is read.
+    start: Option<(Option<(u64, u64)>, usize)>,
+    /// Whether the hello was sent.
+    greeted: bool,
+    /// The health the page was last told.
+    told: Health,
+    ready: VecDeque<Event>,
+    /// The newest entry this client has, or was told it will not get.
+    last: Option<(u64, u64)>,
+    _seat: Seat,
+}
+
+impl Client {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
+            }
+            if self.start.is_some() {
+                self.start_up().await?;
+                continue;
+            }
+            let woke = tokio::select! {
+                _ = self.stopping.wait_for(|stop| *stop) => return None,
+                changed = self.health.changed() => Woke::Health(changed.is_ok()),
+                update = self.updates.recv() => Woke::Update(update),
+            };
+            match woke {
+                Woke::Health(true) => self.tell_health(),
+                Woke::Health(false) | Woke::Update(Err(RecvError::Closed)) => return None,
+                Woke::Update(Ok(shared)) => self.take(&shared),
+                Woke::Update(Err(RecvError::Lagged(_))) => {
+                    // Further behind than the hub keeps: the page
+                    // reconnects and resumes after its last entry.
+                    tracing::info!("dropping a dashboard client that fell behind");
+                    if let Some(closer) = &self.closer {
+                        closer.close();
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The hello, then the catch-up, tried every second until Redis
+    /// answers (the page is told it is down meanwhile). `None` when the
+    /// server stops.
+    async fn start_up(&mut self) -> Option<()> {
+        let (resume, backfill) = self.start?;
+        if !self.greeted {
+            self.greeted = true;
+            self.ready.push_back(
+                Event::default()
+                    .retry(Duration::from_secs(1))
+                    .comment("crowd-envelope feed"),
+            );
+            self.tell_health();
+            return Some(());
+        }
+        match self.catch_up(resume, backfill).await {
+            Ok(()) => self.start = None,
+            Err(error) => {
+                self.site.hub.redis_failed(&error).await;
+                self.tell_health();
+                tokio::select! {
+                    _ = self.stopping.wait_for(|stop| *stop) => return None,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// A `status` event when Redis's health changed since the last one.
+    fn tell_health(&mut self) {
+        let health = self.health.borrow_and_update().clone();
+        if health != self.told {
+            if let Some(event) = status_event(&health) {
+                self.ready.push_back(event);
+            }
+            self.told = health;
+        }
+    }
+
+    /// The hub's entries this client does not have yet, or a gap.
+    fn take(&mut self, shared: &Shared) {
+        match shared {
+            Shared::Entries(entries) => {
+                let last = self.last;
+                let new: Vec<&str> = entries
+                    .iter()
+                    .filter(|e| last.is_none_or(|seen| e.key > seen))
+                    .map(|e| e.body.as_str())
+                    .collect();
+                if let Some(newest) = entries.last() {
+                    self.last = Some(self.last.map_or(newest.key, |l| l.max(newest.key)));
+                    if !new.is_empty() {
+                        self.ready.push_back(entries_event(&new, &newest.id));
+                    }
+                }
+            }
+            Shared::Gap { body, reset } => {
+                if *reset {
+                    // The new stream's ids start low again.
+                    self.last = None;
+                }
+                self.ready
+                    .push_back(Event::default().event("gap").data(body.clone()));
+            }
+        }
+    }
+
+    /// The newest `backfill` entries (a resuming client: those after its
+    /// last id, at most `--max-backfill`), read once Redis answers. A
+    /// resume id above the newest entry (a stream made anew, or an id from
+    /// the future) is a reset: the client is told so, and gets what a new
+    /// client would, never the whole stream.
+    async fn catch_up(
+        &mut self,
+        resume: Option<(u64, u64)>,
+        backfill: usize,
+    ) -> Result<(), TransportError> {
+        let count = if resume.is_some() {
+            self.site.max_backfill
+        } else {
+            backfill
+        };
+        if count == 0 {
+            return Ok(());
+        }
+        let newest = self.read_newest(count).await?;
+        let newest_key = newest.first().and_then(|e| stream_id_parts(&e.id));
+        let mut after = resume;
+        if let (Some(seen), Some(top), Some(entry)) = (resume, newest_key, newest.first()) {
+            if top < seen {
+                let gap = Gap {
+                    reason: GapReason::Reset,
+                    after: format!("{}-{}", seen.0, seen.1),
+                    before: entry.id.clone(),
+                    missed: None,
+                };
+                self.ready
+                    .push_back(Event::default().event("gap").data(gap_body(&gap)));
+                after = None;
+            }
+        }
+        let caught_up: Vec<String> = newest
+            .iter()
+            .rev()
+            .filter(|e| after.is_none_or(|seen| stream_id_parts(&e.id).is_some_and(|k| k > seen)))
+            .map(|e| entry_body(e, self.site.max_payload_bytes).to_string())
+            .collect();
+        let ids: Vec<&str> = newest.iter().rev().map(|e| e.id.as_str()).collect();
+        let skipped = ids.len() - caught_up.len();
+        for (batch, ids) in caught_up
+            .chunks(BATCH_ENTRIES)
+            .zip(ids[skipped..].chunks(BATCH_ENTRIES))
+        {
+            let bodies: Vec<&str> = batch.iter().map(String::as_str).collect();
+            if let Some(last_id) = ids.last() {
+                self.ready.push_back(entries_event(&bodies, last_id));
+            }
+        }
+        self.last = newest_key.max(after);
+        Ok(())
+    }
+
+    async fn read_newest(&self, count: usize) -> Result<Vec<RawEntry>, TransportError> {
+        let mut conn = self.site.hub.redis().await?;
+        read_entries(
+            &mut conn,
+            &self.site.stream,
+            count,
+            self.site.max_payload_bytes,
+        )
+        .await
+    }
+}
+
+/// `{"redis": "up"|"down", "message"}`, or nothing while not known.
+fn status_event(health: &Health) -> Option<Event> {
+    let (state, message) = match health {
+        Health::Unknown => return None,
+        Health::Up => ("up", ""),
+        Health::Down(message) => ("down", message.as_str()),
+    };
+    Some(
+        Event::default()
+            .event("status")
+            .data(json!({"redis": state, "message": message}).to_string()),
+    )
+}
+
+/// An `entries` event: a JSON array of entry bodies, oldest first, its SSE
+/// id the last one's.
+fn entries_event(bodies: &[&str], last_id: &str) -> Event {
+    Event::default()
+        .event("entries")
+        .id(last_id)
+        .data(format!("[{}]", bodies.join(",")))
+}
+
+/// One entry of an `entries` event: `{"id", "fields", "data"}`, all the
+/// field names and the payload as a JSON string, so no byte of it is lost
+/// to SSE's line handling; `data_b64` when the bytes are not UTF-8,
+/// `too_large` (its size) and `limit` instead when it is over the limit.
+/// The page applies the entry rule and decodes.
+pub(super) fn entry_body(entry: &RawEntry, max_payload_bytes: usize) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert("id".into(), json!(entry.id));
+    let size = entry
+        .oversized
+        .or_else(|| entry.data.as_ref().map(Vec::len))
+        .filter(|&size| size > max_payload_bytes);
+    if let Some(size) = size {
+        // The page rejects it as too_large; the bytes are not relayed.
+        body.insert("too_large".into(), json!(size));
+        body.insert("limit".into(), json!(max_payload_bytes));
+    } else if let Some(bytes) = &entry.data {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => body.insert("data".into(), json!(text)),
+            Err(_) => body.insert(
+                "data_b64".into(),
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            ),
+        };
+    }
+    body.insert("fields".into(), json!(entry.fields));
+    serde_json::Value::Object(body)
+}
+
+/// `{"reason": "trimmed"|"stream_reset", "after", "before", "missed":
+/// n|null, "message"}`: entries the page will never see.
+pub(super) fn gap_body(gap: &Gap) -> String {
+    let skipped = gap.to_skipped();
+    let message = skipped.errors.first().map(|e| e.message.clone());
+    json!({
+        "reason": skipped.reason.as_str(),
+        "after": gap.after,
+        "before": gap.before,
+        "missed": gap.missed,
+        "message": message,
+    })
+    .to_string()
+}
