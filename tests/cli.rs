@@ -463,3 +463,29 @@ fn bash_completion_offers_the_subcommands_and_a_subcommand_s_flags() {
     assert!(flags.lines().any(|l| l == "--rejected-only"), "{flags}");
     std::fs::remove_file(script).unwrap();
 }
+
+#[test]
+fn a_refused_command_line_is_told_in_the_log_format() {
+    for args in [
+        vec!["tail", "--bogus"],
+        vec!["decode", "--max-payload-bytes", "x"],
+        vec!["nope"],
+    ] {
+        let out = run(&args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with("crowd-envelope: error: "),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.lines().all(|l| l.starts_with("crowd-envelope: ")),
+            "{args:?}: {err}"
+        );
+    }
+    // Help and version are data: standard output, status 0.
+    let help = run(&["tail", "--help"], b"");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage:"));
+}

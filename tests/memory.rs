@@ -33,3 +33,38 @@ fn one_decode_holds_at_most_4x_the_payload_whatever_its_shape() {
     eprintln!("{}", report.join("\n"));
     assert!(over.is_empty(), "over the bound: {over:?}");
 }
+
+/// Many short keys cost more than any other shape: each key's start is
+/// remembered for the duplicate check (4 bytes, plus the index's own room),
+/// against 5 or 6 bytes of payload per key. The attack's shape: a 60 KB
+/// payload of 8,464 two-character keys, measured at 3.35x. SECURITY.md
+/// states 4x for it; this holds it there.
+#[test]
+fn many_short_keys_hold_at_most_4x_the_payload() {
+    let decoder = crowd_envelope::Decoder::new();
+    let mut keys = Vec::new();
+    'outer: for a in b'!'..=b'~' {
+        for b in b'!'..=b'~' {
+            if keys.len() == 8464 {
+                break 'outer;
+            }
+            if a != b'"' && a != b'\\' && b != b'"' && b != b'\\' {
+                keys.push(format!("\"{}{}\":0", a as char, b as char));
+            }
+        }
+    }
+    let payload = format!("{{\"meta\":{{{}}}}}", keys.join(","));
+    assert!(
+        (55_000..70_000).contains(&payload.len()),
+        "{}",
+        payload.len()
+    );
+    let (decoded, peak, _) = counting::measure(|| decoder.decode(payload.as_bytes()));
+    assert!(decoded.is_err(), "not an envelope");
+    let ratio = peak as f64 / payload.len() as f64;
+    eprintln!(
+        "8,464 two-character keys, {} bytes: {peak} bytes at peak, {ratio:.2}x",
+        payload.len()
+    );
+    assert!(peak <= 4 * payload.len(), "{ratio:.2}x");
+}

@@ -49,7 +49,12 @@ const rowItems = new WeakMap(); // <tr> -> its item
 function connect() {
     const feed = new EventSource(`/feed?backfill=${BACKFILL}`);
     feed.addEventListener("open", () => setHealth({ feed: "open" }));
-    feed.addEventListener("error", () => setHealth({ feed: "reconnecting" }));
+    feed.addEventListener("error", () => {
+        setHealth({ feed: "reconnecting" });
+        // A refusal (503: the server's --max-clients) closes an EventSource
+        // for good; try again later. Entries already shown are not repeated.
+        if (feed.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    });
     feed.addEventListener("status", (event) => {
         const { redis, message } = JSON.parse(event.data);
         setHealth({ redis, message: message ?? "" });
