@@ -128,13 +128,7 @@ impl TransportError {
 /// Whether `id` is a stream entry id Redis reads as a start: `$`, or `MS`
 /// or `MS-SEQ`, each a 64-bit number.
 pub fn is_stream_id(id: &str) -> bool {
-    let number =
-        |part: &str| part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok();
-    id == "$"
-        || match id.split_once('-') {
-            Some((ms, seq)) => number(ms) && number(seq),
-            None => number(id),
-        }
+    id == "$" || stream_id_parts(id).is_some()
 }
 
 /// An entry id (`MS-SEQ`, or `MS` for `MS-0`) as its two numbers, which

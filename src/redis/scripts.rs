@@ -40,27 +40,20 @@ pub(super) static SETTLE: LazyLock<Script> =
 /// An entry as `bounded.lua` gives it, `{id, fields, size}`: a `data` over
 /// the limit comes as its size alone.
 pub(super) fn bounded_entry(entry: Value) -> Option<RawEntry> {
-    let Value::Array(parts) = entry else {
-        return None;
-    };
-    let [id, Value::Array(fields), size] = <[Value; 3]>::try_from(parts).ok()? else {
-        return None;
-    };
+    let (id, pairs, size) = bounded_fields(entry)?;
     let mut raw = RawEntry {
-        id: text(id)?,
+        id,
         data: None,
-        fields: Vec::with_capacity(fields.len() / 2),
+        fields: Vec::with_capacity(pairs.len()),
         oversized: None,
     };
-    let mut fields = fields.into_iter();
-    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        let name = text(name)?;
+    for (name, value) in pairs {
         if name == DATA_FIELD {
-            raw.data = Some(value_bytes(value)?);
+            raw.data = Some(value);
         }
         raw.fields.push(name);
     }
-    if let Some(size) = counter(size)?.filter(|&size| size > 0) {
+    if size > 0 {
         raw.data = None;
         raw.oversized = usize::try_from(size).ok();
     }

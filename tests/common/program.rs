@@ -224,11 +224,28 @@ pub fn feed_entries(text: &str) -> Vec<serde_json::Value> {
 
 /// What `/feed` sends within `wait`, asked with `headers`.
 pub fn feed_text(addr: &str, headers: &str, wait: Duration) -> String {
+    feed_text_at(addr, "/feed", headers, wait)
+}
+
+/// What `target` (`/feed?backfill=N`, say) sends within `wait`.
+pub fn feed_text_at(addr: &str, target: &str, headers: &str, wait: Duration) -> String {
+    feed_text_until(addr, target, headers, wait, |_| false)
+}
+
+/// What `target` sends until `done` holds of it, or `wait` has passed: for
+/// a read whose time on a loaded machine is not known.
+pub fn feed_text_until(
+    addr: &str,
+    target: &str,
+    headers: &str,
+    wait: Duration,
+    done: impl Fn(&str) -> bool,
+) -> String {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET /feed HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n"
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n"
     )
     .unwrap();
     stream
@@ -237,7 +254,7 @@ pub fn feed_text(addr: &str, headers: &str, wait: Duration) -> String {
     let deadline = Instant::now() + wait;
     let mut received = Vec::new();
     let mut buffer = [0u8; 65536];
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && !done(&String::from_utf8_lossy(&received)) {
         match stream.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => received.extend_from_slice(&buffer[..n]),

@@ -22,7 +22,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
-use super::hub::{Health, Shared, BATCH_ENTRIES};
+use super::hub::{relayed, Health, Relayed, Shared, BATCH_ENTRIES};
 use super::Site;
 use crate::cli::http::Closer;
 use crowd_envelope::redis::{
@@ -206,20 +206,7 @@ impl Client {
     /// The hub's entries this client does not have yet, or a gap.
     fn take(&mut self, shared: &Shared) {
         match shared {
-            Shared::Entries(entries) => {
-                let last = self.last;
-                let new: Vec<&str> = entries
-                    .iter()
-                    .filter(|e| last.is_none_or(|seen| e.key > seen))
-                    .map(|e| e.body.as_str())
-                    .collect();
-                if let Some(newest) = entries.last() {
-                    self.last = Some(self.last.map_or(newest.key, |l| l.max(newest.key)));
-                    if !new.is_empty() {
-                        self.ready.push_back(entries_event(&new, &newest.id));
-                    }
-                }
-            }
+            Shared::Entries(entries) => self.queue_entries(entries),
             Shared::Gap { body, reset } => {
                 if *reset {
                     // The new stream's ids start low again.
@@ -228,6 +215,26 @@ impl Client {
                 self.ready
                     .push_back(Event::default().event("gap").data(body.clone()));
             }
+        }
+    }
+
+    /// `entries` (oldest first) after the newest this client has, as
+    /// `entries` events of at most [`BATCH_ENTRIES`]; the client has them
+    /// all then.
+    fn queue_entries(&mut self, entries: &[Relayed]) {
+        let last = self.last;
+        let new: Vec<&Relayed> = entries
+            .iter()
+            .filter(|e| last.is_none_or(|seen| e.key > seen))
+            .collect();
+        for batch in new.chunks(BATCH_ENTRIES) {
+            let bodies: Vec<&str> = batch.iter().map(|e| e.body.as_str()).collect();
+            if let Some(newest) = batch.last() {
+                self.ready.push_back(entries_event(&bodies, &newest.id));
+            }
+        }
+        if let Some(newest) = entries.last() {
+            self.last = Some(last.map_or(newest.key, |l| l.max(newest.key)));
         }
     }
 
@@ -250,39 +257,30 @@ impl Client {
             return Ok(());
         }
         let newest = self.read_newest(count).await?;
-        let newest_key = newest.first().and_then(|e| stream_id_parts(&e.id));
-        let mut after = resume;
-        if let (Some(seen), Some(top), Some(entry)) = (resume, newest_key, newest.first()) {
-            if top < seen {
+        self.last = resume;
+        if let (Some(seen), Some(top)) = (resume, newest.first()) {
+            if stream_id_parts(&top.id).is_some_and(|top| top < seen) {
                 let gap = Gap {
                     reason: GapReason::Reset,
                     after: format!("{}-{}", seen.0, seen.1),
-                    before: entry.id.clone(),
+                    before: top.id.clone(),
                     missed: None,
                 };
                 self.ready
                     .push_back(Event::default().event("gap").data(gap_body(&gap)));
-                after = None;
+                self.last = None;
             }
         }
-        let caught_up: Vec<String> = newest
+        // Only what the client lacks is made into bodies: a resuming client
+        // may lack few of the entries read.
+        let last = self.last;
+        let oldest_first: Vec<Relayed> = newest
             .iter()
             .rev()
-            .filter(|e| after.is_none_or(|seen| stream_id_parts(&e.id).is_some_and(|k| k > seen)))
-            .map(|e| entry_body(e, self.site.max_payload_bytes).to_string())
+            .filter(|e| last.is_none_or(|seen| stream_id_parts(&e.id).is_some_and(|k| k > seen)))
+            .map(|e| relayed(e, self.site.max_payload_bytes))
             .collect();
-        let ids: Vec<&str> = newest.iter().rev().map(|e| e.id.as_str()).collect();
-        let skipped = ids.len() - caught_up.len();
-        for (batch, ids) in caught_up
-            .chunks(BATCH_ENTRIES)
-            .zip(ids[skipped..].chunks(BATCH_ENTRIES))
-        {
-            let bodies: Vec<&str> = batch.iter().map(String::as_str).collect();
-            if let Some(last_id) = ids.last() {
-                self.ready.push_back(entries_event(&bodies, last_id));
-            }
-        }
-        self.last = newest_key.max(after);
+        self.queue_entries(&oldest_first);
         Ok(())
     }
 

@@ -164,7 +164,8 @@ pub(super) async fn follow_for_all(site: Arc<Site>) {
     }
 }
 
-fn relayed(entry: &RawEntry, max_payload_bytes: usize) -> Relayed {
+/// An entry as every client gets it.
+pub(super) fn relayed(entry: &RawEntry, max_payload_bytes: usize) -> Relayed {
     Relayed {
         key: stream_id_parts(&entry.id).unwrap_or((0, 0)),
         id: entry.id.clone(),

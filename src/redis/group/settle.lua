@@ -1,7 +1,7 @@
 -- A group consumer settles an entry it handled (Rust `redis::group`), only
 -- while the entry is still pending with it: so an entry is dead-lettered
--- once, with its acknowledgement, however consumers race; bounded.lua comes
--- before it.
+-- once, with its acknowledgement, however consumers race. It reads no
+-- entry to hand out, so nothing of bounded.lua comes before it.
 --
 -- KEYS[1]: the stream; KEYS[2]: its dead-letter stream; KEYS[3]: the group's
 --          attempt counts (a hash: entry id -> handler failures).
