@@ -701,3 +701,36 @@ fn text_from_the_stream_cannot_reorder_or_drive_a_terminal_in_any_output() {
         );
     }
 }
+
+#[test]
+fn a_client_resuming_while_the_stream_is_gone_gets_the_new_stream() {
+    let server = RedisServer::start();
+    // serve starts (or restarts) while the stream does not exist; a page
+    // resumes with an id of the stream that was.
+    let served = serve(&server);
+    wait_for(10, "serve to answer", || {
+        try_http(&served.addr, &served.addr, "GET /stats HTTP/1.1").is_ok()
+    });
+    let text = std::thread::scope(|scope| {
+        let feed = scope.spawn(|| {
+            feed_text_until(
+                &served.addr,
+                "/feed",
+                "Last-Event-ID: 5000-0\r\n",
+                Duration::from_secs(20),
+                |text| text.contains("\"id\":\"2-0\""),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        for n in 1..=2 {
+            let data = serde_json::json!({"n": n}).to_string();
+            server.cli(&["XADD", STREAM, &format!("{n}-0"), "data", &data]);
+        }
+        feed.join().unwrap()
+    });
+    let got: Vec<String> = feed_entries(&text)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, ["1-0", "2-0"], "{text}");
+}

@@ -126,7 +126,8 @@ struct Client {
     /// The health the page was last told.
     told: Health,
     ready: VecDeque<Event>,
-    /// The newest entry this client has, or was told it will not get.
+    /// The newest entry this client has, or was told it will not get:
+    /// the hub's entries up to it are not sent again.
     last: Option<(u64, u64)>,
     _seat: Seat,
 }
@@ -281,6 +282,10 @@ impl Client {
             .map(|e| relayed(e, self.site.max_payload_bytes))
             .collect();
         self.queue_entries(&oldest_first);
+        // The hub's entries since the subscription are new unless the read
+        // saw them: an empty stream (deleted, to be made anew with lower
+        // ids) leaves none to skip, whatever the resume id was.
+        self.last = newest.first().and_then(|e| stream_id_parts(&e.id));
         Ok(())
     }
 
