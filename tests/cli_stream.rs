@@ -486,9 +486,12 @@ fn serve_metrics_count_known_traffic_and_redis_down_is_said_in_the_terminal() {
     server.cli(&["XADD", STREAM, "*", "other", "x"]);
     let feed = std::net::TcpStream::connect(&served.addr).unwrap();
     write!(&feed, "GET /feed HTTP/1.1\r\nHost: {}\r\n\r\n", served.addr).unwrap();
+    // Once the last of the five is counted (the follower may still be
+    // reading the others when the first scrape comes).
     let body = metrics_when(&served.addr, |m| {
         m.contains("crowd_envelope_entries_decoded_total 2\n")
             && m.contains("crowd_envelope_feed_clients 1\n")
+            && m.contains("crowd_envelope_entries_rejected_total{reason=\"no_data\"} 1\n")
     });
     for line in [
         "crowd_envelope_entries_rejected_total{reason=\"invalid\"} 1\n",

@@ -115,10 +115,7 @@ fn a_resume_id_above_the_newest_entry_replays_no_more_than_max_backfill() {
         "18446744073709551615-18446744073709551615",
     ] {
         let text = feed_text(&served.addr, &format!("Last-Event-ID: {future}\r\n"), wait);
-        let got: Vec<String> = feed_entries(&text)
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
+        let got = entry_ids(&text);
         assert_eq!(
             got,
             ids[25..],
@@ -149,10 +146,7 @@ fn a_resume_id_above_the_newest_entry_replays_no_more_than_max_backfill() {
         &format!("Last-Event-ID: {}\r\n", ids[29]),
         wait,
     );
-    let got: Vec<String> = feed_entries(&text)
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect();
+    let got = entry_ids(&text);
     assert_eq!(got, ["6-0", "7-0", "8-0", "9-0", "10-0"], "{text}");
     assert_eq!(gaps(&text)[0]["reason"], "stream_reset");
 }
@@ -267,10 +261,7 @@ fn a_thousand_dashboards_share_one_follower_and_never_exhaust_redis() {
     }
     for text in &texts {
         let text = String::from_utf8_lossy(text);
-        let got: Vec<String> = feed_entries(&text)
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
+        let got = entry_ids(&text);
         assert_eq!(got, published, "each viewer, every entry once, in order");
     }
 }
@@ -728,9 +719,6 @@ fn a_client_resuming_while_the_stream_is_gone_gets_the_new_stream() {
         }
         feed.join().unwrap()
     });
-    let got: Vec<String> = feed_entries(&text)
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect();
+    let got = entry_ids(&text);
     assert_eq!(got, ["1-0", "2-0"], "{text}");
 }

@@ -187,7 +187,12 @@ pub fn try_http(addr: &str, host: &str, request_line: &str) -> std::io::Result<S
 
 /// The entries' ids `/feed` sends within `wait`, asked with `headers`.
 pub fn feed_ids(addr: &str, headers: &str, wait: Duration) -> Vec<String> {
-    feed_entries(&feed_text(addr, headers, wait))
+    entry_ids(&feed_text(addr, headers, wait))
+}
+
+/// The ids of the entries in a feed's text ([`feed_entries`]), in order.
+pub fn entry_ids(text: &str) -> Vec<String> {
+    feed_entries(text)
         .iter()
         .map(|entry| entry["id"].as_str().unwrap().to_owned())
         .collect()
