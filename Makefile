@@ -11,7 +11,7 @@ PARITY := target/parity/accepted.jsonl
 # A recipe that fails leaves no half-made target behind (pkg/package.json).
 .DELETE_ON_ERROR:
 
-.PHONY: test demo bench fuzz mutants build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
+.PHONY: test demo bench fuzz soak mutants build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
 
 ## Build the CLI (debug), with the dashboard and pkg/ built into it.
 build: pkg
@@ -106,6 +106,13 @@ bench:
 ## fuzz target for FUZZ_SECONDS (default 300); crashes kept in fuzz/regressions/.
 fuzz:
 	scripts/fuzz.sh
+
+## The chaos soak (scripts/soak.py): SOAK_MINUTES (default 10) of kill -9 of
+## Redis and consumers, stops past the claim time, trims and hostile entries
+## against the program, then exact accounting; exit 1 on any discrepancy.
+## A 10-minute run writes docs/soak-stats.json, which the bench report quotes.
+soak: build $(VENV)/.python-tools
+	$(PY) scripts/soak.py
 
 ## Mutation testing of the pure core (cargo-mutants; about 35 minutes on 2 cores: pass
 ## MUTANTS_ARGS="--file src/decision.rs" for one module). See docs/mutants/.
