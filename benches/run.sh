@@ -16,6 +16,7 @@ BIN=target/release/crowd-envelope
 make --quiet .venv/.installed
 
 node benches/js/write-payloads.mjs "$OUT/payloads.json"
+.venv/bin/python benches/forms.py "$OUT/forms.json"
 "$BIN" schema >"$OUT/schema.json"
 step "typia: generate the ahead-of-time validator (benches/js/typia), compile it"
 rm -rf "$OUT/typia-ts" "$OUT/typia"
@@ -44,6 +45,10 @@ rm -rf target/wheels-release
 (cd python && ../.venv/bin/maturin build --quiet --release --out ../target/wheels-release)
 .venv/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels-release/crowd_envelope-*.whl
 .venv/bin/python benches/python_bench.py "$OUT/payloads.json" target/release/examples/decode_timing >"$OUT/python.json"
+step "   forms: native vs serde_json derive; the Python package vs msgspec and Pydantic (benches/forms.py)"
+cargo build --quiet --release --example forms_timing
+.venv/bin/pip install --quiet --disable-pip-version-check -r benches/requirements.txt
+.venv/bin/python benches/python_forms.py "$OUT/forms.json" target/release/examples/forms_timing >"$OUT/python-forms.json"
 cargo run --quiet --release --example decode_memory "$OUT/payloads.json" "$OUT/hostile.json" >"$OUT/memory.json"
 node benches/js/memory.mjs "$OUT/hostile.json" >"$OUT/memory-node.json"
 

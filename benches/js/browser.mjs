@@ -14,6 +14,7 @@ await build({
     resolve: {
         alias: {
             "crowd-envelope-schema": join(repo, "target/bench/schema.json"),
+            "crowd-envelope-forms": join(repo, "target/bench/forms.json"),
             "crowd-envelope": join(repo, "pkg/browser.js"),
         },
     },

@@ -2,6 +2,7 @@
 // progress on stderr; then where a decode's time goes (typical and 64 KB),
 // measured stage by stage through the package's private binding.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { compare } from "./harness.mjs";
 import { PAYLOADS } from "./payloads.mjs";
@@ -11,7 +12,8 @@ const repo = new URL("../../", import.meta.url).pathname;
 const ce = await import(new URL("pkg/node.mjs", `file://${repo}`).href);
 const schema = JSON.parse(execFileSync(process.env.CROWD_ENVELOPE_BIN ?? `${repo}target/release/crowd-envelope`, ["schema"]));
 const log = (message) => console.error(`bench (node): ${message}`);
-const results = runSuite(ce, schema, log);
+const forms = JSON.parse(readFileSync(`${repo}target/bench/forms.json`, "utf8"));
+const results = runSuite(ce, schema, log, forms);
 
 log("breakdown: the typical and 64 KB decodes, stage by stage");
 const binding = createRequire(import.meta.url)(`${repo}pkg/dist/cjs/binding.js`);

@@ -17,6 +17,7 @@ const sizes = read("sizes.json");
 const memory = read("memory.json");
 const memoryNode = read("memory-node.json");
 const dashboard = existsSync(join(dir, "dashboard.json")) ? read("dashboard.json") : null;
+const pythonForms = existsSync(join(dir, "python-forms.json")) ? read("python-forms.json") : null;
 // The CSV row is the command (with the payload, commas and all), then seven
 // numbers: requests per second first.
 const ceilingNumbers = [...readFileSync(join(dir, "redis-benchmark.csv"), "utf8").matchAll(/"([\d.]+)"/g)].map((m) => Number(m[1]));
@@ -67,6 +68,58 @@ const targets = [
     ["Publish: at least half of redis-benchmark's XADD", `${Math.round(redis.publish.perSecond)}/s vs ${Math.round(ceiling)}/s`, redis.publish.perSecond / ceiling, (r) => r >= 0.5, "of ceiling"],
     ["Follow: p99 from XADD to delivery under 5 ms", `${(redis.follow.p99Micros / 1000).toFixed(2)} ms (p50 ${(redis.follow.p50Micros / 1000).toFixed(2)} ms)`, redis.follow.p99Micros / 5000, (r) => r < 1, "of budget"],
 ];
+// Every form producers write (benches/forms.py): the worst form is the target's figure.
+const worstForm = (forms, ratio) => {
+    const rows = Object.entries(forms ?? {}).map(([form, r]) => [form, ratio(r)]);
+    return rows.reduce((worst, row) => (row[1] > worst[1] ? row : worst), ["none", -Infinity]);
+};
+const worstOf = (forms, ratio) => {
+    const rows = Object.entries(forms ?? {}).map(([form, r]) => [form, ratio(r)]);
+    return rows.reduce((worst, row) => (row[1] < worst[1] ? row : worst), ["none", Infinity]);
+};
+if (node.forms && Object.keys(node.forms).length) {
+    const [form, r] = worstForm(node.forms, (f) => f["crowd-envelope"] / f["JSON.parse"]);
+    targets.push(["Node, every form: at most 1.5x JSON.parse alone (stretch 1.2x)", `worst: ${form}`, r, (v) => v <= 1.5, "of JSON.parse"]);
+    const [zform, zr] = worstOf(node.forms, (f) => f["JSON.parse + zod"] / f["crowd-envelope"]);
+    targets.push(["Node, every form: at least 2x faster than JSON.parse + zod", `worst: ${zform}`, zr, (v) => v >= 2, "faster by"]);
+}
+if (pythonForms) {
+    const f = pythonForms.forms;
+    const [a, ar] = worstOf(f, (r) => r.Pydantic / r["crowd-envelope (native)"]);
+    targets.push(["Native, every form: at least 8x faster than Pydantic (stretch 10x)", `worst: ${a}`, ar, (v) => v >= 8, "faster by"]);
+    const [b, br] = worstOf(f, (r) => r["serde_json derive"] / r["crowd-envelope (native)"]);
+    targets.push(["Native, every form: never slower than a serde_json derive (no validation)", `worst: ${b}`, br, (v) => v >= 1, "faster by"]);
+    const [c, cr] = worstOf(f, (r) => r["msgspec Struct"] / r["crowd-envelope (Python)"]);
+    targets.push(["Python package, every form: faster than msgspec Structs (stretch 1.5x)", `worst: ${c}`, cr, (v) => v >= 1, "faster by"]);
+    const [d, dr] = worstOf(f, (r) => r.Pydantic / r["crowd-envelope (Python)"]);
+    targets.push(["Python package, every form: at least 6x faster than Pydantic", `worst: ${d}`, dr, (v) => v >= 6, "faster by"]);
+}
+
+/** Per form producers write: every runtime's decode per envelope, and the ratios the targets use. */
+function formsSection() {
+    const rows = [];
+    const forms = Object.keys(node.forms ?? {});
+    if (!forms.length) return "Not run.";
+    const ns = (v) => (v === undefined ? "n/a" : `${us(v)} µs`);
+    for (const form of forms) {
+        const n = node.forms[form];
+        const b = browser?.forms?.[form];
+        const p = pythonForms?.forms?.[form];
+        rows.push(`| ${form} | ${ns(n["crowd-envelope"])} | ${x(n["crowd-envelope"] / n["JSON.parse"])} | ${x(n["JSON.parse + zod"] / n["crowd-envelope"])} | ${x(n["typia (AOT)"] / n["crowd-envelope"])} | ${b ? x(b["crowd-envelope"] / b["JSON.parse"]) : "n/a"} | ${p ? ns(p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p["serde_json derive"] / p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p.Pydantic / p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p["msgspec Struct"] / p["crowd-envelope (Python)"]) : "n/a"} | ${p ? x(p.Pydantic / p["crowd-envelope (Python)"]) : "n/a"} |`);
+    }
+    const count = pythonForms?.envelopes ?? "the";
+    return `The same ${count} valid envelopes of the corpus written six ways (\`benches/forms.py\`), each
+decoded in every round; time per envelope. Node and Chromium: our decode over \`JSON.parse\`
+alone (lower is better), and how many times faster than \`JSON.parse\` + zod and typia.
+Native: against a serde_json derive of the envelope's shape that validates nothing, and
+Pydantic. Python: the package against msgspec decoding into constrained Structs, and
+Pydantic. ${pythonForms ? pythonForms.runtime + "." : ""}
+
+| form | Node | Node / JSON.parse | Node vs zod | Node vs typia | Chromium / JSON.parse | native | native vs serde derive | native vs Pydantic | Python vs msgspec | Python vs Pydantic |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows.join("\n")}`;
+}
+
 if (dashboard) {
     const { bursts, typing } = dashboard;
     targets.push(
@@ -158,6 +211,32 @@ function fuzzTable() {
     return `From the last \`make fuzz\` run (docs/fuzz-stats.json; ${runs[0]?.mode ?? "one target after another"}):\n\n| target | time | executions | coverage (edges) | corpus | crashes | finished |\n|---|---:|---:|---:|---:|---:|---|\n${rows.join("\n")}`;
 }
 
+function soakTable() {
+    // Written by a 10-minute `make soak` (scripts/soak.py) and committed with the code.
+    const file = join(dir, "..", "..", "docs", "soak-stats.json");
+    if (!existsSync(file)) return "No \`make soak\` figures in docs/soak-stats.json yet.";
+    const r = JSON.parse(readFileSync(file, "utf8"));
+    const n = (v) => (v ?? 0).toLocaleString("en");
+    const faults = Object.entries(r.faults).map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(", ");
+    const reasons = Object.entries(r.group.dead_letters_by_reason).map(([k, v]) => `${k} ${n(v)}`).join(", ");
+    const memory = Object.entries(r.memory).map(([k, m]) => `${k} ${m.early_mib} → ${m.late_mib} MiB`).join(", ") || "no process lived long enough to compare";
+    return `From the last 10-minute \`make soak\` (docs/soak-stats.json, seed ${r.seed}, finished ${r.finished}): ${r.rate} entries/s, claim time ${r.claim_idle_ms} ms.
+
+| | |
+|---|---|
+| published (known exactly: explicit ids) | ${n(r.published)}: ${Object.entries(r.by_kind).map(([k, v]) => `${k} ${n(v)}`).join(", ")} |
+| publishes retried after a lost reply | ${n(r.publishes_retried)} (${n(r.publishes_landed_unanswered)} had landed) |
+| faults | ${faults} |
+| group: valid entries handled | ${n(r.group.valid_handled)} |
+| group: handled twice | ${n(r.group.handled_twice)}, each after a fault: ${n(r.group.handled_twice_attributed)} |
+| group: dead letters | ${n(r.group.dead_letters)} (${reasons}) |
+| group: trimmed before read | ${n(r.group.trimmed_unread)} in ${n(r.group.gaps)} gaps, each count exact |
+| follower: shown, skipped | ${n(r.follower.shown)}, ${n(r.follower.skipped)} |
+| follower: trimmed before read | ${n(r.follower.trimmed_unread)} in ${n(r.follower.gaps)} gaps, each count exact |
+| memory, first minute → last | ${memory} |
+| **discrepancies** | **${r.discrepancies}** |`;
+}
+
 const report = `# crowd-envelope benchmark report
 
 Written by \`make bench\` on ${new Date().toISOString()}.
@@ -219,6 +298,10 @@ ${(() => {
   about 4 KB of code before gzip, measured with twiggy), and correlation ids
   come from the uuid crate.`;
 })()}
+
+## Every form producers write
+
+${formsSection()}
 
 ## Node: decode per envelope
 
@@ -334,6 +417,10 @@ ${burstSection(dashboard)}` : "Not run."}
 ## Fuzzing
 
 ${fuzzTable()}
+
+## Chaos soak
+
+${soakTable()}
 
 ## Sizes
 

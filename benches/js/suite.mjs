@@ -6,7 +6,7 @@ import { ajvValidator, typeboxCheck, typiaDecode, valibotSafeParse, zodEnvelope 
 
 const LIMIT = { maxPayloadBytes: 2 * 1024 * 1024 };
 
-export function runSuite(ce, jsonSchema, log = () => {}) {
+export function runSuite(ce, jsonSchema, log = () => {}, forms = {}) {
     const ajv = ajvValidator(jsonSchema);
     // zod before the package has decoded anything, to see whether sharing
     // the process (and V8's object shapes) with it slows other code.
@@ -33,6 +33,26 @@ export function runSuite(ce, jsonSchema, log = () => {}) {
         cases[name] = { bytes: payload.length, results: compare(competitors(payload), big ? { rounds: 5, roundMs: 150 } : {}) };
     }
 
+    // Each form producers write (benches/forms.py): the same envelopes,
+    // every one of them decoded per call; time per envelope.
+    const byForm = {};
+    for (const [form, payloads] of Object.entries(forms)) {
+        log(`forms: ${form} (${payloads.length} envelopes)`);
+        for (const payload of payloads) {
+            if (!ce.tryDecodeEnvelope(payload, LIMIT).ok) throw new Error(`the ${form} form is rejected: ${payload}`);
+        }
+        const each = (decode) => () => {
+            for (const payload of payloads) decode(payload);
+        };
+        const timed = compare({
+            "crowd-envelope": each((p) => ce.tryDecodeEnvelope(p, LIMIT)),
+            "JSON.parse": each((p) => JSON.parse(p)),
+            "JSON.parse + zod": each((p) => zodEnvelope.safeParse(JSON.parse(p))),
+            "typia (AOT)": each((p) => typiaDecode(p)),
+        }, { rounds: 7, roundMs: 120 });
+        byForm[form] = Object.fromEntries(Object.entries(timed).map(([who, { nsPerOp }]) => [who, nsPerOp / payloads.length]));
+    }
+
     log("scaling: 1 KB to 1 MB");
     const ladder = LADDER.map(({ bytes, payload }) => {
         const { nsPerOp } = compare({ decode: () => ce.tryDecodeEnvelope(payload, LIMIT) }, { rounds: 5, roundMs: 60 }).decode;
@@ -45,7 +65,7 @@ export function runSuite(ce, jsonSchema, log = () => {}) {
         "decodeBatch(1000)": () => ce.decodeBatch(many),
         "1000 x tryDecodeEnvelope": () => many.map((p) => ce.tryDecodeEnvelope(p)),
     });
-    return { cases, ladder, batch, zodAlone };
+    return { cases, forms: byForm, ladder, batch, zodAlone };
 }
 
 /** A benchmark of validators that disagree with each other measures nothing. */

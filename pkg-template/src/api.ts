@@ -238,7 +238,7 @@ function decodeReply(glue: Glue, length: number, input: string | Uint8Array): De
 const PARSE_PAYLOAD = 0;
 const READ_TAPE = 1;
 
-// The tape's layout and the choices' names in index order (src/fast.rs,
+// The tape's layout and the choices' names in index order (src/fast/tape.rs,
 // the `ALL` arrays); the package tests check every decode built from a
 // tape against JSON.parse of its payload.
 const SLOT = {
@@ -253,10 +253,12 @@ const ACTIONS = ["buy", "sell", "hold"] as const;
 const SIDES = ["yes", "no", "abstain"] as const;
 
 /**
- * The envelope built from the tape wasm wrote for a canonically written,
- * one-byte-a-character payload: strings are slices of the payload, numbers
- * come as doubles, and only `meta` is parsed. The object has the same keys
- * in the same order and the same values as JSON.parse of the payload.
+ * The envelope built from the tape wasm wrote for a one-byte-a-character
+ * payload in any form the typed pass reads: strings are slices of the
+ * payload, numbers come as doubles, date-times written another way come as
+ * their instant, defaults of members left out as if written, and only a
+ * `meta` that is not flat is parsed. The object has SPEC's keys in SPEC's
+ * order and the values JSON.parse gives for the canonical encoding.
  */
 function fromTape(glue: Glue, text: string): DecodeResult {
     const t = tapeView(glue, SLOT.LEN);
@@ -294,12 +296,12 @@ function fromTape(glue: Glue, text: string): DecodeResult {
             },
             rationale: slice(text, t, SLOT.RATIONALE),
             drivers,
-            resolves_at: t[SLOT.RESOLVES_AT] < 0 ? null : slice(text, t, SLOT.RESOLVES_AT),
-            generated_at: slice(text, t, SLOT.GENERATED_AT),
+            resolves_at: t[SLOT.RESOLVES_AT] === NULL_STRING ? null : dateTime(text, t, SLOT.RESOLVES_AT),
+            generated_at: dateTime(text, t, SLOT.GENERATED_AT),
         },
         decision,
         decision_kind: kind,
-        published_at: slice(text, t, SLOT.PUBLISHED_AT),
+        published_at: dateTime(text, t, SLOT.PUBLISHED_AT),
         correlation_id: slice(text, t, SLOT.CORRELATION_ID),
         meta: meta(text, t),
     } as CrowdPredictionEnvelope;
@@ -308,11 +310,27 @@ function fromTape(glue: Glue, text: string): DecodeResult {
     return { ok: true, envelope };
 }
 
-/** The string whose place the tape notes at `at` (see src/fast.rs). */
+/** The string whose place the tape notes at `at` (see src/fast/tape.rs). */
 function slice(text: string, t: Float64Array, at: number): string {
     const start = t[at];
     const end = t[at + 1];
     return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
+}
+
+/** A null string's start on the tape. */
+const NULL_STRING = -1;
+
+/**
+ * A date-time: as written when the encoding writes it so, else from its
+ * instant (start `-2 - microseconds`, end Unix seconds) in the encoding's
+ * form, `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (SPEC section 5).
+ */
+function dateTime(text: string, t: Float64Array, at: number): string {
+    const start = t[at];
+    if (start > -2) return slice(text, t, at);
+    const seconds = new Date(t[at + 1] * 1000).toISOString().slice(0, 19);
+    const micros = -2 - start;
+    return micros === 0 ? `${seconds}Z` : `${seconds}.${String(micros).padStart(6, "0")}Z`;
 }
 
 /** `meta`: built from the tape when it is flat, else parsed. */

@@ -204,6 +204,12 @@ pub(crate) fn canonical(s: &str) -> Option<Timestamp> {
     Timestamp::from_unix_micros(seconds * MICROS_PER_SECOND + fraction)
 }
 
+/// A date-time string in any form [`Timestamp::from_json`] reads, or
+/// `None` (for the decoder's typed pass: the exact decoder says why).
+pub(crate) fn from_text(s: &str) -> Option<Timestamp> {
+    parse_text(s).ok()
+}
+
 fn parse_text(s: &str) -> Result<Timestamp, Unreadable> {
     if looks_like_date(s.as_bytes()) {
         parse_iso(s.as_bytes())

@@ -1,19 +1,27 @@
-//! The decoder's fast path: an envelope written the way producers write
-//! them, read straight into the typed structs in one pass, with no
+//! The decoder's typed pass: an envelope in any of the forms producers
+//! write, read straight into the typed structs in one pass, with no
 //! intermediate values at all.
 //!
-//! "The way producers write them" is narrow on purpose: every field present
-//! once, no unknown field, each value of its canonical JSON type (strings,
-//! plain numbers, `null` only where SPEC allows it), date-times in SPEC
-//! section 5's form, crowd counts as plain integers. Such a payload means
-//! the same to `JSON.parse` as to the decoder, which is what lets the npm
-//! package build the decoded object itself (from the [`Tape`]) or hand
-//! `JSON.parse` of the payload to its caller; and on it, only the rules on
-//! values can fail, so the fast path reports those itself. Anything else
+//! "The forms producers write": members in any order (a seen-bitset
+//! refuses a duplicate), any whitespace, optional members left out (their
+//! defaults filled when the object closes: `schema_version`, `arena`,
+//! `meta`, `market_probability`, `rationale`, `drivers`, `resolves_at`),
+//! date-times in any string form SPEC section 5 accepts (offsets converted
+//! to UTC by the date-time parser), each other value of its JSON type
+//! (strings, plain numbers, `null` only where SPEC allows it), crowd counts
+//! as plain integers, no unknown member. On such a payload only the rules
+//! on values can fail, so this pass reports those itself. What it leaves
+//! (lax values such as numbers written as strings, Unix timestamps, unknown
+//! members, an envelope without `published_at` or `correlation_id`, whose
+//! defaults come from the clock, and every payload that is not well-formed)
 //! goes to the exact decoder (`crate::decode`), which reads every lax form
 //! and says why a payload is rejected. The differential test
-//! (`src/differential.rs`) holds the fast path to the exact decoder's
-//! answers, rejections included.
+//! (`src/differential.rs`) holds this pass to the exact decoder's answers,
+//! rejections included.
+//!
+//! The [`Tape`] says where each value sits, for the npm package to build
+//! the decoded object without parsing the payload; [`slot::AS_PARSED`]
+//! says whether `JSON.parse` of the payload would give the same object.
 
 use std::borrow::Cow;
 
@@ -52,7 +60,7 @@ pub(crate) enum Read {
 /// `tape`.
 pub(crate) fn decode(text: &str, tape: &mut Tape) -> Read {
     let mut r = Reader::new(text);
-    tape.0[slot::ORDERED] = 1.0;
+    tape.0[slot::AS_PARSED] = 1.0;
     r.skip_whitespace();
     let Some(envelope) = envelope(&mut r, tape) else {
         return Read::Other;
@@ -71,6 +79,26 @@ pub(crate) fn decode(text: &str, tape: &mut Tape) -> Read {
 /// The members of a canonical envelope (SPEC section 4).
 pub(crate) const ENVELOPE: FieldTable = crate::envelope::KEEP.fields();
 
+/// A bit for each of `fields`, by their index in a [`FieldTable`].
+const fn bits(mut fields: &[usize]) -> u64 {
+    let mut mask = 0;
+    while let [field, rest @ ..] = fields {
+        mask |= 1 << *field;
+        fields = rest;
+    }
+    mask
+}
+
+/// Every member of a table of `n`.
+const fn all(n: usize) -> u64 {
+    (1 << n) - 1
+}
+
+/// The envelope's members this pass needs: `schema_version`, `arena` and
+/// `meta` have fixed defaults; `published_at` and `correlation_id` have
+/// defaults from the clock and randomness, left to the exact decoder.
+const ENVELOPE_REQUIRED: u64 = bits(&[2, 3, 4, 5, 6]);
+
 fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelope> {
     let mut prediction = None;
     let mut decision = DecisionFields::default();
@@ -78,7 +106,7 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
     let mut published_at = None;
     let mut correlation_id = None;
     let mut meta = None;
-    object(r, tape, ENVELOPE, |r, tape, field| {
+    let given = object_with(r, tape, ENVELOPE, ENVELOPE_REQUIRED, |r, tape, field| {
         match field {
             0 => (string(r, tape, None)? == SCHEMA_VERSION).then_some(())?,
             1 => (string(r, tape, None)? == ARENA).then_some(())?,
@@ -94,12 +122,18 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
         }
         Some(())
     })?;
+    if given & bits(&[7]) == 0 {
+        // `{}`, flat and as JavaScript writes it; not in the payload.
+        tape.span(slot::META, (0, 0), false)?;
+        tape.set(slot::META_STABLE, 1.0)?;
+        tape.set(slot::META_COUNT, 0.0)?;
+    }
     Some(CrowdPredictionEnvelope {
         prediction: prediction?,
         decision: decision.into_decision(kind?)?,
         published_at: published_at?,
         correlation_id: correlation_id?,
-        meta: meta?,
+        meta: meta.unwrap_or_default(),
     })
 }
 
@@ -108,6 +142,10 @@ pub(crate) const PREDICTION: FieldTable = crate::prediction::KEEP.fields();
 
 /// The members of a crowd.
 pub(crate) const CROWD: FieldTable = crate::prediction::CROWD_KEEP.fields();
+
+/// The prediction's members without a default: all but
+/// `market_probability`, `rationale`, `drivers` and `resolves_at`.
+const PREDICTION_REQUIRED: u64 = all(PREDICTION.len()) & !bits(&[5, 7, 8, 9]);
 
 fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     let mut source_type = None;
@@ -121,59 +159,81 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     let mut drivers = None;
     let mut resolves_at = None;
     let mut generated_at = None;
-    object(r, tape, PREDICTION, |r, tape, field| {
-        match field {
-            0 => {
-                let at = Some(slot::SOURCE_TYPE);
-                source_type = Some(choice(r, tape, at, &SourceType::ALL, |s| s.as_str())?);
+    let given = object_with(
+        r,
+        tape,
+        PREDICTION,
+        PREDICTION_REQUIRED,
+        |r, tape, field| {
+            match field {
+                0 => {
+                    let at = Some(slot::SOURCE_TYPE);
+                    source_type = Some(choice(r, tape, at, &SourceType::ALL, |s| s.as_str())?);
+                }
+                1 => source_id = Some(owned(r, tape, slot::SOURCE_ID)?),
+                2 => question = Some(owned(r, tape, slot::QUESTION)?),
+                3 => probability = Some(number(r, tape, slot::PROBABILITY)?),
+                4 => confidence = Some(number(r, tape, slot::CONFIDENCE)?),
+                5 => {
+                    market_probability = Some(nullable(
+                        r,
+                        tape,
+                        slot::MARKET_PROBABILITY,
+                        NULL_NUMBER,
+                        number,
+                    )?)
+                }
+                6 => crowd = Some(self::crowd(r, tape)?),
+                7 => rationale = Some(owned(r, tape, slot::RATIONALE)?),
+                8 => drivers = Some(self::drivers(r, tape)?),
+                9 => {
+                    resolves_at = Some(nullable(
+                        r,
+                        tape,
+                        slot::RESOLVES_AT,
+                        NULL_STRING,
+                        timestamp,
+                    )?)
+                }
+                _ => generated_at = Some(timestamp(r, tape, slot::GENERATED_AT)?),
             }
-            1 => source_id = Some(owned(r, tape, slot::SOURCE_ID)?),
-            2 => question = Some(owned(r, tape, slot::QUESTION)?),
-            3 => probability = Some(number(r, tape, slot::PROBABILITY)?),
-            4 => confidence = Some(number(r, tape, slot::CONFIDENCE)?),
-            5 => {
-                market_probability = Some(nullable(
-                    r,
-                    tape,
-                    slot::MARKET_PROBABILITY,
-                    NULL_NUMBER,
-                    number,
-                )?)
-            }
-            6 => crowd = Some(self::crowd(r, tape)?),
-            7 => rationale = Some(owned(r, tape, slot::RATIONALE)?),
-            8 => drivers = Some(self::drivers(r, tape)?),
-            9 => {
-                resolves_at = Some(nullable(
-                    r,
-                    tape,
-                    slot::RESOLVES_AT,
-                    NULL_STRING,
-                    timestamp,
-                )?)
-            }
-            _ => generated_at = Some(timestamp(r, tape, slot::GENERATED_AT)?),
-        }
-        Some(())
-    })?;
+            Some(())
+        },
+    )?;
+    // The defaults of what was left out, on the tape as if written: no
+    // market probability, an empty rationale (an empty span), no drivers,
+    // no resolution time.
+    let left_out = !given;
+    if left_out & bits(&[5]) != 0 {
+        tape.set(slot::MARKET_PROBABILITY, NULL_NUMBER)?;
+    }
+    if left_out & bits(&[7]) != 0 {
+        tape.span(slot::RATIONALE, (0, 0), false)?;
+    }
+    if left_out & bits(&[8]) != 0 {
+        tape.set(slot::DRIVER_COUNT, 0.0)?;
+    }
+    if left_out & bits(&[9]) != 0 {
+        tape.set(slot::RESOLVES_AT, NULL_STRING)?;
+    }
     Some(CrowdPrediction {
         source_type: source_type?,
         source_id: source_id?,
         question: question?,
         probability: probability?,
         confidence: confidence?,
-        market_probability: market_probability?,
+        market_probability: market_probability.flatten(),
         crowd: crowd?,
-        rationale: rationale?,
-        drivers: drivers?,
-        resolves_at: resolves_at?,
+        rationale: rationale.unwrap_or_default(),
+        drivers: drivers.unwrap_or_default(),
+        resolves_at: resolves_at.flatten(),
         generated_at: generated_at?,
     })
 }
 
 fn crowd(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Crowd> {
     let mut counts = [0u32; 4];
-    object(r, tape, CROWD, |r, tape, field| {
+    object_with(r, tape, CROWD, all(CROWD.len()), |r, tape, field| {
         let n = count(r)?;
         *counts.get_mut(field)? = n;
         tape.set(slot::CROWD + field, f64::from(n))
@@ -225,7 +285,7 @@ const DECISION: FieldTable = crate::decision::KEEP.fields();
 
 impl DecisionFields {
     fn read(&mut self, r: &mut Reader<'_>, tape: &mut Tape) -> Option<()> {
-        self.given = object_with(r, tape, DECISION, false, |r, tape, field| {
+        self.given = object_with(r, tape, DECISION, 0, |r, tape, field| {
             let choice_at = Some(slot::CHOICE);
             match field {
                 0 => {
@@ -296,25 +356,16 @@ fn number_slot(field: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Reads an object whose members are exactly `keys`, once each, in any
-/// order, handing each value to `member` with its index in `keys`.
-fn object<'a>(
-    r: &mut Reader<'a>,
-    tape: &mut Tape,
-    keys: FieldTable,
-    member: impl FnMut(&mut Reader<'a>, &mut Tape, usize) -> Option<()>,
-) -> Option<()> {
-    object_with(r, tape, keys, true, member).map(|_| ())
-}
-
-/// [`object`], where `all` says whether every key must be there; gives
-/// which were, a bit each. Members out of `keys`' order clear the tape's
-/// [`slot::ORDERED`].
+/// Reads an object whose members are among `keys`, once each, in any
+/// order, with at least those `required` names (a bit each, by index in
+/// `keys`), handing each value to `member` with its index in `keys`; gives
+/// which were there, a bit each. Members out of `keys`' order, or any left
+/// out, clear the tape's [`slot::AS_PARSED`].
 fn object_with<'a>(
     r: &mut Reader<'a>,
     tape: &mut Tape,
     keys: FieldTable,
-    all: bool,
+    required: u64,
     mut member: impl FnMut(&mut Reader<'a>, &mut Tape, usize) -> Option<()>,
 ) -> Option<u64> {
     open(r, b'{')?;
@@ -331,7 +382,7 @@ fn object_with<'a>(
                 }
             };
             if field < next {
-                tape.set(slot::ORDERED, 0.0)?;
+                tape.set(slot::AS_PARSED, 0.0)?;
             }
             next = field + 1;
             let bit = 1u64 << field;
@@ -352,8 +403,14 @@ fn object_with<'a>(
         }
     }
     r.depth -= 1;
-    let every = (1u64 << keys.len()) - 1;
-    (!all || given == every).then_some(given)
+    if given & required != required {
+        return None;
+    }
+    // The decision's members are checked against its kind later.
+    if required != 0 && given != all(keys.len()) {
+        tape.set(slot::AS_PARSED, 0.0)?;
+    }
+    Some(given)
 }
 
 /// Steps into an object or array.
@@ -429,8 +486,18 @@ fn count(r: &mut Reader<'_>) -> Option<u32> {
     }
 }
 
+/// A date-time string in any form SPEC section 5 accepts. One written
+/// otherwise than the encoding writes it goes on the tape as its instant
+/// ([`Tape::instant`]), for the package to write it in the canonical form.
 fn timestamp(r: &mut Reader<'_>, tape: &mut Tape, at: usize) -> Option<Timestamp> {
-    datetime::canonical(&string(r, tape, Some(at))?)
+    let text = string(r, tape, Some(at))?;
+    if let Some(canonical) = datetime::canonical(&text) {
+        return Some(canonical);
+    }
+    let converted = datetime::from_text(&text)?;
+    tape.instant(at, converted)?;
+    tape.set(slot::AS_PARSED, 0.0)?;
+    Some(converted)
 }
 
 /// `null`, noted on the tape as `null_mark`, or what `read` reads.
@@ -469,100 +536,4 @@ fn meta(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Meta> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    /// The keys of the object at `path` (keys, from the root) of `json`.
-    fn keys_at<'a>(json: &'a Json<'a>, path: &[&str]) -> Vec<String> {
-        let mut here = json;
-        for key in path {
-            let Json::Object(o) = here else {
-                panic!("{key}")
-            };
-            here = o.get(key).unwrap();
-        }
-        let Json::Object(o) = here else {
-            panic!("{path:?}")
-        };
-        o.members.iter().map(|(k, _)| k.to_string()).collect()
-    }
-
-    #[test]
-    fn the_canonical_encoding_writes_the_field_tables_in_order() {
-        let prediction = CrowdPrediction::from_json(
-            r#"{"source_type": "polymarket_bet", "source_id": "m", "question": "q?",
-                "probability": 0.7, "confidence": 0.8, "market_probability": 0.5,
-                "crowd": {"agents": 10, "bullish": 6, "bearish": 3, "neutral": 1},
-                "generated_at": "2026-01-01T00:00:00Z"}"#,
-        )
-        .unwrap();
-        let text = crate::build_envelope(prediction, crate::BuildOptions::default())
-            .unwrap()
-            .to_json();
-        let json = crate::json::parse(&text, Keep::All).unwrap();
-        let names = |fields: FieldTable| -> Vec<String> {
-            fields.iter().map(|(name, _)| name.to_string()).collect()
-        };
-        assert_eq!(keys_at(&json, &[]), names(ENVELOPE));
-        assert_eq!(keys_at(&json, &["prediction"]), names(PREDICTION));
-        assert_eq!(keys_at(&json, &["prediction", "crowd"]), names(CROWD));
-        // Each decision's fields come in the table's order.
-        let decision = keys_at(&json, &["decision"]);
-        let order: Vec<String> = names(DECISION)
-            .into_iter()
-            .filter(|name| decision.contains(name))
-            .collect();
-        assert_eq!(decision, order);
-    }
-
-    #[test]
-    fn flat_meta_goes_on_the_tape() {
-        let payload = r#"xx{"s":"a b","n":-12,"t":true,"f":false,"z":null}"#;
-        let raw = &payload[2..];
-        let mut tape = Tape::new();
-        assert_eq!(flat_meta(raw, 2, &mut tape), Some(5));
-        let member = |i: usize| &tape.0[slot::META_MEMBERS + 5 * i..slot::META_MEMBERS + 5 * i + 5];
-        assert_eq!(&payload[member(0)[0] as usize..member(0)[1] as usize], "s");
-        assert_eq!(member(0)[2], 0.0);
-        assert_eq!(
-            &payload[member(0)[3] as usize..member(0)[4] as usize],
-            "a b"
-        );
-        assert_eq!(member(1)[2..4], [1.0, -12.0]);
-        assert_eq!([member(2)[2], member(3)[2], member(4)[2]], [2.0, 3.0, 4.0]);
-        assert_eq!(flat_meta("{}", 0, &mut tape), Some(0));
-        for nested in [
-            r#"{"a":[1]}"#,
-            r#"{"a":{}}"#,
-            r#"{"__proto__":1}"#,
-            r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}"#,
-        ] {
-            assert_eq!(flat_meta(nested, 0, &mut tape), None, "{nested}");
-        }
-    }
-
-    #[test]
-    fn meta_that_javascript_writes_back_as_it_was() {
-        for stable in [
-            "{}",
-            r#"{"producer":"crowd-sim-7","run":1842,"region":"eu-west-1"}"#,
-            r#"{ "a" : [1, -2, true, null, {"b": "x y"}] }"#,
-            r#"{"n":999999999999999,"s":"é😀"}"#,
-        ] {
-            assert!(survives_js(stable), "{stable}");
-        }
-        for changed in [
-            r#"{"n":1.0}"#,
-            r#"{"n":1e5}"#,
-            r#"{"n":-0}"#,
-            r#"{"n":1234567890123456}"#,
-            r#"{"s":"\u00e9"}"#,
-            r#"{"b":1,"2":0}"#,
-            r#"{"n":0.5}"#,
-        ] {
-            assert!(!survives_js(changed), "{changed}");
-        }
-    }
-}
+mod tests;

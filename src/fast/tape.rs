@@ -12,15 +12,21 @@ use crate::json::{Json, Reader};
 /// A string takes two slots, the byte offsets of its contents; the end is
 /// negated when the string holds escapes (read it as the JSON string token
 /// one byte wider on each side). A `null` string has start -1, a `null`
-/// number is NaN (no JSON number is). A choice is its index in the type's
+/// number is NaN (no JSON number is). A date-time written otherwise than
+/// the encoding writes it is its instant: start `-2 - micros` (the
+/// microseconds within its second), end its Unix seconds. A value left out
+/// is its default as if written: an empty span (0, 0) for `rationale`, and
+/// for `meta` with its member count 0. A choice is its index in the type's
 /// `ALL`.
 #[derive(Clone, PartialEq, Debug)]
 pub(crate) struct Tape(pub [f64; slot::LEN]);
 
 /// The layout of a [`Tape`].
 pub(crate) mod slot {
-    /// 1 when every object's members came in SPEC order, else 0.
-    pub const ORDERED: usize = 0;
+    /// 1 when `JSON.parse` of the payload gives the decoded envelope: every
+    /// member there, in SPEC order, date-times as the encoding writes them;
+    /// else 0.
+    pub const AS_PARSED: usize = 0;
     pub const SOURCE_TYPE: usize = 1;
     pub const SOURCE_ID: usize = 2;
     pub const QUESTION: usize = 4;
@@ -67,6 +73,14 @@ impl Tape {
     pub(super) fn set(&mut self, at: usize, value: f64) -> Option<()> {
         *self.0.get_mut(at)? = value;
         Some(())
+    }
+
+    /// A date-time's instant at `at` (see [`Tape`]).
+    pub(super) fn instant(&mut self, at: usize, when: crate::Timestamp) -> Option<()> {
+        let micros = when.unix_micros();
+        let seconds = micros.div_euclid(1_000_000);
+        self.set(at, -2.0 - micros.rem_euclid(1_000_000) as f64)?;
+        self.set(at + 1, seconds as f64)
     }
 
     pub(super) fn span(

@@ -153,9 +153,10 @@ const READ_TAPE: usize = 1;
 /// they are UTF-8 and need no second check.
 ///
 /// Answers with a number, never a string:
-/// - [`READ_TAPE`] (1): the fast path read the payload, written canonically
-///   with every member in SPEC order; [`tape`] says where each value is and
-///   what each number is, so the wrapper builds the envelope itself;
+/// - [`READ_TAPE`] (1): the typed pass read the payload; [`tape`] says
+///   where each value is and what each number is, so the wrapper builds the
+///   envelope itself (or, for a string of more than one byte a character,
+///   parses the payload, which the tape then says gives the envelope);
 /// - [`PARSE_PAYLOAD`] (0): `JSON.parse` of the payload gives the decoded
 ///   envelope;
 /// - anything else: the length of the reply [`reply`] points to, the
@@ -164,17 +165,23 @@ const READ_TAPE: usize = 1;
 #[wasm_bindgen(js_name = wireDecode)]
 pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> usize {
     let decoder = Decoder::new().max_payload_bytes(max_payload_bytes);
-    let then = |source: Source<'_, '_>, envelope: CrowdPredictionEnvelope| match source {
-        Source::Fast(tape) if tape.0[slot::ORDERED] == 1.0 => {
-            TAPE.with_borrow_mut(|kept| kept.0 = tape.0);
-            Ok(READ_TAPE)
-        }
-        Source::Fast(_) => Ok(PARSE_PAYLOAD),
-        Source::Exact(json) if js_shape::parses_to_itself(json, &envelope) => Ok(PARSE_PAYLOAD),
-        Source::Exact(_) => Err(envelope.to_json()),
-    };
     let decoded = INPUT.with_borrow(|input| {
         let payload = input.get(..len).unwrap_or_default();
+        // The wrapper builds from the tape only a one-byte-a-character
+        // string (byte offsets are its offsets), and otherwise parses the
+        // payload: a tape that does not say what JSON.parse gives serves
+        // only such a string.
+        let tape_serves =
+            |tape: &Tape| tape.0[slot::AS_PARSED] == 1.0 || (well_formed && payload.is_ascii());
+        let then = |source: Source<'_, '_>, envelope: CrowdPredictionEnvelope| match source {
+            Source::Fast(tape) if tape_serves(tape) => {
+                TAPE.with_borrow_mut(|kept| kept.0 = tape.0);
+                Ok(READ_TAPE)
+            }
+            Source::Fast(_) => Err(envelope.to_json()),
+            Source::Exact(json) if js_shape::parses_to_itself(json, &envelope) => Ok(PARSE_PAYLOAD),
+            Source::Exact(_) => Err(envelope.to_json()),
+        };
         match well_formed {
             // SAFETY: the wrapper passes `well_formed` only for bytes that
             // `TextEncoder.encodeInto` wrote from a string without lone

@@ -249,6 +249,38 @@ test("an envelope built from the fast path's tape is what JSON.parse of the payl
     assert.equal({}.polluted, undefined);
 });
 
+test("every form producers write decodes to the canonical envelope, keys in SPEC order", () => {
+    const base = ce.buildEnvelope(
+        { ...PREDICTIONS.polymarket_bet, market_probability: null, rationale: "", drivers: [], resolves_at: null },
+        { correlationId: "c", publishedAt: "2026-01-01T00:00:01.5Z" },
+    );
+    const canonical = ce.encodeEnvelope(base);
+    const expected = JSON.stringify(JSON.parse(canonical));
+    const sorted = (v) => (v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
+    const leftOut = JSON.parse(canonical);
+    for (const k of ["schema_version", "arena", "meta"]) delete leftOut[k];
+    for (const k of ["market_probability", "rationale", "drivers", "resolves_at"]) delete leftOut.prediction[k];
+    const forms = {
+        offsets: canonical.replace(base.published_at, "2026-01-01T02:00:01.500+02:00")
+            .replace(base.prediction.generated_at, "0001-01-01T01:00:00+01:00"),
+        omitted: JSON.stringify(leftOut),
+        separators: canonical.replaceAll(",", ", ").replaceAll('":', '": '),
+        sorted: JSON.stringify(sorted(JSON.parse(canonical))),
+        pretty: JSON.stringify(JSON.parse(canonical), null, 2),
+    };
+    for (const [form, payload] of Object.entries(forms)) {
+        const result = ce.tryDecodeEnvelope(payload);
+        assert.equal(result.ok, true, `${form}: ${JSON.stringify(result.errors)}`);
+        const want = form === "offsets" ? expected.replace(base.prediction.generated_at, "0001-01-01T00:00:00Z") : expected;
+        assert.equal(JSON.stringify(result.envelope), want, form);
+        const bytes = ce.tryDecodeEnvelope(Buffer.from(payload));
+        assert.equal(JSON.stringify(bytes.envelope), want, `${form}, as bytes`);
+        const encoded = form === "offsets" ? canonical.replace(base.prediction.generated_at, "0001-01-01T00:00:00Z") : canonical;
+        assert.equal(ce.encodeEnvelope(result.envelope), encoded, form);
+    }
+});
+
 test("decodeStreamEntry applies SPEC section 1's entry rule, with the Rust core's messages", () => {
     const data = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.polymarket_bet));
     const decoded = ce.decodeStreamEntry({ fields: ["data"], data });
