@@ -98,12 +98,13 @@ fn main() {
             .iter()
             .filter_map(|p| Some(p.as_str()?.as_bytes()))
             .collect();
-        for (name, decode) in &competitors {
-            if let Some(p) = payloads.iter().find(|p| !decode(p)) {
-                panic!(
-                    "{name} refuses a {form} payload: {}",
-                    String::from_utf8_lossy(p)
-                );
+        for p in &payloads {
+            let text = String::from_utf8_lossy(p);
+            if let Err(e) = decoder.decode(p) {
+                panic!("crowd-envelope refuses a {form} payload ({e}): {text}");
+            }
+            if let Err(e) = serde_json::from_slice::<Envelope>(p) {
+                panic!("serde_json refuses a {form} payload ({e}): {text}");
             }
         }
         let mut iterations = 1u32;

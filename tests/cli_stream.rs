@@ -853,22 +853,7 @@ fn tail_follow_never_holds_entries_over_its_limit() {
     // Ten entries of 8 MB: a read of them all would hold 80 MB and more.
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(8 << 20));
     let script = "for i = 1, 10 do redis.call('XADD', KEYS[1], '*', 'data', ARGV[1]) end";
-    let mut cli = Command::new("redis-cli")
-        .args([
-            "-p",
-            &server.port.to_string(),
-            "-x",
-            "EVAL",
-            script,
-            "1",
-            STREAM,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    cli.stdin.take().unwrap().write_all(big.as_bytes()).unwrap();
-    assert!(cli.wait().unwrap().success());
+    server.eval_with_value(script, STREAM, big.as_bytes());
     let ids = publish(&server, &[prediction("After?")]);
 
     let mut child = command(&server, &["tail", "--follow", "--json", "--from", "0"])

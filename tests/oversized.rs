@@ -7,7 +7,6 @@ mod common;
 #[path = "common/program.rs"]
 mod program;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -21,22 +20,7 @@ fn add_big_entries(server: &RedisServer, key: &str, extra: &[&str]) {
     let fields: String = extra.iter().map(|f| format!("'{f}', ")).collect();
     let script =
         format!("for i = 1, 40 do redis.call('XADD', KEYS[1], '*', {fields}'data', ARGV[1]) end");
-    let mut cli = Command::new("redis-cli")
-        .args([
-            "-p",
-            &server.port.to_string(),
-            "-x",
-            "EVAL",
-            &script,
-            "1",
-            key,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    cli.stdin.take().unwrap().write_all(big.as_bytes()).unwrap();
-    assert!(cli.wait().unwrap().success());
+    server.eval_with_value(&script, key, big.as_bytes());
 }
 
 /// Runs the program to its end; its output and its peak memory in KiB.

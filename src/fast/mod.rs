@@ -373,10 +373,15 @@ fn object_with<'a>(
     let mut next = 0;
     if !r.eat(b'}') {
         loop {
-            // In SPEC order the key is the next one: one comparison.
-            let field = match keys.get(next) {
-                Some((expected, _)) if r.eat_key(expected) => next,
-                _ => {
+            // In SPEC order the key is the next one, or (members left
+            // out) one of the next few: a comparison each, no key read.
+            // Four, as at most three optional members stand in a row
+            // (`rationale`, `drivers`, `resolves_at`); keys in another
+            // order are matched by their table after four misses.
+            let mut ahead = keys.get(next..).unwrap_or_default().iter().take(4);
+            let field = match ahead.position(|(expected, _)| r.eat_key(expected)) {
+                Some(skipped) => next + skipped,
+                None => {
                     let key = string(r, tape, None)?;
                     keys.iter().position(|(k, _)| *k == key)?
                 }

@@ -205,6 +205,26 @@ impl RedisServer {
         assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+
+    /// `EVAL script 1 key value` through `redis-cli -x`, the value on its
+    /// standard input: one too big for a command line (entries of 8 MiB).
+    pub fn eval_with_value(&self, script: &str, key: &str, value: &[u8]) {
+        use std::io::Write;
+        let port = self.port.to_string();
+        let mut cli = Command::new("redis-cli")
+            .args(["-p", &port, "-x", "EVAL", script, "1", key])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-cli runs");
+        let mut stdin = cli.stdin.take().expect("a pipe");
+        stdin.write_all(value).expect("redis-cli reads its input");
+        drop(stdin);
+        assert!(
+            cli.wait().expect("redis-cli ends").success(),
+            "EVAL {script}"
+        );
+    }
 }
 
 impl Drop for RedisServer {

@@ -281,6 +281,22 @@ test("every form producers write decodes to the canonical envelope, keys in SPEC
     }
 });
 
+test("a date-time with an offset comes back as Date writes its instant, years 1 to 9999", () => {
+    const payload = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.fomo2_report, { correlationId: "c" }));
+    const published = JSON.parse(payload).published_at;
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    for (let i = 0; i < 3000; i++) {
+        const ms = Math.floor(-62135596800000 + random() * 315537897599000);
+        const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+        const frac = ms % 1000 === 0 ? "" : `.${iso.slice(20, 23)}000`;
+        const expected = `${iso.slice(0, 19)}${frac}Z`;
+        const result = ce.tryDecodeEnvelope(payload.replace(published, iso.replace("Z", "+00:00")));
+        assert.equal(result.ok, true, iso);
+        assert.equal(result.envelope.published_at, expected, iso);
+    }
+});
+
 test("decodeStreamEntry applies SPEC section 1's entry rule, with the Rust core's messages", () => {
     const data = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.polymarket_bet));
     const decoded = ce.decodeStreamEntry({ fields: ["data"], data });
