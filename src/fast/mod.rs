@@ -376,15 +376,19 @@ fn object_with<'a>(
             // In SPEC order the key is the next one, or (members left
             // out) one of the next few: a comparison each, no key read.
             // Four, as at most three optional members stand in a row
-            // (`rationale`, `drivers`, `resolves_at`); keys in another
-            // order are matched by their table after four misses.
+            // (`rationale`, `drivers`, `resolves_at`); a key in another
+            // order is then compared with the whole table, and only a key
+            // not in it is read (to be refused).
             let mut ahead = keys.get(next..).unwrap_or_default().iter().take(4);
             let field = match ahead.position(|(expected, _)| r.eat_key(expected)) {
                 Some(skipped) => next + skipped,
-                None => {
-                    let key = string(r, tape, None)?;
-                    keys.iter().position(|(k, _)| *k == key)?
-                }
+                None => keys
+                    .iter()
+                    .position(|(expected, _)| r.eat_key(expected))
+                    .or_else(|| {
+                        let key = string(r, tape, None)?;
+                        keys.iter().position(|(k, _)| *k == key)
+                    })?,
             };
             if field < next {
                 tape.set(slot::AS_PARSED, 0.0)?;
