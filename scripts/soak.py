@@ -266,6 +266,7 @@ class Fault:
     kind: str  # redis_kill, consumer_kill, consumer_stop, trim
     target: str = ""
     detail: str = ""
+    ended: Optional[float] = None  # when a stop ended (SIGCONT)
 
 
 def in_gap(gaps: list[tuple[tuple[int, int], tuple[int, int], int]], key: tuple[int, int]) -> bool:
@@ -312,11 +313,13 @@ def account(producer: Producer, consumers: list[Program], follower: Program,
     def explained(handlers: list[tuple[float, str]], until: float) -> bool:
         """A fault that can make an entry go round twice: Redis killed
         between its first handling and `until`, or one of its handlers
-        killed or stopped (a stop starts up to a claim time and its length
-        before the handling it delays)."""
+        killed or stopped (a stop, from its start to its end, overlapping
+        the time from 15 s before the first handling, a claim time and the
+        longest stop, to `until`)."""
         first, names = handlers[0][0], {name for _, name in handlers}
         return any((f.kind == "redis_kill" and first - 1 <= f.at <= until + 1)
-                   or ((f.target in names or f.target == "all") and first - 15 <= f.at <= until + 1)
+                   or ((f.target in names or f.target == "all")
+                       and f.at <= until + 1 and (f.ended or f.at) >= first - 15)
                    for f in faults)
 
     duplicates = attributed = handled_then_deleted = 0
@@ -488,11 +491,12 @@ def main() -> int:
             consumers.append(consumer(f"c{next(serial)}", server.url).start())
         elif kind == "consumer_stop":
             victim = rng.choice(live)
-            faults.append(Fault(time.monotonic(), kind, victim.name))
+            stop = Fault(time.monotonic(), kind, victim.name)
+            faults.append(stop)
             victim.signal(signal.SIGSTOP)
             time.sleep(CLAIM_IDLE_MS / 1000 + rng.uniform(1, 4))
             victim.signal(signal.SIGCONT)
-            faults.append(Fault(time.monotonic(), kind, victim.name, "continued"))
+            stop.ended = time.monotonic()
         else:
             # Everyone stops while the producer goes on; then all but the
             # newest few hundred entries go, most of them unread.
