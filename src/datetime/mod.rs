@@ -57,6 +57,15 @@ impl Timestamp {
         self.micros
     }
 
+    /// Whole Unix seconds and the microseconds within that second (0 to
+    /// 999,999; before 1970 the seconds round down).
+    pub(crate) fn unix_seconds_and_micros(self) -> (i64, i64) {
+        (
+            self.micros.div_euclid(MICROS_PER_SECOND),
+            self.micros.rem_euclid(MICROS_PER_SECOND),
+        )
+    }
+
     /// The current time, truncated to the microsecond.
     pub fn now() -> Timestamp {
         let micros = crate::platform::unix_micros_now();
@@ -122,8 +131,7 @@ impl FromStr for Timestamp {
 impl fmt::Display for Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, the fraction only when non-zero.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let seconds = self.micros.div_euclid(MICROS_PER_SECOND);
-        let micros = self.micros.rem_euclid(MICROS_PER_SECOND);
+        let (seconds, micros) = self.unix_seconds_and_micros();
         let days = seconds.div_euclid(SECONDS_PER_DAY);
         let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
         let (year, month, day) = civil_from_days(days);

@@ -94,10 +94,11 @@ const fn all(n: usize) -> u64 {
     (1 << n) - 1
 }
 
-/// The envelope's members this pass needs: `schema_version`, `arena` and
-/// `meta` have fixed defaults; `published_at` and `correlation_id` have
-/// defaults from the clock and randomness, left to the exact decoder.
-const ENVELOPE_REQUIRED: u64 = bits(&[2, 3, 4, 5, 6]);
+/// The envelope's members with fixed defaults: `schema_version`, `arena`
+/// and `meta`. The defaults of `published_at` and `correlation_id` come
+/// from the clock and randomness: this pass needs them, and leaves an
+/// envelope without them to the exact decoder.
+const ENVELOPE_DEFAULTS: u64 = bits(&[0, 1, 7]);
 
 fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelope> {
     let mut prediction = None;
@@ -106,7 +107,8 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
     let mut published_at = None;
     let mut correlation_id = None;
     let mut meta = None;
-    let given = object_with(r, tape, ENVELOPE, ENVELOPE_REQUIRED, |r, tape, field| {
+    let required = all(ENVELOPE.len()) & !ENVELOPE_DEFAULTS;
+    let given = object_with(r, tape, ENVELOPE, required, |r, tape, field| {
         match field {
             0 => (string(r, tape, None)? == SCHEMA_VERSION).then_some(())?,
             1 => (string(r, tape, None)? == ARENA).then_some(())?,
@@ -122,7 +124,7 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
         }
         Some(())
     })?;
-    if given & bits(&[7]) == 0 {
+    if left_out(tape, given, ENVELOPE_DEFAULTS)? & bits(&[7]) != 0 {
         // `{}`, flat and as JavaScript writes it; not in the payload.
         tape.span(slot::META, (0, 0), false)?;
         tape.set(slot::META_STABLE, 1.0)?;
@@ -143,9 +145,19 @@ pub(crate) const PREDICTION: FieldTable = crate::prediction::KEEP.fields();
 /// The members of a crowd.
 pub(crate) const CROWD: FieldTable = crate::prediction::CROWD_KEEP.fields();
 
-/// The prediction's members without a default: all but
-/// `market_probability`, `rationale`, `drivers` and `resolves_at`.
-const PREDICTION_REQUIRED: u64 = all(PREDICTION.len()) & !bits(&[5, 7, 8, 9]);
+/// The prediction's members with defaults: `market_probability`,
+/// `rationale`, `drivers` and `resolves_at`.
+const PREDICTION_DEFAULTS: u64 = bits(&[5, 7, 8, 9]);
+
+/// Which of `defaults` were left out (`given` says what was there); any
+/// one means `JSON.parse` of the payload lacks it.
+fn left_out(tape: &mut Tape, given: u64, defaults: u64) -> Option<u64> {
+    let missing = defaults & !given;
+    if missing != 0 {
+        tape.set(slot::AS_PARSED, 0.0)?;
+    }
+    Some(missing)
+}
 
 fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     let mut source_type = None;
@@ -163,7 +175,7 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
         r,
         tape,
         PREDICTION,
-        PREDICTION_REQUIRED,
+        all(PREDICTION.len()) & !PREDICTION_DEFAULTS,
         |r, tape, field| {
             match field {
                 0 => {
@@ -203,17 +215,17 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     // The defaults of what was left out, on the tape as if written: no
     // market probability, an empty rationale (an empty span), no drivers,
     // no resolution time.
-    let left_out = !given;
-    if left_out & bits(&[5]) != 0 {
+    let missing = left_out(tape, given, PREDICTION_DEFAULTS)?;
+    if missing & bits(&[5]) != 0 {
         tape.set(slot::MARKET_PROBABILITY, NULL_NUMBER)?;
     }
-    if left_out & bits(&[7]) != 0 {
+    if missing & bits(&[7]) != 0 {
         tape.span(slot::RATIONALE, (0, 0), false)?;
     }
-    if left_out & bits(&[8]) != 0 {
+    if missing & bits(&[8]) != 0 {
         tape.set(slot::DRIVER_COUNT, 0.0)?;
     }
-    if left_out & bits(&[9]) != 0 {
+    if missing & bits(&[9]) != 0 {
         tape.set(slot::RESOLVES_AT, NULL_STRING)?;
     }
     Some(CrowdPrediction {
@@ -359,8 +371,8 @@ fn number_slot(field: usize) -> Option<(usize, bool)> {
 /// Reads an object whose members are among `keys`, once each, in any
 /// order, with at least those `required` names (a bit each, by index in
 /// `keys`), handing each value to `member` with its index in `keys`; gives
-/// which were there, a bit each. Members out of `keys`' order, or any left
-/// out, clear the tape's [`slot::AS_PARSED`].
+/// which were there, a bit each. Members out of `keys`' order clear the
+/// tape's [`slot::AS_PARSED`] (members left out: [`left_out`]).
 fn object_with<'a>(
     r: &mut Reader<'a>,
     tape: &mut Tape,
@@ -412,14 +424,7 @@ fn object_with<'a>(
         }
     }
     r.depth -= 1;
-    if given & required != required {
-        return None;
-    }
-    // The decision's members are checked against its kind later.
-    if required != 0 && given != all(keys.len()) {
-        tape.set(slot::AS_PARSED, 0.0)?;
-    }
-    Some(given)
+    (given & required == required).then_some(given)
 }
 
 /// Steps into an object or array.

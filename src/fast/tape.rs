@@ -77,9 +77,8 @@ impl Tape {
 
     /// A date-time's instant at `at` (see [`Tape`]).
     pub(super) fn instant(&mut self, at: usize, when: crate::Timestamp) -> Option<()> {
-        let micros = when.unix_micros();
-        let seconds = micros.div_euclid(1_000_000);
-        self.set(at, -2.0 - micros.rem_euclid(1_000_000) as f64)?;
+        let (seconds, micros) = when.unix_seconds_and_micros();
+        self.set(at, -2.0 - micros as f64)?;
         self.set(at + 1, seconds as f64)
     }
 
