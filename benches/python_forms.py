@@ -91,12 +91,13 @@ def every(decode: Callable[[bytes], Any], payloads: list[bytes]) -> Callable[[],
 
 
 def ns_per_envelope(run: Callable[[], None], n: int) -> float:
-    best = []
+    """The median of three runs over the `n` payloads, per payload."""
+    times = []
     for _ in range(3):
         start = time.perf_counter_ns()
         run()
-        best.append(time.perf_counter_ns() - start)
-    return statistics.median(best) / n
+        times.append(time.perf_counter_ns() - start)
+    return statistics.median(times) / n
 
 
 competitors = {
@@ -112,13 +113,15 @@ for name, payloads in forms.items():
             except (ValueError, pydantic.ValidationError, msgspec.ValidationError) as e:
                 raise SystemExit(f"{who} refuses a {name} payload ({e}): {p[:200]!r}")
 
+# forms_timing's names for its competitors, as this report names them.
+NATIVE_NAMES = {"crowd-envelope": "crowd-envelope (native)", "serde_json derive": "serde_json derive"}
 samples: dict[str, dict[str, list[float]]] = {name: {} for name in forms}
 for round_number in range(1, ROUNDS + 1):
     print(f"bench (python forms): round {round_number} of {ROUNDS}", file=sys.stderr)
     native = json.loads(subprocess.run([native_bin, forms_path], check=True, capture_output=True, text=True).stdout)
     for name, payloads in forms.items():
         for who, ns in native[name].items():
-            samples[name].setdefault("serde_json derive" if who != "crowd-envelope" else "crowd-envelope (native)", []).append(ns)
+            samples[name].setdefault(NATIVE_NAMES[who], []).append(ns)
         order = list(competitors.items())
         if round_number % 2 == 0:
             order.reverse()
