@@ -2,8 +2,8 @@
 
 use crate::envelope::{self, CrowdPredictionEnvelope, SCHEMA_VERSION};
 use crate::error::{DecodeError, DecodeReason};
-use crate::fast::{self, Tape};
 use crate::json::{self, Json, Keep};
+use crate::typed::{self, Tape};
 
 /// Payloads larger than this many bytes are rejected as `too_large` unless
 /// the limit is changed with [`Decoder::max_payload_bytes`].
@@ -64,7 +64,7 @@ impl Decoder {
     pub(crate) fn decode_with<R>(
         &self,
         payload: &[u8],
-        then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
+        then: impl FnOnce(Source<'_>, CrowdPredictionEnvelope) -> R,
     ) -> Result<R, DecodeError> {
         self.check_size(payload.len())?;
         let text = std::str::from_utf8(payload).map_err(|e| {
@@ -80,7 +80,7 @@ impl Decoder {
     pub(crate) fn decode_str_with<R>(
         &self,
         payload: &str,
-        then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
+        then: impl FnOnce(Source<'_>, CrowdPredictionEnvelope) -> R,
     ) -> Result<R, DecodeError> {
         self.check_size(payload.len())?;
         decode_text(payload, then)
@@ -106,33 +106,38 @@ impl Decoder {
 /// value from it (`src/wasm/mod.rs`).
 // Only the wasm bindings look inside.
 #[cfg_attr(not(feature = "wasm"), allow(dead_code))]
-pub(crate) enum Source<'j, 'a> {
-    /// By the fast path: written canonically, which `JSON.parse` reads as
-    /// the same envelope; where each value is.
-    Fast(&'j Tape),
-    /// By the exact decoder: what it kept of the payload.
-    Exact(&'j Json<'a>),
+pub(crate) enum Source<'j> {
+    /// By the decoder: where each value is.
+    Typed(&'j Tape),
+    /// By the second pass, which accepted what the decoder refused: a
+    /// disagreement the differential tests prove does not happen, answered
+    /// with the envelope all the same rather than by losing the entry.
+    Explained,
 }
 
-/// Decodes `text`: by the fast path if it can, else by the exact decoder.
+/// Decodes `text` in one pass; a payload it refuses is read a second time
+/// only to say why.
 fn decode_text<R>(
     text: &str,
-    then: impl FnOnce(Source<'_, '_>, CrowdPredictionEnvelope) -> R,
+    then: impl FnOnce(Source<'_>, CrowdPredictionEnvelope) -> R,
 ) -> Result<R, DecodeError> {
     let mut tape = Tape::new();
-    match fast::decode(text, &mut tape) {
-        fast::Read::Valid(envelope) => Ok(then(Source::Fast(&tape), envelope)),
-        fast::Read::Invalid(errors) => Err(errors.into()),
-        fast::Read::Other => exact(text, envelope::KEEP, |json, envelope| {
-            then(Source::Exact(json), envelope)
-        }),
+    match typed::decode(text, &mut tape) {
+        typed::Read::Valid(envelope) => Ok(then(Source::Typed(&tape), envelope)),
+        typed::Read::Invalid(errors) => Err(errors.into()),
+        typed::Read::Refused => {
+            let explained = explain(text, envelope::KEEP, |_, envelope| envelope);
+            debug_assert!(explained.is_err(), "refused but valid: {text}");
+            explained.map(|envelope| then(Source::Explained, envelope))
+        }
     }
 }
 
-/// The exact decoder: every rule, every lax form, every rejection with its
-/// reason, reading what `keep` names of `text` ([`envelope::KEEP`], or in
-/// tests everything, to check that nothing else matters).
-pub(crate) fn exact<R>(
+/// The second pass: reads what `keep` names of `text` as a tree
+/// ([`envelope::KEEP`], or in tests everything, to check that nothing else
+/// matters) and checks it field by field, every rule, every lax form,
+/// giving every error with its path and code.
+pub(crate) fn explain<R>(
     text: &str,
     keep: Keep,
     then: impl FnOnce(&Json<'_>, CrowdPredictionEnvelope) -> R,

@@ -64,7 +64,6 @@ mod differential;
 pub mod entry;
 mod envelope;
 mod error;
-mod fast;
 mod float;
 mod json;
 mod lax;
@@ -75,6 +74,7 @@ mod prediction;
 pub mod redis;
 #[cfg(feature = "schema")]
 mod schema;
+mod typed;
 mod validate;
 #[cfg(feature = "wasm")]
 mod wasm;

@@ -202,9 +202,7 @@ function decodeText(glue: Glue, text: string, limit: number): DecodeResult {
         const { read, written } = encoder.encodeInto(text, memoryBytes(glue).subarray(at, at + capacity));
         if (read === text.length) {
             const answer = glue.wireDecode(written, limit, true);
-            // One byte a character: byte offsets are string offsets.
-            if (answer === READ_TAPE && written === text.length) return fromTape(glue, text);
-            return decodeReply(glue, answer, text);
+            return answer === READ_TAPE ? fromTape(glue, text) : decodeReply(glue, answer);
         }
         capacity = text.length * 3; // the most UTF-8 a UTF-16 unit takes
     }
@@ -213,39 +211,38 @@ function decodeText(glue: Glue, text: string, limit: number): DecodeResult {
 function decodeBytes(glue: Glue, bytes: Uint8Array, limit: number): DecodeResult {
     const at = glue.wireInput(bytes.byteLength);
     memoryBytes(glue).set(bytes, at);
-    return decodeReply(glue, glue.wireDecode(bytes.byteLength, limit, false), bytes);
+    const answer = glue.wireDecode(bytes.byteLength, limit, false);
+    // The tape's offsets are the string's: wasm checked the bytes are UTF-8.
+    return answer === READ_TAPE ? fromTape(glue, utf8.decode(bytes)) : decodeReply(glue, answer);
 }
 
-function decodeReply(glue: Glue, length: number, input: string | Uint8Array): DecodeResult {
-    let text: string;
-    if (length === PARSE_PAYLOAD || length === READ_TAPE) {
-        // The payload itself is canonical: JSON.parse gives the envelope.
-        text = typeof input === "string" ? input : utf8.decode(input);
-    } else {
-        const at = glue.wireReply();
-        text = utf8.decode(memoryBytes(glue).subarray(at, at + length));
-        if (text.charCodeAt(0) === REJECTED) {
-            const { reason, errors } = JSON.parse(text.slice(1)) as Rejection;
-            return { ok: false, reason, errors };
-        }
+/** A reply from wasm memory: a rejection, or the canonical JSON of an envelope. */
+function decodeReply(glue: Glue, length: number): DecodeResult {
+    const text = replyText(glue, length);
+    if (text.charCodeAt(0) === REJECTED) {
+        const { reason, errors } = JSON.parse(text.slice(1)) as Rejection;
+        return { ok: false, reason, errors };
     }
-    const envelope = JSON.parse(text) as CrowdPredictionEnvelope;
-    decodedFrom.set(envelope, text);
-    return { ok: true, envelope };
+    return { ok: true, envelope: JSON.parse(text) as CrowdPredictionEnvelope };
+}
+
+function replyText(glue: Glue, length: number): string {
+    const at = glue.wireReply();
+    return utf8.decode(memoryBytes(glue).subarray(at, at + length));
 }
 
 // What wireDecode answers besides a reply's length (src/wasm/mod.rs).
-const PARSE_PAYLOAD = 0;
 const READ_TAPE = 1;
 
-// The tape's layout and the choices' names in index order (src/fast/tape.rs,
-// the `ALL` arrays); the package tests check every decode built from a
-// tape against JSON.parse of its payload.
+// The tape's layout (src/typed/tape.rs, `slot::NAMED`, which a Rust test
+// holds this table to) and the choices' names in index order (the `ALL`
+// arrays); the package tests check every decode built from a tape against
+// JSON.parse of its canonical encoding.
 const SLOT = {
-    SOURCE_TYPE: 1, SOURCE_ID: 2, QUESTION: 4, PROBABILITY: 6, CONFIDENCE: 7, MARKET_PROBABILITY: 8,
-    CROWD: 9, RATIONALE: 13, RESOLVES_AT: 15, GENERATED_AT: 17, DECISION_KIND: 19, CHOICE: 20,
-    NUMBERS: 21, REASON: 25, PUBLISHED_AT: 27, CORRELATION_ID: 29, META: 31, DRIVER_COUNT: 33,
-    DRIVERS: 34, META_STABLE: 66, META_COUNT: 67, META_MEMBERS: 68, LEN: 108,
+    SOURCE_TYPE: 0, SOURCE_ID: 1, QUESTION: 3, PROBABILITY: 5, CONFIDENCE: 6, MARKET_PROBABILITY: 7,
+    CROWD: 8, RATIONALE: 12, RESOLVES_AT: 14, GENERATED_AT: 16, DECISION_KIND: 18, CHOICE: 19,
+    NUMBERS: 20, REASON: 24, PUBLISHED_AT: 26, CORRELATION_ID: 28, META: 30, DRIVER_COUNT: 32,
+    DRIVERS: 33, META_STABLE: 65, META_COUNT: 66, META_MEMBERS: 67, LEN: 107,
 } as const;
 const SOURCE_TYPES = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"] as const;
 const DECISION_KINDS = ["fomo2_signal", "polymarket_side", "oddsoddy_multiplier"] as const;
@@ -253,8 +250,8 @@ const ACTIONS = ["buy", "sell", "hold"] as const;
 const SIDES = ["yes", "no", "abstain"] as const;
 
 /**
- * The envelope built from the tape wasm wrote for a one-byte-a-character
- * payload in any form the typed pass reads: strings are slices of the
+ * The envelope built from the tape wasm wrote for a payload in any form the
+ * decoder accepts (`text` is the payload as a string): strings are slices of the
  * payload, numbers come as doubles, date-times written another way come as
  * their instant, defaults of members left out as if written, and only a
  * `meta` that is not flat is parsed. The object has SPEC's keys in SPEC's
@@ -302,15 +299,18 @@ function fromTape(glue: Glue, text: string): DecodeResult {
         decision,
         decision_kind: kind,
         published_at: dateTime(text, t, SLOT.PUBLISHED_AT),
-        correlation_id: slice(text, t, SLOT.CORRELATION_ID),
+        correlation_id:
+            t[SLOT.CORRELATION_ID] === GENERATED ? replyText(glue, t[SLOT.CORRELATION_ID + 1]) : slice(text, t, SLOT.CORRELATION_ID),
         meta: meta(text, t),
     } as CrowdPredictionEnvelope;
-    // Only a meta JavaScript would write differently needs the payload kept.
-    if (t[SLOT.META_STABLE] !== 1) decodedFrom.set(envelope, text);
+    // Only a meta JavaScript would write differently needs its text kept.
+    if (t[SLOT.META_STABLE] !== 1) {
+        decodedMeta.set(envelope, { meta: envelope.meta, raw: text.slice(t[SLOT.META], t[SLOT.META + 1]) });
+    }
     return { ok: true, envelope };
 }
 
-/** The string whose place the tape notes at `at` (see src/fast/tape.rs). */
+/** The string whose place the tape notes at `at` (see src/typed/tape.rs). */
 function slice(text: string, t: Float64Array, at: number): string {
     const start = t[at];
     const end = t[at + 1];
@@ -319,6 +319,8 @@ function slice(text: string, t: Float64Array, at: number): string {
 
 /** A null string's start on the tape. */
 const NULL_STRING = -1;
+/** The start of a correlation id left out: the fresh one is the reply. */
+const GENERATED = -3;
 
 /**
  * A date-time: as written when the encoding writes it so, else from its
@@ -385,13 +387,13 @@ function trappedDecode(error: Error): DecodeResult {
 }
 
 /**
- * The text each decoded envelope was parsed from (a reference, not a copy).
- * JS numbers cannot hold every JSON number that `meta` keeps as written
- * (`1.0`, `1e21`, integers above 2^53), so {@link encodeEnvelope} of an
- * envelope the caller has not changed re-encodes from that text, and gives
- * exactly the bytes native code gives.
+ * The text of each decoded envelope's `meta`, where JavaScript would write
+ * it otherwise (a slice of the payload). JS numbers cannot hold every JSON
+ * number that `meta` keeps as written (`1.0`, `1e21`, integers above 2^53),
+ * so {@link encodeEnvelope} of a meta the caller has not changed encodes
+ * that text, and gives exactly the bytes native code gives.
  */
-const decodedFrom = new WeakMap<object, string>();
+const decodedMeta = new WeakMap<object, { meta: unknown; raw: string }>();
 
 const encoder = new TextEncoder();
 
@@ -504,11 +506,16 @@ export function encodeEnvelope(envelope: CrowdPredictionEnvelope): string {
     return reply === "" ? text : reply;
 }
 
-/** The envelope as JSON text: the text it was decoded from, if it still says the same. */
+/** The envelope as JSON text, with its meta as decoded if it still says the same. */
 function envelopeText(envelope: unknown): string {
     const now = toJson(envelope, "envelope");
-    const source = typeof envelope === "object" && envelope !== null ? decodedFrom.get(envelope) : undefined;
-    return source !== undefined && now === toJson(JSON.parse(source), "envelope") ? source : now;
+    const source = typeof envelope === "object" && envelope !== null ? decodedMeta.get(envelope) : undefined;
+    if (source === undefined) return now;
+    const { meta } = envelope as { meta: unknown };
+    if (meta !== source.meta || toJson(meta, "meta") !== toJson(JSON.parse(source.raw), "meta")) return now;
+    // The encoder reads members in any order: meta first, as it was written.
+    const rest = toJson({ ...(envelope as object), meta: undefined }, "envelope");
+    return rest === "{}" ? `{"meta":${source.raw}}` : `{"meta":${source.raw},${rest.slice(1)}`;
 }
 
 /**

@@ -56,7 +56,7 @@ export function memoryBytes(glue: Glue): Uint8Array {
     return memory;
 }
 
-/** The fast path's tape (src/fast.rs), `length` doubles where wasm keeps it. */
+/** The decoder's tape (src/typed/tape.rs), `length` doubles where wasm keeps it. */
 export function tapeView(glue: Glue, length: number): Float64Array {
     if (tape.byteLength === 0) tape = new Float64Array(glue.wireMemory().buffer, glue.wireTape(), length);
     return tape;

@@ -10,7 +10,7 @@ use super::keys::KeyIndex;
 use super::{plain_run, truncate, Array, Json, JsonError, Keep, Object, MAX_DEPTH, MAX_INT_DIGITS};
 
 /// A cursor over JSON text with the grammar's pieces; [`parse`] reads a
-/// whole value with it, the decoder's fast path (`crate::fast`) reads an
+/// whole value with it, the decoder's typed pass (`crate::typed`) reads an
 /// envelope field by field.
 pub(crate) struct Reader<'a> {
     pub(super) text: &'a str,
@@ -59,6 +59,13 @@ impl<'a> Reader<'a> {
             self.pos += len + 2;
         }
         matches
+    }
+
+    /// Moves the cursor back to `pos`, an offset this reader gave before a
+    /// value that was read whole and then found to be of the wrong type
+    /// (the typed pass then drops it instead).
+    pub fn rewind(&mut self, pos: usize) {
+        self.pos = pos;
     }
 
     /// Steps over `literal` (`null`, say) if it is next.

@@ -4,9 +4,8 @@
 //! Decoding does the least at the boundary: the JS wrapper
 //! (`pkg-template/src/api.ts`) encodes a payload straight into an input
 //! buffer in wasm memory ([`input`]), and [`decode_input`] answers with a
-//! number: build the envelope from the fast path's tape (offsets and
-//! numbers, [`tape`]), `JSON.parse` the payload as it is, or read a reply
-//! from wasm memory ([`reply`]).
+//! number: build the envelope from the decoder's tape (offsets and
+//! numbers, [`tape`]), or read a rejection from wasm memory ([`reply`]).
 //!
 //! The other exports take JS values as JSON text (`JSON.stringify`, which
 //! yields plain objects of the wire shape back through `JSON.parse`, never a
@@ -33,8 +32,8 @@ use crate::decode::Source;
 use crate::entry::{check_entry, EntryData};
 use crate::envelope::{meta_from_json, verify_decision, BuildOptions, CrowdPredictionEnvelope};
 use crate::error::{DecodeError, ErrorCode, FieldError, ValidationError};
-use crate::fast::{slot, Tape};
 use crate::json::{self, Json, Keep, Object};
+use crate::typed::{slot, Tape, GENERATED};
 use crate::validate::{self, any, Errors, Fields, Path};
 use crate::{build_envelope, lax, CrowdPrediction, Decoder, Timestamp};
 
@@ -116,7 +115,7 @@ thread_local! {
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The last decode's reply, read by the wrapper from wasm memory.
     static REPLY: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The last fast-path decode's tape, read by the wrapper from wasm memory.
+    /// The last decode's tape, read by the wrapper from wasm memory.
     static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
 }
 
@@ -143,8 +142,6 @@ pub fn input(capacity: usize) -> *mut u8 {
     })
 }
 
-/// [`decode_input`]'s answer: JSON.parse the payload itself.
-const PARSE_PAYLOAD: usize = 0;
 /// [`decode_input`]'s answer: build the envelope from the tape ([`tape`]).
 const READ_TAPE: usize = 1;
 
@@ -153,34 +150,34 @@ const READ_TAPE: usize = 1;
 /// they are UTF-8 and need no second check.
 ///
 /// Answers with a number, never a string:
-/// - [`READ_TAPE`] (1): the typed pass read the payload; [`tape`] says
-///   where each value is and what each number is, so the wrapper builds the
-///   envelope itself (or, for a string of more than one byte a character,
-///   parses the payload, which the tape then says gives the envelope);
-/// - [`PARSE_PAYLOAD`] (0): `JSON.parse` of the payload gives the decoded
-///   envelope;
-/// - anything else: the length of the reply [`reply`] points to, the
-///   canonical JSON of the envelope, or `!` and the rejection (never
-///   shorter than 2 bytes).
+/// - [`READ_TAPE`] (1): accepted; [`tape`] says where each value is (in
+///   the UTF-16 units of the payload as a JavaScript string) and what each
+///   number is, so the wrapper builds the envelope itself. A correlation id
+///   the payload left out is the reply ([`reply`]), its length on the tape;
+/// - anything else: the length of the reply [`reply`] points to, `!` and the
+///   rejection, or (for what only the second pass accepted, which the tests
+///   prove does not happen) the canonical JSON of the envelope; never
+///   shorter than 2 bytes.
 #[wasm_bindgen(js_name = wireDecode)]
 pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> usize {
     let decoder = Decoder::new().max_payload_bytes(max_payload_bytes);
     let decoded = INPUT.with_borrow(|input| {
         let payload = input.get(..len).unwrap_or_default();
-        // The wrapper builds from the tape only a one-byte-a-character
-        // string (byte offsets are its offsets), and otherwise parses the
-        // payload: a tape that does not say what JSON.parse gives serves
-        // only such a string.
-        let tape_serves =
-            |tape: &Tape| tape.0[slot::AS_PARSED] == 1.0 || (well_formed && payload.is_ascii());
-        let then = |source: Source<'_, '_>, envelope: CrowdPredictionEnvelope| match source {
-            Source::Fast(tape) if tape_serves(tape) => {
-                TAPE.with_borrow_mut(|kept| kept.0 = tape.0);
+        let then = |source: Source<'_>, envelope: CrowdPredictionEnvelope| match source {
+            Source::Typed(tape) => {
+                TAPE.with_borrow_mut(|kept| {
+                    kept.0 = tape.0;
+                    if !payload.is_ascii() {
+                        kept.offsets_in_utf16(payload);
+                    }
+                    if kept.0[slot::CORRELATION_ID] == GENERATED {
+                        kept.0[slot::CORRELATION_ID + 1] = envelope.correlation_id.len() as f64;
+                        REPLY.with_borrow_mut(|reply| reply.clone_from(&envelope.correlation_id));
+                    }
+                });
                 Ok(READ_TAPE)
             }
-            Source::Fast(_) => Err(envelope.to_json()),
-            Source::Exact(json) if js_shape::parses_to_itself(json, &envelope) => Ok(PARSE_PAYLOAD),
-            Source::Exact(_) => Err(envelope.to_json()),
+            Source::Explained => Err(envelope.to_json()),
         };
         match well_formed {
             // SAFETY: the wrapper passes `well_formed` only for bytes that
@@ -209,7 +206,7 @@ pub fn decode_input(len: usize, max_payload_bytes: usize, well_formed: bool) -> 
     })
 }
 
-/// Where the last fast-path decode's [`Tape`] is: `slot::LEN` doubles.
+/// Where the last decode's [`Tape`] is: `slot::LEN` doubles.
 #[wasm_bindgen(js_name = wireTape)]
 pub fn tape() -> *const f64 {
     TAPE.with_borrow(|tape| tape.0.as_ptr())
@@ -490,8 +487,6 @@ fn option<'j, T>(
     let f = Fields::new(o, path);
     f.optional(errors, key, nullable, any, || None).flatten()
 }
-
-pub(crate) mod js_shape;
 
 #[cfg(test)]
 mod tests {

@@ -207,7 +207,7 @@ test("the constants have SPEC's values", () => {
     assert.equal(ce.DEFAULT_MAX_PAYLOAD_BYTES, 1048576);
 });
 
-test("an envelope built from the fast path's tape is what JSON.parse of the payload gives, keys in order", () => {
+test("an envelope built from the decoder's tape is what JSON.parse of the payload gives, keys in order", () => {
     const base = ce.buildEnvelope(PREDICTIONS.polymarket_bet, { correlationId: "c", publishedAt: "2026-01-01T00:00:00Z" });
     const metas = [
         {},
@@ -230,8 +230,8 @@ test("an envelope built from the fast path's tape is what JSON.parse of the payl
         assert.equal(Object.getPrototypeOf(result.envelope.meta), Object.prototype);
         assert.equal(ce.encodeEnvelope(result.envelope), ce.encodeEnvelope(parsed));
     }
-    // Escapes in the fast path's strings (read as JSON tokens), and non-ASCII
-    // text (byte offsets are no string offsets: parsed instead).
+    // Escapes in the tape's strings (read as JSON tokens), and non-ASCII
+    // text (offsets in UTF-16 units, as the string counts them).
     for (const [question, rationale] of [
         ['He said "yes"\n\tthen \\ left', "tab\there \u0001"],
         ["Café à Paris? 😀", "ünïcödé"],
@@ -279,6 +279,52 @@ test("every form producers write decodes to the canonical envelope, keys in SPEC
         const encoded = form === "offsets" ? canonical.replace(base.prediction.generated_at, "0001-01-01T00:00:00Z") : canonical;
         assert.equal(ce.encodeEnvelope(result.envelope), encoded, form);
     }
+});
+
+test("lax values, unknown members, left-out ids and non-ASCII text are built from the tape as native decodes them", () => {
+    const base = ce.buildEnvelope(
+        { ...PREDICTIONS.polymarket_bet, question: "Café à Paris? 😀", drivers: ["ü", "e\u0301"], market_probability: 0.4 },
+        { correlationId: "c", publishedAt: "2026-01-01T00:00:01.5Z" },
+    );
+    const canonical = ce.encodeEnvelope(base);
+    const lax = JSON.parse(canonical);
+    lax.prediction.probability = String(lax.prediction.probability);
+    lax.prediction.crowd.agents = `${lax.prediction.crowd.agents}`;
+    lax.prediction.generated_at = Date.parse(lax.prediction.generated_at) / 1000;
+    lax.prediction.extra = { nested: ["é", 1, null] };
+    lax.decision.multiplier = "not a polymarket field: dropped";
+    lax.unknown = "😀";
+    const payloads = {
+        lax: JSON.stringify(lax).replace(/"neutral":(\d+)/, '"neutral":$1.0'),
+        "meta with numbers JavaScript rounds": canonical.replace('"meta":{}', '"meta":{"big":12345678901234567890,"f":1.0,"ü":"😀"}'),
+    };
+    for (const [form, payload] of Object.entries(payloads)) {
+        for (const input of [payload, Buffer.from(payload)]) {
+            const result = ce.tryDecodeEnvelope(input);
+            assert.equal(result.ok, true, `${form}: ${JSON.stringify(result.errors)}`);
+            const native = form === "lax" ? canonical : payload;
+            assert.equal(ce.encodeEnvelope(result.envelope), native, form);
+            assert.equal(result.envelope.prediction.question, "Café à Paris? 😀");
+            assert.deepEqual(result.envelope.prediction.drivers, ["ü", "e\u0301"]);
+            if (form === "lax") assert.equal(JSON.stringify(result.envelope), JSON.stringify(JSON.parse(canonical)), form);
+        }
+    }
+    // Left out: a fresh id and the time of decoding, as native fills them.
+    const leftOut = JSON.parse(canonical);
+    delete leftOut.correlation_id;
+    delete leftOut.published_at;
+    const before = Date.now();
+    const ids = new Set();
+    for (let i = 0; i < 3; i++) {
+        const { ok, envelope } = ce.tryDecodeEnvelope(JSON.stringify(leftOut));
+        assert.equal(ok, true);
+        assert.match(envelope.correlation_id, /^[0-9a-f]{32}$/);
+        ids.add(envelope.correlation_id);
+        const published = Date.parse(envelope.published_at);
+        assert.ok(published >= before - 1 && published <= Date.now() + 1, envelope.published_at);
+        assert.deepEqual(Object.keys(envelope), Object.keys(JSON.parse(canonical)));
+    }
+    assert.equal(ids.size, 3);
 });
 
 test("a date-time with an offset comes back as Date writes its instant, years 1 to 9999", () => {
