@@ -5,7 +5,7 @@ package's `decode_envelope` against msgspec decoding into constrained Structs
 process, with native's times (`examples/forms_timing.rs`, the binary given
 as the second argument) taken between the rounds. Prints JSON:
 {"form": {"crowd-envelope (Python)": ns, "msgspec Struct": ns, "Pydantic": ns,
-"crowd-envelope (native)": ns, "serde_json derive": ns}}, per envelope,
+"crowd-envelope (native)": ns, "serde_json derive": ns, "sonic-rs derive": ns}}, per envelope,
 medians over the rounds."""
 
 from __future__ import annotations
@@ -114,7 +114,11 @@ for name, payloads in forms.items():
                 raise SystemExit(f"{who} refuses a {name} payload ({e}): {p[:200]!r}")
 
 # forms_timing's names for its competitors, as this report names them.
-NATIVE_NAMES = {"crowd-envelope": "crowd-envelope (native)", "serde_json derive": "serde_json derive"}
+NATIVE_NAMES = {
+    "crowd-envelope": "crowd-envelope (native)",
+    "serde_json derive": "serde_json derive",
+    "sonic-rs derive": "sonic-rs derive",
+}
 samples: dict[str, dict[str, list[float]]] = {name: {} for name in forms}
 for round_number in range(1, ROUNDS + 1):
     print(f"bench (python forms): round {round_number} of {ROUNDS}", file=sys.stderr)

@@ -1,9 +1,10 @@
 //! `make bench`: native decode time per envelope for each form producers
-//! write (`benches/forms.py` writes them), against serde_json deserializing
-//! the same bytes into derived structs of the envelope's shape with no
-//! validation at all: a floor that does less work. Competitors run in
-//! alternating rounds in this one process; the median round is printed as
-//! JSON, `{"form": {"crowd-envelope": ns, "serde_json derive": ns}}`.
+//! write (`benches/forms.py` writes them), against serde_json and sonic-rs
+//! (SIMD) deserializing the same bytes into derived structs of the
+//! envelope's shape with no validation at all: floors that do less work.
+//! Competitors run in alternating rounds in this one process; the median
+//! round is printed as JSON, `{"form": {"crowd-envelope": ns, "serde_json
+//! derive": ns, "sonic-rs derive": ns}}`.
 //! `benches/python_forms.py` runs it between its own rounds.
 
 use std::time::{Duration, Instant};
@@ -89,6 +90,10 @@ fn main() {
             "serde_json derive",
             Box::new(|p: &[u8]| serde_json::from_slice::<Envelope>(p).is_ok()),
         ),
+        (
+            "sonic-rs derive",
+            Box::new(|p: &[u8]| sonic_rs::from_slice::<Envelope>(p).is_ok()),
+        ),
     ];
     let mut out = serde_json::Map::new();
     for (form, payloads) in &forms {
@@ -105,6 +110,9 @@ fn main() {
             }
             if let Err(e) = serde_json::from_slice::<Envelope>(p) {
                 panic!("serde_json refuses a {form} payload ({e}): {text}");
+            }
+            if let Err(e) = sonic_rs::from_slice::<Envelope>(p) {
+                panic!("sonic-rs refuses a {form} payload ({e}): {text}");
             }
         }
         let mut iterations = 1u32;

@@ -103,18 +103,18 @@ function formsSection() {
         const n = node.forms[form];
         const b = browser?.forms?.[form];
         const p = pythonForms?.forms?.[form];
-        rows.push(`| ${form} | ${ns(n["crowd-envelope"])} | ${x(n["crowd-envelope"] / n["JSON.parse"])} | ${x(n["JSON.parse + zod"] / n["crowd-envelope"])} | ${x(n["typia (AOT)"] / n["crowd-envelope"])} | ${b ? x(b["crowd-envelope"] / b["JSON.parse"]) : "n/a"} | ${p ? ns(p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p["serde_json derive"] / p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p.Pydantic / p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p["msgspec Struct"] / p["crowd-envelope (Python)"]) : "n/a"} | ${p ? x(p.Pydantic / p["crowd-envelope (Python)"]) : "n/a"} |`);
+        rows.push(`| ${form} | ${ns(n["crowd-envelope"])} | ${x(n["crowd-envelope"] / n["JSON.parse"])} | ${x(n["JSON.parse + zod"] / n["crowd-envelope"])} | ${x(n["typia (AOT)"] / n["crowd-envelope"])} | ${b ? x(b["crowd-envelope"] / b["JSON.parse"]) : "n/a"} | ${p ? ns(p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p["serde_json derive"] / p["crowd-envelope (native)"]) : "n/a"} | ${p?.["sonic-rs derive"] ? x(p["sonic-rs derive"] / p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p.Pydantic / p["crowd-envelope (native)"]) : "n/a"} | ${p ? x(p["msgspec Struct"] / p["crowd-envelope (Python)"]) : "n/a"} | ${p ? x(p.Pydantic / p["crowd-envelope (Python)"]) : "n/a"} |`);
     }
     const count = pythonForms?.envelopes ?? "the";
     return `The same ${count} valid envelopes of the corpus written six ways (\`benches/forms.py\`), each
 decoded in every round; time per envelope. Node and Chromium: our decode over \`JSON.parse\`
 alone (lower is better), and how many times faster than \`JSON.parse\` + zod and typia.
-Native: against a serde_json derive of the envelope's shape that validates nothing, and
+Native: against serde_json and sonic-rs derives of the envelope's shape that validate nothing, and
 Pydantic. Python: the package against msgspec decoding into constrained Structs, and
 Pydantic. ${pythonForms ? pythonForms.runtime + "." : ""}
 
-| form | Node | Node / JSON.parse | Node vs zod | Node vs typia | Chromium / JSON.parse | native | native vs serde derive | native vs Pydantic | Python vs msgspec | Python vs Pydantic |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| form | Node | Node / JSON.parse | Node vs zod | Node vs typia | Chromium / JSON.parse | native | native vs serde derive | native vs sonic-rs derive | native vs Pydantic | Python vs msgspec | Python vs Pydantic |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join("\n")}`;
 }
 
