@@ -33,7 +33,7 @@ impl DecisionFields {
     /// fields; so a member that is not of its type is only noted here, and
     /// judged in [`Self::into_decision`].
     pub(super) fn read(&mut self, r: &mut Reader<'_>, tape: &mut Tape) -> Option<()> {
-        self.given = object_with(r, DECISION, 0, |r, field| {
+        self.given = object_with(r, DECISION, 0, &mut |r, field| {
             let start = r.pos();
             if self.member(r, tape, field).is_none() {
                 r.rewind(start);

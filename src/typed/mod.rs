@@ -93,7 +93,7 @@ fn envelope(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPredictionEnvelo
     let mut correlation_id = None;
     let mut meta = None;
     let required = all(ENVELOPE.len()) & !ENVELOPE_DEFAULTS;
-    let given = object_with(r, ENVELOPE, required, |r, field| {
+    let given = object_with(r, ENVELOPE, required, &mut |r, field| {
         match field {
             0 => (string(r)? == SCHEMA_VERSION).then_some(())?,
             1 => (string(r)? == ARENA).then_some(())?,
@@ -155,7 +155,7 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
     let mut resolves_at = None;
     let mut generated_at = None;
     let required = all(PREDICTION.len()) & !PREDICTION_DEFAULTS;
-    let given = object_with(r, PREDICTION, required, |r, field| {
+    let given = object_with(r, PREDICTION, required, &mut |r, field| {
         match field {
             0 => {
                 let (index, s) = choice(r, &SourceType::ALL, |s| s.as_str())?;
@@ -217,7 +217,7 @@ fn prediction(r: &mut Reader<'_>, tape: &mut Tape) -> Option<CrowdPrediction> {
 
 fn crowd(r: &mut Reader<'_>, tape: &mut Tape) -> Option<Crowd> {
     let mut counts = [0u32; 4];
-    object_with(r, CROWD, all(CROWD.len()), |r, field| {
+    object_with(r, CROWD, all(CROWD.len()), &mut |r, field| {
         let n = count(r)?;
         *counts.get_mut(field)? = n;
         tape.set(slot::CROWD + field, f64::from(n))

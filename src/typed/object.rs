@@ -32,7 +32,8 @@ pub(super) fn object_with<'a>(
     r: &mut Reader<'a>,
     keys: FieldTable,
     required: u64,
-    mut member: impl FnMut(&mut Reader<'a>, usize) -> Option<()>,
+    // `dyn`: one copy of this loop in the wasm, not one a call site.
+    member: &mut dyn FnMut(&mut Reader<'a>, usize) -> Option<()>,
 ) -> Option<u64> {
     open(r, b'{')?;
     let mut given = 0u64;

@@ -159,38 +159,37 @@ impl Tape {
     /// which JavaScript strings count in (`payload` is what was decoded).
     #[cfg_attr(not(any(feature = "wasm", test)), allow(dead_code))]
     pub(crate) fn offsets_in_utf16(&mut self, payload: &[u8]) {
-        let mut offsets: Vec<usize> = self.offset_slots().collect();
-        offsets.sort_by_key(|&at| self.0.get(at).map_or(0, |x| x.abs() as usize));
+        let slots = self.offset_slots();
         let (mut byte, mut units) = (0usize, 0usize);
-        for at in offsets {
-            let Some(value) = self.0.get_mut(at) else {
-                continue;
-            };
-            let target = value.abs() as usize;
+        for (target, at) in slots {
             let between = payload.get(byte..target).unwrap_or_default();
             // A unit for each character's first byte, two for a four-byte
             // character's (a surrogate pair).
-            units += between
-                .iter()
-                .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
-                .sum::<usize>();
+            for &b in between {
+                units += usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0);
+            }
             byte = byte.max(target);
-            *value = (units as f64).copysign(*value);
+            if let Some(value) = self.0.get_mut(at) {
+                *value = (units as f64).copysign(*value);
+            }
         }
     }
 
-    /// The slots that hold byte offsets, each once.
-    fn offset_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        let t = &self.0;
-        let get = |at: usize| t.get(at).copied().unwrap_or(-1.0);
-        let span = move |at: usize| (get(at) >= 0.0).then_some([at, at + 1]);
-        let drivers = (0..get(slot::DRIVER_COUNT).max(0.0) as usize).map(|i| slot::DRIVERS + 2 * i);
-        let members = (0..get(slot::META_COUNT).max(0.0) as usize).flat_map(move |i| {
-            let at = slot::META_MEMBERS + 5 * i;
-            let value = (get(at + 2) == 0.0).then_some([at + 3, at + 4]);
-            [Some([at, at + 1]), value]
-        });
-        [
+    /// The slots that hold byte offsets, each once, with the offset, in
+    /// order of offset (an insertion sort: a few dozen slots, mostly in
+    /// order already, and far less code in the wasm than `sort`).
+    fn offset_slots(&self) -> Vec<(usize, usize)> {
+        let get = |at: usize| self.0.get(at).copied().unwrap_or(-1.0);
+        let mut slots: Vec<(usize, usize)> = Vec::with_capacity(slot::LEN);
+        let mut add = |at: usize| {
+            let offset = get(at).abs() as usize;
+            let place = slots
+                .iter()
+                .rposition(|&(o, _)| o <= offset)
+                .map_or(0, |i| i + 1);
+            slots.insert(place, (offset, at));
+        };
+        let mut spans: Vec<usize> = vec![
             slot::SOURCE_ID,
             slot::QUESTION,
             slot::RATIONALE,
@@ -200,13 +199,25 @@ impl Tape {
             slot::PUBLISHED_AT,
             slot::CORRELATION_ID,
             slot::META,
-        ]
-        .into_iter()
-        .chain(drivers)
-        .map(span)
-        .chain(members)
-        .flatten()
-        .flatten()
+        ];
+        for i in 0..get(slot::DRIVER_COUNT).max(0.0) as usize {
+            spans.push(slot::DRIVERS + 2 * i);
+        }
+        for i in 0..get(slot::META_COUNT).max(0.0) as usize {
+            let at = slot::META_MEMBERS + 5 * i;
+            spans.push(at);
+            if get(at + 2) == 0.0 {
+                spans.push(at + 3);
+            }
+        }
+        // A start below 0 is no offset: null, an instant, generated.
+        for at in spans {
+            if get(at) >= 0.0 {
+                add(at);
+                add(at + 1);
+            }
+        }
+        slots
     }
 }
 
