@@ -53,6 +53,21 @@ export function runSuite(ce, jsonSchema, log = () => {}, forms = {}) {
         byForm[form] = Object.fromEntries(Object.entries(timed).map(([who, { nsPerOp }]) => [who, nsPerOp / payloads.length]));
     }
 
+    // lazyMeta (a meta that is not flat parsed on first read): what it
+    // saves when the consumer never reads meta, and costs when it does.
+    const lazyMeta = {};
+    for (const name of ["meta64k", "meta1m"]) {
+        log(`lazyMeta: ${name}`);
+        const payload = PAYLOADS[name];
+        const lazy = { ...LIMIT, lazyMeta: true };
+        lazyMeta[name] = compare({
+            "crowd-envelope": () => ce.tryDecodeEnvelope(payload, LIMIT),
+            "lazyMeta, meta not read": () => ce.tryDecodeEnvelope(payload, lazy),
+            "lazyMeta, meta read": () => ce.tryDecodeEnvelope(payload, lazy).envelope.meta,
+            "JSON.parse": () => JSON.parse(payload),
+        }, { rounds: 5, roundMs: 150 });
+    }
+
     log("scaling: 1 KB to 1 MB");
     const ladder = LADDER.map(({ bytes, payload }) => {
         const { nsPerOp } = compare({ decode: () => ce.tryDecodeEnvelope(payload, LIMIT) }, { rounds: 5, roundMs: 60 }).decode;
@@ -65,7 +80,7 @@ export function runSuite(ce, jsonSchema, log = () => {}, forms = {}) {
         "decodeBatch(1000)": () => ce.decodeBatch(many),
         "1000 x tryDecodeEnvelope": () => many.map((p) => ce.tryDecodeEnvelope(p)),
     });
-    return { cases, forms: byForm, ladder, batch, zodAlone };
+    return { cases, forms: byForm, lazyMeta, ladder, batch, zodAlone };
 }
 
 /** A benchmark of validators that disagree with each other measures nothing. */

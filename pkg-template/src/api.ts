@@ -3,7 +3,8 @@
 // payloads as they are, JS values through JSON.stringify, results back
 // through JSON.parse, which gives plain objects of the wire shape.
 
-import { type Glue, guarded, memoryBytes, REJECTED, tapeView } from "./binding.js";
+import { type Glue, guarded, memoryBytes, REJECTED } from "./binding.js";
+import { decodedMeta, fromTape, READ_TAPE, replyText } from "./tape.js";
 import type {
     CrowdPrediction,
     CrowdPredictionEnvelope,
@@ -34,6 +35,14 @@ export type Payload = string | Uint8Array | ArrayBuffer;
 export interface DecodeOptions {
     /** The size limit in bytes of UTF-8; default {@link DEFAULT_MAX_PAYLOAD_BYTES}. */
     maxPayloadBytes?: number;
+    /**
+     * Parse a `meta` that is not flat (nested, more than 8 members, over 4 KB)
+     * only when it is first read: `envelope.meta` is then an enumerable
+     * getter, which `JSON.stringify`, spread and `structuredClone` read like
+     * a value. Validation is the same either way. Default `false`; the bench
+     * report ("lazy meta") says what it saves.
+     */
+    lazyMeta?: boolean;
 }
 
 /** A number as Pydantic's lax mode reads it: a number, or its decimal string (`"0.62"`). */
@@ -110,7 +119,7 @@ export function tryDecodeEnvelope(payload: Payload, options?: DecodeOptions): De
     // Everything inside, the options' getters included, may throw.
     try {
         const limit = payloadLimit(options);
-        return typeof limit === "number" ? decodeOne(payload, limit) : limit;
+        return typeof limit === "number" ? decodeOne(payload, limit, options?.lazyMeta === true) : limit;
     } catch (error) {
         // Unreachable unless the module itself is broken; the promise of
         // this function is to answer, not to throw.
@@ -136,8 +145,9 @@ export function decodeBatch(payloads: Iterable<Payload>, options?: DecodeOptions
             return [rejection("invalid", "", "model_type", "expected an iterable of payloads, found one payload")];
         }
         const limit = payloadLimit(options);
+        const lazy = options?.lazyMeta === true;
         for (const payload of payloads) {
-            results.push(typeof limit === "number" ? decodeOne(payload, limit) : limit);
+            results.push(typeof limit === "number" ? decodeOne(payload, limit, lazy) : limit);
         }
     } catch (error) {
         results.push(rejection("invalid", "", "model_type", `cannot read the payloads: ${String(error)}`));
@@ -158,7 +168,7 @@ function payloadLimit(options: DecodeOptions | undefined): number | DecodeResult
     return Math.min(Math.floor(limit), MAX_WASM_LIMIT);
 }
 
-function decodeOne(payload: unknown, limit: number): DecodeResult {
+function decodeOne(payload: unknown, limit: number, lazyMeta: boolean): DecodeResult {
     if (typeof payload === "string") {
         // Each UTF-16 unit is at least one byte of UTF-8: a string this long
         // is too large without copying it into wasm memory.
@@ -173,7 +183,7 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
                 "the string holds a lone surrogate, which has no UTF-8 encoding",
             );
         }
-        return guarded((glue) => decodeText(glue, payload, limit), trappedDecode);
+        return guarded((glue) => decodeText(glue, payload, limit, lazyMeta), trappedDecode);
     }
     const bytes = asBytes(payload);
     if (bytes === undefined) {
@@ -190,30 +200,30 @@ function decodeOne(payload: unknown, limit: number): DecodeResult {
     if (bytes.byteLength > limit) {
         return tooLarge(String(bytes.byteLength), limit);
     }
-    return guarded((glue) => decodeBytes(glue, bytes, limit), trappedDecode);
+    return guarded((glue) => decodeBytes(glue, bytes, limit, lazyMeta), trappedDecode);
 }
 
 // A payload crosses into wasm once: encoded (or copied) straight into the
 // instance's input buffer, which wasm keeps between calls.
-function decodeText(glue: Glue, text: string, limit: number): DecodeResult {
+function decodeText(glue: Glue, text: string, limit: number, lazyMeta: boolean): DecodeResult {
     let capacity = text.length;
     for (;;) {
         const at = glue.wireInput(capacity);
         const { read, written } = encoder.encodeInto(text, memoryBytes(glue).subarray(at, at + capacity));
         if (read === text.length) {
             const answer = glue.wireDecode(written, limit, true);
-            return answer === READ_TAPE ? fromTape(glue, text) : decodeReply(glue, answer);
+            return answer === READ_TAPE ? fromTape(glue, text, lazyMeta) : decodeReply(glue, answer);
         }
         capacity = text.length * 3; // the most UTF-8 a UTF-16 unit takes
     }
 }
 
-function decodeBytes(glue: Glue, bytes: Uint8Array, limit: number): DecodeResult {
+function decodeBytes(glue: Glue, bytes: Uint8Array, limit: number, lazyMeta: boolean): DecodeResult {
     const at = glue.wireInput(bytes.byteLength);
     memoryBytes(glue).set(bytes, at);
     const answer = glue.wireDecode(bytes.byteLength, limit, false);
     // The tape's offsets are the string's: wasm checked the bytes are UTF-8.
-    return answer === READ_TAPE ? fromTape(glue, utf8.decode(bytes)) : decodeReply(glue, answer);
+    return answer === READ_TAPE ? fromTape(glue, utf8.decode(bytes), lazyMeta) : decodeReply(glue, answer);
 }
 
 /** A reply from wasm memory: a rejection, or the canonical JSON of an envelope. */
@@ -226,157 +236,6 @@ function decodeReply(glue: Glue, length: number): DecodeResult {
     return { ok: true, envelope: JSON.parse(text) as CrowdPredictionEnvelope };
 }
 
-function replyText(glue: Glue, length: number): string {
-    const at = glue.wireReply();
-    return utf8.decode(memoryBytes(glue).subarray(at, at + length));
-}
-
-// What wireDecode answers besides a reply's length (src/wasm/mod.rs).
-const READ_TAPE = 1;
-
-// The tape's layout (src/typed/tape.rs, `slot::NAMED`, which a Rust test
-// holds this table to) and the choices' names in index order (the `ALL`
-// arrays); the package tests check every decode built from a tape against
-// JSON.parse of its canonical encoding.
-const SLOT = {
-    SOURCE_TYPE: 0, SOURCE_ID: 1, QUESTION: 3, PROBABILITY: 5, CONFIDENCE: 6, MARKET_PROBABILITY: 7,
-    CROWD: 8, RATIONALE: 12, RESOLVES_AT: 14, GENERATED_AT: 16, DECISION_KIND: 18, CHOICE: 19,
-    NUMBERS: 20, REASON: 24, PUBLISHED_AT: 26, CORRELATION_ID: 28, META: 30, DRIVER_COUNT: 32,
-    DRIVERS: 33, META_STABLE: 65, META_COUNT: 66, META_MEMBERS: 67, LEN: 107,
-} as const;
-const SOURCE_TYPES = ["fomo2_report", "polymarket_bet", "oddsoddy_strategy"] as const;
-const DECISION_KINDS = ["fomo2_signal", "polymarket_side", "oddsoddy_multiplier"] as const;
-const ACTIONS = ["buy", "sell", "hold"] as const;
-const SIDES = ["yes", "no", "abstain"] as const;
-
-/**
- * The envelope built from the tape wasm wrote for a payload in any form the
- * decoder accepts (`text` is the payload as a string): strings are slices of the
- * payload, numbers come as doubles, date-times written another way come as
- * their instant, defaults of members left out as if written, and only a
- * `meta` that is not flat is parsed. The object has SPEC's keys in SPEC's
- * order and the values JSON.parse gives for the canonical encoding.
- */
-function fromTape(glue: Glue, text: string): DecodeResult {
-    const t = tapeView(glue, SLOT.LEN);
-    const drivers: string[] = [];
-    for (let i = 0, n = t[SLOT.DRIVER_COUNT]; i < n; i++) drivers.push(slice(text, t, SLOT.DRIVERS + 2 * i));
-    const kind = DECISION_KINDS[t[SLOT.DECISION_KIND]];
-    const reason = slice(text, t, SLOT.REASON);
-    const decision =
-        kind === "fomo2_signal"
-            ? { action: ACTIONS[t[SLOT.CHOICE]], strength: t[SLOT.NUMBERS], reason }
-            : kind === "polymarket_side"
-              ? {
-                    side: SIDES[t[SLOT.CHOICE]],
-                    edge: nullable(t[SLOT.NUMBERS + 1]),
-                    price: nullable(t[SLOT.NUMBERS + 2]),
-                    stake_fraction: t[SLOT.NUMBERS + 3],
-                    reason,
-                }
-              : { multiplier: t[SLOT.NUMBERS + 3], reason };
-    const envelope = {
-        schema_version: "1",
-        arena: "crowd_simulation",
-        prediction: {
-            source_type: SOURCE_TYPES[t[SLOT.SOURCE_TYPE]],
-            source_id: slice(text, t, SLOT.SOURCE_ID),
-            question: slice(text, t, SLOT.QUESTION),
-            probability: t[SLOT.PROBABILITY],
-            confidence: t[SLOT.CONFIDENCE],
-            market_probability: nullable(t[SLOT.MARKET_PROBABILITY]),
-            crowd: {
-                agents: t[SLOT.CROWD],
-                bullish: t[SLOT.CROWD + 1],
-                bearish: t[SLOT.CROWD + 2],
-                neutral: t[SLOT.CROWD + 3],
-            },
-            rationale: slice(text, t, SLOT.RATIONALE),
-            drivers,
-            resolves_at: t[SLOT.RESOLVES_AT] === NULL_STRING ? null : dateTime(text, t, SLOT.RESOLVES_AT),
-            generated_at: dateTime(text, t, SLOT.GENERATED_AT),
-        },
-        decision,
-        decision_kind: kind,
-        published_at: dateTime(text, t, SLOT.PUBLISHED_AT),
-        correlation_id:
-            t[SLOT.CORRELATION_ID] === GENERATED ? replyText(glue, t[SLOT.CORRELATION_ID + 1]) : slice(text, t, SLOT.CORRELATION_ID),
-        meta: meta(text, t),
-    } as CrowdPredictionEnvelope;
-    // Only a meta JavaScript would write differently needs its text kept.
-    if (t[SLOT.META_STABLE] !== 1) {
-        decodedMeta.set(envelope, { meta: envelope.meta, raw: text.slice(t[SLOT.META], t[SLOT.META + 1]) });
-    }
-    return { ok: true, envelope };
-}
-
-/** The string whose place the tape notes at `at` (see src/typed/tape.rs). */
-function slice(text: string, t: Float64Array, at: number): string {
-    const start = t[at];
-    const end = t[at + 1];
-    return end < 0 ? (JSON.parse(text.slice(start - 1, 1 - end)) as string) : text.slice(start, end);
-}
-
-/** A null string's start on the tape. */
-const NULL_STRING = -1;
-/** The start of a correlation id left out: the fresh one is the reply. */
-const GENERATED = -3;
-
-/**
- * A date-time: as written when the encoding writes it so, else from its
- * instant (start `-2 - microseconds`, end Unix seconds) in the encoding's
- * form, `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (SPEC section 5).
- */
-function dateTime(text: string, t: Float64Array, at: number): string {
-    const start = t[at];
-    return start > -2 ? slice(text, t, at) : isoDateTime(t[at + 1], -2 - start);
-}
-
-/**
- * `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` for Unix `seconds` and `micros`, by the
- * civil-from-days arithmetic of src/datetime/mod.rs (a third of what
- * `Date.prototype.toISOString` costs; the package tests hold the two equal).
- */
-function isoDateTime(seconds: number, micros: number): string {
-    const days = Math.floor(seconds / 86400);
-    const second = seconds - days * 86400;
-    const z = days + 719468;
-    const era = Math.floor(z / 146097);
-    const dayOfEra = z - era * 146097;
-    const yearOfEra = Math.floor(
-        (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365,
-    );
-    const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-    const mp = Math.floor((5 * dayOfYear + 2) / 153);
-    const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
-    const month = mp < 10 ? mp + 3 : mp - 9;
-    const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-    const clock = `${two(Math.floor(second / 3600))}:${two(Math.floor(second / 60) % 60)}:${two(second % 60)}`;
-    const text = `${String(year).padStart(4, "0")}-${two(month)}-${two(day)}T${clock}`;
-    return micros === 0 ? `${text}Z` : `${text}.${String(micros).padStart(6, "0")}Z`;
-}
-
-function two(n: number): string {
-    return n < 10 ? `0${n}` : `${n}`;
-}
-
-/** `meta`: built from the tape when it is flat, else parsed. */
-function meta(text: string, t: Float64Array): Record<string, unknown> {
-    const count = t[SLOT.META_COUNT];
-    if (count < 0) return JSON.parse(text.slice(t[SLOT.META], t[SLOT.META + 1])) as Record<string, unknown>;
-    const object: Record<string, unknown> = {};
-    for (let i = 0, at = SLOT.META_MEMBERS; i < count; i++, at += 5) {
-        const kind = t[at + 2];
-        object[text.slice(t[at], t[at + 1])] =
-            kind === 0 ? text.slice(t[at + 3], t[at + 4]) : kind === 1 ? t[at + 3] : kind === 2 ? true : kind === 3 ? false : null;
-    }
-    return object;
-}
-
-function nullable(x: number): number | null {
-    return x === x ? x : null; // NaN marks null
-}
-
 function trappedDecode(error: Error): DecodeResult {
     return rejection(
         "invalid",
@@ -386,14 +245,6 @@ function trappedDecode(error: Error): DecodeResult {
     );
 }
 
-/**
- * The text of each decoded envelope's `meta`, where JavaScript would write
- * it otherwise (a slice of the payload). JS numbers cannot hold every JSON
- * number that `meta` keeps as written (`1.0`, `1e21`, integers above 2^53),
- * so {@link encodeEnvelope} of a meta the caller has not changed encodes
- * that text, and gives exactly the bytes native code gives.
- */
-const decodedMeta = new WeakMap<object, { meta: unknown; raw: string }>();
 
 const encoder = new TextEncoder();
 
@@ -509,13 +360,12 @@ export function encodeEnvelope(envelope: CrowdPredictionEnvelope): string {
 /** The envelope as JSON text, with its meta as decoded if it still says the same. */
 function envelopeText(envelope: unknown): string {
     const now = toJson(envelope, "envelope");
-    const source = typeof envelope === "object" && envelope !== null ? decodedMeta.get(envelope) : undefined;
-    if (source === undefined) return now;
-    const { meta } = envelope as { meta: unknown };
-    if (meta !== source.meta || toJson(meta, "meta") !== toJson(JSON.parse(source.raw), "meta")) return now;
+    const meta = typeof envelope === "object" && envelope !== null ? (envelope as { meta?: unknown }).meta : undefined;
+    const raw = typeof meta === "object" && meta !== null ? decodedMeta.get(meta) : undefined;
+    if (raw === undefined || toJson(meta, "meta") !== toJson(JSON.parse(raw), "meta")) return now;
     // The encoder reads members in any order: meta first, as it was written.
     const rest = toJson({ ...(envelope as object), meta: undefined }, "envelope");
-    return rest === "{}" ? `{"meta":${source.raw}}` : `{"meta":${source.raw},${rest.slice(1)}`;
+    return rest === "{}" ? `{"meta":${raw}}` : `{"meta":${raw},${rest.slice(1)}`;
 }
 
 /**

@@ -7,7 +7,7 @@ use crate::json::{Json, Reader};
 /// Where each value of a decoded envelope sits in the payload, and what
 /// each number and choice is: what the npm package builds the decoded
 /// object from without parsing the payload again (`src/wasm/mod.rs`,
-/// `pkg-template/src/api.ts`). Slots are listed in [`slot`].
+/// `pkg-template/src/tape.ts`). Slots are listed in [`slot`].
 ///
 /// A string takes two slots, the byte offsets of its contents (UTF-16
 /// offsets once [`Tape::offsets_in_utf16`] has run); the end is negated when the
@@ -62,7 +62,7 @@ pub(crate) mod slot {
     pub const META_MAX: usize = 8;
     pub const LEN: usize = META_MEMBERS + 5 * META_MAX;
 
-    /// Every slot the package reads by name, as `pkg-template/src/api.ts`
+    /// Every slot the package reads by name, as `pkg-template/src/tape.ts`
     /// spells its `SLOT` table (a test holds the two equal).
     #[cfg(test)]
     pub const NAMED: [(&str, usize); 23] = [

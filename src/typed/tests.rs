@@ -249,8 +249,8 @@ fn the_package_reads_the_tape_by_this_layout() {
         .iter()
         .map(|(name, at)| format!("{name}: {at},"))
         .collect();
-    let api = include_str!("../../pkg-template/src/api.ts");
-    let written: String = api
+    let tape_ts = include_str!("../../pkg-template/src/tape.ts");
+    let written: String = tape_ts
         .split("const SLOT = {")
         .nth(1)
         .and_then(|rest| rest.split("} as const;").next())

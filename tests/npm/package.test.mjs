@@ -327,6 +327,46 @@ test("lax values, unknown members, left-out ids and non-ASCII text are built fro
     assert.equal(ids.size, 3);
 });
 
+test("lazyMeta parses a meta that is not flat on first read, and everything that reads values sees it", () => {
+    const meta = { nested: { deep: [1, 2.5, "é"] }, big: 12345678901234567890, f: 1.5, list: Array.from({ length: 20 }, (_, i) => i) };
+    const payload = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.fomo2_report, { correlationId: "c", meta }))
+        .replace('"f":1.5', '"f":1.0');
+    const eager = ce.tryDecodeEnvelope(payload).envelope;
+    const lazy = () => {
+        const result = ce.tryDecodeEnvelope(payload, { lazyMeta: true });
+        assert.equal(result.ok, true);
+        return result.envelope;
+    };
+    const descriptor = Object.getOwnPropertyDescriptor(lazy(), "meta");
+    assert.equal(typeof descriptor.get, "function", "an accessor until read");
+    assert.equal(descriptor.enumerable, true);
+    assert.equal(JSON.stringify(lazy()), JSON.stringify(eager));
+    assert.deepEqual({ ...lazy() }.meta, eager.meta);
+    assert.deepEqual(structuredClone(lazy()).meta, eager.meta);
+    assert.deepEqual(Object.entries(lazy()).at(-1), ["meta", eager.meta]);
+    assert.deepEqual(Object.keys(lazy()), Object.keys(eager));
+    const once = lazy();
+    assert.equal(once.meta, once.meta, "parsed once, then kept");
+    // Encoded from its text (1.0 and the big integer as written), as eager.
+    assert.equal(ce.encodeEnvelope(lazy()), payload);
+    assert.equal(ce.encodeEnvelope(eager), payload);
+    // Changed: encoded from the new value; assigned: a data property again.
+    const changed = lazy();
+    changed.meta.f = 2;
+    assert.match(ce.encodeEnvelope(changed), /"f":2/);
+    const assigned = lazy();
+    assigned.meta = { a: 1 };
+    assert.equal(Object.getOwnPropertyDescriptor(assigned, "meta").value.a, 1);
+    assert.match(ce.encodeEnvelope(assigned), /"meta":\{"a":1\}/);
+    assert.deepEqual(Object.freeze(lazy()).meta, eager.meta, "a frozen envelope still reads");
+    // A flat meta is built from the tape either way: a plain data property.
+    const flat = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.fomo2_report, { meta: { run: 1 } }));
+    assert.equal(Object.getOwnPropertyDescriptor(ce.tryDecodeEnvelope(flat, { lazyMeta: true }).envelope, "meta").value.run, 1);
+    // In a batch too.
+    const [batched] = ce.decodeBatch([payload], { lazyMeta: true });
+    assert.equal(typeof Object.getOwnPropertyDescriptor(batched.envelope, "meta").get, "function");
+});
+
 test("a date-time with an offset comes back as Date writes its instant, years 1 to 9999", () => {
     const payload = ce.encodeEnvelope(ce.buildEnvelope(PREDICTIONS.fomo2_report, { correlationId: "c" }));
     const published = JSON.parse(payload).published_at;
