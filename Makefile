@@ -4,6 +4,9 @@ SHELL := bash
 CARGO ?= cargo
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
+# Every pytest run: a test that takes longer fails (pytest-timeout, by a
+# signal, so fixtures still stop their redis-server).
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider --timeout=300 --timeout-method=signal
 BIN := target/debug/crowd-envelope
 # Accepted payloads of the last differential run, with native's encodings.
 PARITY := target/parity/accepted.jsonl
@@ -11,7 +14,7 @@ PARITY := target/parity/accepted.jsonl
 # A recipe that fails leaves no half-made target behind (pkg/package.json).
 .DELETE_ON_ERROR:
 
-.PHONY: test demo bench fuzz soak mutants build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
+.PHONY: test test-timeouts demo bench fuzz soak mutants mutants-lua build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
 
 ## Build the CLI (debug), with the dashboard and pkg/ built into it.
 build: pkg
@@ -21,7 +24,13 @@ build: pkg
 ## Everything CI runs: formatting, lints, Rust tests and doctests, the core's
 ## tests as wasm, the referee, the npm package as a consumer gets it, and
 ## the Python package.
-test: lint test-rust test-wasm test-reference test-npm test-python
+test: lint test-timeouts test-rust test-wasm test-reference test-npm test-python
+
+## Each test runner's timeout, tried on a deliberately slow test in a
+## scratch run: it fails in time and leaves no redis-server behind.
+test-timeouts: python-package
+	@scripts/ensure.sh node-modules redis
+	PYTEST="$(PYTEST)" scripts/check-timeouts.sh
 
 lint:
 	@scripts/ensure.sh native-deps
@@ -65,7 +74,7 @@ test-npm: build pkg $(PARITY)
 ## $(VENV), against the corpus and native's encodings.
 test-python: python-package $(PARITY)
 	@scripts/ensure.sh node-modules redis
-	cd python/tests && $(PY) -m pytest -q -p no:cacheprovider test_package.py test_reference_parity.py test_redis.py typed_consumer.py
+	cd python/tests && $(PYTEST) test_package.py test_reference_parity.py test_redis.py typed_consumer.py
 	cd python && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental crowd_envelope tests/typed_consumer.py
 	cd python && $(CURDIR)/node_modules/.bin/pyright
 
@@ -87,16 +96,16 @@ $(VENV)/.python-tools: python/requirements-dev.txt | $(VENV)/.installed
 ## The Python reference model, its corpus check and the differential run
 ## (20,000 payloads; it writes $(PARITY), which test-npm holds the package to).
 test-reference: build $(VENV)/.installed
-	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -p no:cacheprovider
+	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PYTEST)
 
 ## The differential run at full size: 200,000 payloads, a new seed each time
 ## unless DIFF_SEED is set (about 2 minutes).
 parity: build $(VENV)/.installed
 	cd tests/reference && DIFF_PAYLOADS=200000 DIFF_SEED=$${DIFF_SEED:-$$RANDOM} CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) \
-		$(PY) -m pytest -q -p no:cacheprovider test_differential.py
+		$(PYTEST) --timeout=1800 test_differential.py
 
 $(PARITY): | build $(VENV)/.installed
-	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -p no:cacheprovider test_differential.py -k decoder
+	cd tests/reference && CROWD_ENVELOPE_BIN=$(CURDIR)/$(BIN) $(PYTEST) test_differential.py -k decoder
 
 ## Speed and size against what users would pick instead: target/bench/REPORT.md.
 bench:
@@ -118,6 +127,14 @@ soak: build $(VENV)/.python-tools
 ## MUTANTS_ARGS="--file src/decision.rs" for one module). See docs/mutants/.
 mutants:
 	scripts/mutants.sh $(MUTANTS_ARGS)
+
+## Mutation testing of the transport's Lua scripts (scripts/mutants-lua.py:
+## 226 mutants, each against the Redis tests that run its script, in a
+## scratch worktree; hours on 2 cores: MUTANTS_LUA_ARGS="--file
+## group/settle.lua" for one script). Summary in docs/mutants/lua*.txt.
+mutants-lua:
+	@scripts/ensure.sh native-deps redis
+	scripts/mutants-lua.py $(MUTANTS_LUA_ARGS)
 
 ## Regenerate tests/vectors/corpus.jsonl from the reference model.
 vectors: $(VENV)/.installed

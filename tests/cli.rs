@@ -283,6 +283,43 @@ fn decode_hints_at_lines_when_the_input_holds_two_values() {
 }
 
 #[test]
+fn naive_date_times_are_utc_instants_whatever_the_local_zone() {
+    let prediction = String::from_utf8(golden("fomo2-sell.prediction.json"))
+        .unwrap()
+        .replace(r#""generated_at""#, r#""ignored""#)
+        .replacen('{', r#"{"generated_at": "2026-01-01 12:00:00.5","#, 1);
+    for zone in ["Asia/Kolkata", "America/St_Johns"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"))
+            .args(["build", "--published-at", "2026-01-01T12:00:00"])
+            .env("TZ", zone)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(prediction.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(envelope["published_at"], "2026-01-01T12:00:00Z", "{zone}");
+        assert_eq!(
+            envelope["prediction"]["generated_at"], "2026-01-01T12:00:00.500000Z",
+            "{zone}"
+        );
+    }
+}
+
+#[test]
 fn a_date_time_that_is_not_one_is_said_plainly() {
     let out = run(
         &["build", "--published-at", "2026-01-01T00:00:00Z"],

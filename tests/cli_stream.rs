@@ -817,7 +817,9 @@ fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one
     // handle or dead-letter an entry every ~25 ms.
     let activity = || (handled().len(), dead_letters());
     let mut last = activity();
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
+        assert!(Instant::now() < deadline, "the racers never went idle");
         std::thread::sleep(Duration::from_millis(1500));
         let now = activity();
         if now == last {
@@ -1253,4 +1255,26 @@ fn the_program_copied_to_an_empty_directory_serves_the_dashboard_and_the_wasm() 
     let _ = child.kill();
     let _ = child.wait();
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Every wait in these tests has a deadline: the helper fails, in time, when
+/// what it waits for never comes (`make test-timeouts` checks the other
+/// runners' timeouts).
+#[test]
+fn wait_for_gives_up_at_its_deadline() {
+    let start = Instant::now();
+    let outcome = std::panic::catch_unwind(|| wait_for(1, "what never comes", || false));
+    let message = outcome
+        .expect_err("it gives up")
+        .downcast::<String>()
+        .unwrap();
+    assert!(
+        message.contains("timed out waiting for what never comes"),
+        "{message}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 }

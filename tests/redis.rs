@@ -3,6 +3,8 @@
 //! dead letters.
 
 mod common;
+#[path = "common/envelopes.rs"]
+mod envelopes;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,37 +14,8 @@ use std::time::Duration;
 use common::redis_server::RedisServer;
 use crowd_envelope::redis::*;
 use crowd_envelope::*;
+use envelopes::{envelope, publish_n, STREAM};
 use futures_util::{Stream, StreamExt};
-
-const STREAM: &str = "maf:arena:crowd_simulation:output";
-
-fn envelope(n: usize) -> CrowdPredictionEnvelope {
-    let prediction = CrowdPrediction::from_json(
-        r#"{"source_type": "oddsoddy_strategy", "source_id": "s-1", "question": "Back the home side?",
-            "probability": 0.6, "confidence": 0.7, "market_probability": 0.45,
-            "crowd": {"agents": 100, "bullish": 55, "bearish": 30, "neutral": 15},
-            "generated_at": "2026-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
-    let options = BuildOptions {
-        correlation_id: Some(format!("c-{n}")),
-        ..BuildOptions::default()
-    };
-    build_envelope(prediction, options).unwrap()
-}
-
-async fn publish_n(url: &RedisUrl, stream: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    let mut conn = url.connect().await.unwrap();
-    let mut ids = Vec::new();
-    for n in range {
-        ids.push(
-            publish_envelope(&mut conn, stream, &envelope(n), PublishOptions::default())
-                .await
-                .unwrap(),
-        );
-    }
-    ids
-}
 
 /// Takes `want` envelopes from a follower, recording skips and errors.
 async fn take_envelopes(
@@ -631,9 +604,13 @@ async fn an_endless_run_of_bad_entries_never_stops_a_follower_or_a_group() {
     options.count = 500;
     let mut consumer = GroupConsumer::new(url, STREAM, options);
     let mut ok = |_entry: StreamEnvelope| async { Ok::<(), String>(()) };
-    while consumer.stats().handled == 0 {
-        consumer.poll(&mut ok).await.unwrap();
-    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while consumer.stats().handled == 0 {
+            consumer.poll(&mut ok).await.unwrap();
+        }
+    })
+    .await
+    .expect("the valid entry behind 2,000 invalid ones is handled within 30 s");
     assert_eq!(
         consumer.stats().dead_lettered[&SkipReason::Decode(DecodeReason::InvalidJson)],
         2000
@@ -932,9 +909,13 @@ async fn a_consumer_keeps_a_slow_batch_from_being_claimed_and_settles_only_its_o
         stolen.fetch_add(1, Ordering::SeqCst);
         async { Ok::<(), String>(()) }
     };
-    while !slow_task.is_finished() {
-        quick.poll(&mut handler).await.unwrap();
-    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !slow_task.is_finished() {
+            quick.poll(&mut handler).await.unwrap();
+        }
+    })
+    .await
+    .expect("the slow consumer finishes within 30 s");
     let stats = slow_task.await.unwrap();
     assert_eq!(stats.handled, 10);
     assert_eq!(

@@ -57,6 +57,13 @@ export function fromTape(glue: Glue, text: string, lazyMeta: boolean): DecodeRes
                     reason,
                 }
               : { multiplier: t[SLOT.NUMBERS + 3], reason };
+    // meta before the object, so that the literal makes it whole (adding a
+    // member afterwards costs V8 a map transition on every decode).
+    const count = t[SLOT.META_COUNT];
+    const raw = count >= 0 ? "" : text.slice(t[SLOT.META], t[SLOT.META + 1]);
+    // Only a meta JavaScript would write differently needs its text kept.
+    const keep = t[SLOT.META_STABLE] !== 1;
+    const meta = count >= 0 ? flatMeta(text, t, count) : lazyMeta ? undefined : parsed(raw, keep);
     const envelope = {
         schema_version: "1",
         arena: "crowd_simulation",
@@ -83,20 +90,9 @@ export function fromTape(glue: Glue, text: string, lazyMeta: boolean): DecodeRes
         published_at: dateTime(text, t, SLOT.PUBLISHED_AT),
         correlation_id:
             t[SLOT.CORRELATION_ID] === GENERATED ? replyText(glue, t[SLOT.CORRELATION_ID + 1]) : slice(text, t, SLOT.CORRELATION_ID),
-    } as Omit<CrowdPredictionEnvelope, "meta"> as CrowdPredictionEnvelope;
-    const count = t[SLOT.META_COUNT];
-    if (count >= 0) {
-        envelope.meta = flatMeta(text, t, count);
-        return { ok: true, envelope };
-    }
-    const raw = text.slice(t[SLOT.META], t[SLOT.META + 1]);
-    // Only a meta JavaScript would write differently needs its text kept.
-    const keep = t[SLOT.META_STABLE] !== 1;
-    if (lazyMeta) {
-        parsedOnAccess(envelope, raw, keep);
-    } else {
-        envelope.meta = parsed(raw, keep);
-    }
+        meta,
+    } as CrowdPredictionEnvelope;
+    if (meta === undefined) parsedOnAccess(envelope, raw, keep);
     return { ok: true, envelope };
 }
 

@@ -145,7 +145,7 @@ def test_building_takes_lax_values_and_datetimes():
     lax = dict(PREDICTION, probability="0.62", generated_at=datetime(2026, 11, 26, 21, 16))
     prediction = ce.validate_prediction(lax)
     assert prediction.probability == 0.62
-    assert prediction.generated_at.tzinfo is not None, "naive is read as UTC"
+    assert prediction.generated_at == datetime(2026, 11, 26, 21, 16, tzinfo=timezone.utc), "naive is UTC"
     at = datetime(2026, 11, 27, 8, 0, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
     envelope = ce.build_envelope(prediction, published_at=at)
     assert envelope.published_at == at
@@ -154,6 +154,32 @@ def test_building_takes_lax_values_and_datetimes():
     assert ce.crowd_to_polymarket_side(prediction) == envelope.decision
     assert ce.crowd_to_fomo2_signal(prediction).decision_kind == "fomo2_signal"
     assert ce.crowd_to_oddsoddy_multiplier(prediction).multiplier >= 0
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns", "Pacific/Kiritimati"])
+def test_naive_date_times_are_utc_instants_whatever_the_local_zone(zone, monkeypatch):
+    """SPEC section 5: a value without an offset is UTC, not local time."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert time.localtime(0).tm_gmtoff != 0, f"{zone} is not UTC here"
+        naive = datetime(2026, 1, 1, 12, 0, 0, 500000)
+        instant = 1767268800.5  # 2026-01-01T12:00:00.5Z
+        prediction = ce.validate_prediction(dict(PREDICTION, generated_at=naive))
+        assert prediction.generated_at.timestamp() == instant
+        envelope = ce.build_envelope(prediction, published_at=naive)
+        assert envelope.published_at.timestamp() == instant
+        assert envelope.published_at.utcoffset() == timedelta(0)
+        encoded = ce.encode_envelope(envelope)
+        assert '"published_at":"2026-01-01T12:00:00.500000Z"' in encoded
+        for written in ["2026-01-01T12:00:00.5", "2026-01-01 12:00:00.500", "1767268800.5"]:
+            payload = encoded.replace('"2026-01-01T12:00:00.500000Z"', json.dumps(written), 1)
+            assert ce.try_decode_envelope(payload).published_at.timestamp() == instant, written
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
 
 
 def test_invalid_input_raises_validation_error_with_every_path():

@@ -300,4 +300,27 @@ test("the live dashboard", async (t) => {
         assert.equal(await page.evaluate(() => window.__pwned), undefined);
         assert.deepEqual(problems, []);
     });
+
+    await t.test("hostile group, consumer and dead-letter text from /stats renders as text and runs nothing", async () => {
+        const hostile = (n) => `<img src=x onerror="window.__pwned=${n}"><script>window.__pwned=${n}</script>`;
+        const group = hostile(30);
+        await client.sendCommand(["XGROUP", "CREATE", STREAM, group, "0"]);
+        await client.sendCommand(["XGROUP", "CREATECONSUMER", STREAM, group, hostile(31)]);
+        const errors = JSON.stringify([{ path: hostile(32), code: "handler_failed", message: hostile(33) }]);
+        await client.xAdd(`${STREAM}:dead`, "*", {
+            data: hostile(34), reason: "handler_failed", errors, id: "1-0", group, consumer: hostile(35),
+        });
+        // /stats is read every 5 s.
+        await page.waitForFunction((name) => [...document.querySelectorAll("#group-table tbody tr")].some((tr) => tr.dataset.group === name),
+            group, { timeout: 15_000 });
+        const row = page.locator("#group-table tbody tr", { hasText: "onerror" }).first();
+        assert.equal(await row.locator("td").first().textContent(), group);
+        assert.match(await row.getAttribute("title"), /window\.__pwned=31/);
+        await page.waitForFunction(() => document.querySelector("#dead-list").textContent.includes("__pwned=33"), null, { timeout: 15_000 });
+        const letter = await page.locator("#dead-list li", { hasText: "__pwned=33" }).first().textContent();
+        for (const n of [30, 32, 33, 35]) assert.ok(letter.includes(hostile(n)), `${n}: ${letter}`);
+        assert.equal(await page.locator("#groups img, #groups script, main img, main script").count(), 0);
+        assert.equal(await page.evaluate(() => window.__pwned), undefined);
+        assert.deepEqual(problems, []);
+    });
 });

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { killOnExit } from "./redis-server.mjs";
 
 export const REPO = process.env.CROWD_REPO;
 if (!REPO) throw new Error("CROWD_REPO is not set: run the package tests through tests/npm/run.sh");
@@ -83,7 +84,7 @@ export class Serve {
     async start() {
         const bin = process.env.CROWD_ENVELOPE_BIN;
         if (!bin) throw new Error("CROWD_ENVELOPE_BIN names the native CLI");
-        this.process = spawn(bin, this.args, { stdio: ["ignore", "ignore", "pipe"] });
+        this.process = killOnExit(spawn(bin, this.args, { stdio: ["ignore", "ignore", "pipe"] }));
         this.log = "";
         await new Promise((resolve, reject) => {
             this.process.stderr.on("data", (chunk) => {

@@ -1,11 +1,29 @@
 // A real redis-server for the tests: a free loopback port, a scratch
 // directory, append-only file on (so a kill -9 loses nothing that was
-// acknowledged), stopped when the test ends.
+// acknowledged), stopped when the test ends, and killed when the process
+// exits whatever happened (a test that timed out never reaches its cleanup).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
+
+const running = new Set();
+process.on("exit", () => {
+    for (const child of running) child.kill("SIGKILL");
+});
+// The test runner ends a file whose test timed out with SIGTERM, which
+// would skip "exit": make it an exit.
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+    process.once(signal, () => process.exit(128 + constants.signals[signal]));
+}
+
+/** `child` is killed when this process exits, if it has not exited before. */
+export function killOnExit(child) {
+    running.add(child);
+    child.once("exit", () => running.delete(child));
+    return child;
+}
 
 export async function freePort() {
     return new Promise((resolve, reject) => {
@@ -32,10 +50,10 @@ export class RedisServer {
     }
 
     async spawn() {
-        this.process = spawn("redis-server", [
+        this.process = killOnExit(spawn("redis-server", [
             "--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "",
             "--appendonly", "yes", "--appendfsync", "always",
-        ], { stdio: "ignore" });
+        ], { stdio: "ignore" }));
         await waitUntilListening(this.port);
     }
 

@@ -33,9 +33,9 @@ export PATH="$REPO/node_modules/.bin:$PATH"
 step "strict TypeScript consumer (tsc --strict, ESM and CommonJS)"
 tsc -p ts
 
-step "node --test"
+step "node --test (tests/npm/node-test.sh: a timeout for each test)"
 if [ $# -gt 0 ]; then
-    node --test "$@"
+    "$REPO/tests/npm/node-test.sh" "$@"
 else
-    node --test ./*.test.mjs ./*.test.cjs
+    "$REPO/tests/npm/node-test.sh" ./*.test.mjs ./*.test.cjs
 fi
