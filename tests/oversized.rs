@@ -228,8 +228,11 @@ fn serve_reads_no_entry_or_dead_letter_over_its_limit() {
     assert_eq!(feed_entries(&text).len(), 40);
     let peak = common::peak_kib(served.child.id());
     eprintln!("serve: {peak} KiB at peak over 5 x /stats, /entries and a backfill of 40 x 8 MiB ({idle} KiB before)");
+    // Measured growth: about 16 MiB (five /stats requests at once, the
+    // feed, the allocator's arenas; 16.3 MiB at 51aefdb too). A reader that
+    // read these entries whole would hold all 40 of them, over 300 MiB.
     assert!(
-        peak < idle + 16 * 1024,
+        peak < idle + 24 * 1024,
         "serve held {peak} KiB ({idle} KiB before)"
     );
 }
