@@ -86,6 +86,23 @@ impl Gate {
     }
 }
 
+/// A redis-server with `n` entries on the stream, their ids, and a gate.
+async fn started_with(
+    n: usize,
+) -> (
+    RedisServer,
+    RedisUrl,
+    Vec<String>,
+    Gate,
+    mpsc::UnboundedReceiver<String>,
+) {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let ids = publish_n(&url, STREAM, 0..n).await;
+    let (gate, started) = Gate::new();
+    (server, url, ids, gate, started)
+}
+
 /// Starts one poll of `consumer` with `gate`'s handler; once the handler
 /// holds the entry, claims it to `second` and lets the handler finish.
 /// Gives the consumer back, and the entry's id.
@@ -117,10 +134,7 @@ async fn claimed_mid_handler(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_handler_that_succeeds_after_its_entry_was_claimed_away_acknowledges_nothing() {
-    let server = RedisServer::start();
-    let url = RedisUrl::parse(&server.url()).unwrap();
-    publish_n(&url, STREAM, 0..1).await;
-    let (gate, mut started) = Gate::new();
+    let (server, url, _, gate, mut started) = started_with(1).await;
     let consumer = GroupConsumer::new(url, STREAM, options(5));
     let (consumer, id) = claimed_mid_handler(&server, consumer, &gate, &mut started, Ok(())).await;
     // Still pending, with the consumer that claimed it, delivered twice.
@@ -131,10 +145,7 @@ async fn a_handler_that_succeeds_after_its_entry_was_claimed_away_acknowledges_n
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_handler_that_fails_after_its_entry_was_claimed_away_counts_no_attempt() {
-    let server = RedisServer::start();
-    let url = RedisUrl::parse(&server.url()).unwrap();
-    publish_n(&url, STREAM, 0..1).await;
-    let (gate, mut started) = Gate::new();
+    let (server, url, _, gate, mut started) = started_with(1).await;
     // One attempt allowed: a failure counted here would dead-letter it.
     let consumer = GroupConsumer::new(url, STREAM, options(1));
     let (consumer, id) =
@@ -148,10 +159,7 @@ async fn a_handler_that_fails_after_its_entry_was_claimed_away_counts_no_attempt
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_leaves_an_entry_another_consumer_claimed_to_it() {
-    let server = RedisServer::start();
-    let url = RedisUrl::parse(&server.url()).unwrap();
-    publish_n(&url, STREAM, 0..1).await;
-    let (gate, mut started) = Gate::new();
+    let (server, url, _, gate, mut started) = started_with(1).await;
     let mut consumer = GroupConsumer::new(url, STREAM, options(2));
     // The first attempt fails: pending with "first", one attempt counted.
     let mut fail = gate.handler(Err("down"));
@@ -182,10 +190,7 @@ async fn a_retry_leaves_an_entry_another_consumer_claimed_to_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn renewing_a_slow_batch_leaves_the_entries_another_consumer_claimed() {
-    let server = RedisServer::start();
-    let url = RedisUrl::parse(&server.url()).unwrap();
-    let ids = publish_n(&url, STREAM, 0..2).await;
-    let (gate, mut started) = Gate::new();
+    let (server, url, ids, gate, mut started) = started_with(2).await;
     let mut options = options(5);
     options.count = 2;
     // The batch is renewed once its handling takes a second.
