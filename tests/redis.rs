@@ -383,6 +383,22 @@ async fn pending_entries_deleted_from_the_stream_are_reported_as_deleted() {
         dead.contains("deleted") && !dead.contains("no_data"),
         "{dead}"
     );
+    // The dead letter says why, as every other one does, and names the entry.
+    let lines: Vec<&str> = dead.lines().collect();
+    let field = |name: &str| {
+        let at = lines
+            .iter()
+            .position(|line| *line == name)
+            .unwrap_or_else(|| panic!("{dead}"));
+        lines[at + 1]
+    };
+    assert_eq!(
+        field("errors"),
+        r#"[{"path":"","code":"missing","message":"the entry was deleted from the stream before it was handled"}]"#
+    );
+    assert_eq!(field("id"), ids[0]);
+    assert_eq!(field("consumer"), "same");
+    assert_eq!(field("attempts"), "1");
     assert_eq!(pending_count(&server), 0);
 }
 
