@@ -42,6 +42,18 @@ fn pending(server: &RedisServer, id: &str) -> Option<(String, String)> {
     }
 }
 
+/// How many dead letters the stream has.
+fn dead_letters(server: &RedisServer) -> String {
+    let dead = format!("{STREAM}:dead");
+    server.cli(&["XLEN", &dead]).trim().to_owned()
+}
+
+/// The handler failures counted for entry `id` ("" for none).
+fn attempts(server: &RedisServer, id: &str) -> String {
+    let counts = format!("{STREAM}:attempts:{GROUP}");
+    server.cli(&["HGET", &counts, id]).trim().to_owned()
+}
+
 /// A handler that tells the test each entry it starts on, then waits for
 /// the test's go-ahead, and answers with `outcome`.
 struct Gate {
@@ -140,7 +152,7 @@ async fn a_handler_that_succeeds_after_its_entry_was_claimed_away_acknowledges_n
     // Still pending, with the consumer that claimed it, delivered twice.
     assert_eq!(pending(&server, &id), Some(("second".into(), "2".into())));
     assert_eq!(consumer.stats().handled, 1, "handled here (at-least-once)");
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "0");
+    assert_eq!(dead_letters(&server), "0");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,9 +163,8 @@ async fn a_handler_that_fails_after_its_entry_was_claimed_away_counts_no_attempt
     let (consumer, id) =
         claimed_mid_handler(&server, consumer, &gate, &mut started, Err("down")).await;
     assert_eq!(pending(&server, &id), Some(("second".into(), "2".into())));
-    let attempts = format!("{STREAM}:attempts:{GROUP}");
-    assert_eq!(server.cli(&["HGET", &attempts, &id]).trim(), "");
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "0");
+    assert_eq!(attempts(&server, &id), "");
+    assert_eq!(dead_letters(&server), "0");
     assert!(consumer.stats().dead_lettered.is_empty());
 }
 
@@ -167,8 +178,7 @@ async fn a_retry_leaves_an_entry_another_consumer_claimed_to_it() {
     consumer.poll(&mut fail).await.unwrap();
     let id = started.recv().await.unwrap();
     assert_eq!(pending(&server, &id).unwrap().0, "first");
-    let attempts = format!("{STREAM}:attempts:{GROUP}");
-    assert_eq!(server.cli(&["HGET", &attempts, &id]).trim(), "1");
+    assert_eq!(attempts(&server, &id), "1");
     // Claimed away before the retry is due; the retry must leave it.
     server.cli(&["XCLAIM", STREAM, GROUP, "second", "0", &id]);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -183,8 +193,8 @@ async fn a_retry_leaves_an_entry_another_consumer_claimed_to_it() {
         "handled once, by the first attempt"
     );
     assert_eq!(pending(&server, &id), Some(("second".into(), "2".into())));
-    assert_eq!(server.cli(&["HGET", &attempts, &id]).trim(), "1");
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "0");
+    assert_eq!(attempts(&server, &id), "1");
+    assert_eq!(dead_letters(&server), "0");
     assert_eq!(consumer.stats().handled, 0);
 }
 

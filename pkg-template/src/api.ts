@@ -3,7 +3,7 @@
 // payloads as they are, JS values through JSON.stringify, results back
 // through JSON.parse, which gives plain objects of the wire shape.
 
-import { type Glue, guarded, memoryBytes, REJECTED } from "./binding.js";
+import { type Glue, guarded, memoryBytes, REJECTED, utf8 } from "./binding.js";
 import { decodedMeta, fromTape, READ_TAPE, replyText } from "./tape.js";
 import type {
     CrowdPrediction,
@@ -104,7 +104,6 @@ function summarize(errors: FieldError[]): string {
 // ---------------------------------------------------------------------------
 
 const MAX_WASM_LIMIT = 0xffff_ffff; // the limit crosses as a u32
-const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 interface Rejection {
     reason: DecodeReason;

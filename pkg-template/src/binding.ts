@@ -50,6 +50,9 @@ export function glue(): Glue {
     return bound;
 }
 
+/** UTF-8 text from wasm memory or a payload's bytes, one decoder for the package. */
+export const utf8 = new TextDecoder("utf-8", { fatal: false });
+
 /** The instance's memory as bytes (a new view after the memory grew). */
 export function memoryBytes(glue: Glue): Uint8Array {
     if (memory.byteLength === 0) memory = new Uint8Array(glue.wireMemory().buffer);

@@ -2,10 +2,8 @@
 // strings sliced from the payload, numbers as doubles, nothing parsed but a
 // `meta` that is not flat.
 
-import { type Glue, memoryBytes, tapeView } from "./binding.js";
+import { type Glue, memoryBytes, tapeView, utf8 } from "./binding.js";
 import type { CrowdPredictionEnvelope, DecodeResult } from "./types.js";
-
-const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 /** The reply of the last call, `length` bytes of UTF-8 in wasm memory. */
 export function replyText(glue: Glue, length: number): string {
@@ -181,7 +179,6 @@ function parsedOnAccess(envelope: CrowdPredictionEnvelope, raw: string, keep: bo
 function nullable(x: number): number | null {
     return x === x ? x : null; // NaN marks null
 }
-
 
 /**
  * The text each decoded `meta` object was parsed from, where JavaScript

@@ -189,7 +189,14 @@ impl Tape {
                 .map_or(0, |i| i + 1);
             slots.insert(place, (offset, at));
         };
-        let mut spans: Vec<usize> = vec![
+        // A start below 0 is no offset: null, an instant, generated.
+        let mut span = |at: usize| {
+            if get(at) >= 0.0 {
+                add(at);
+                add(at + 1);
+            }
+        };
+        for at in [
             slot::SOURCE_ID,
             slot::QUESTION,
             slot::RATIONALE,
@@ -199,22 +206,17 @@ impl Tape {
             slot::PUBLISHED_AT,
             slot::CORRELATION_ID,
             slot::META,
-        ];
+        ] {
+            span(at);
+        }
         for i in 0..get(slot::DRIVER_COUNT).max(0.0) as usize {
-            spans.push(slot::DRIVERS + 2 * i);
+            span(slot::DRIVERS + 2 * i);
         }
         for i in 0..get(slot::META_COUNT).max(0.0) as usize {
             let at = slot::META_MEMBERS + 5 * i;
-            spans.push(at);
+            span(at);
             if get(at + 2) == 0.0 {
-                spans.push(at + 3);
-            }
-        }
-        // A start below 0 is no offset: null, an instant, generated.
-        for at in spans {
-            if get(at) >= 0.0 {
-                add(at);
-                add(at + 1);
+                span(at + 3);
             }
         }
         slots
