@@ -559,6 +559,19 @@ async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
     .await;
     xadd_raw(&url, STREAM, &[("data", good.as_bytes()), ("extra", b"1")]).await;
     xadd_raw(&url, STREAM, &[("data", other_arena.as_bytes())]).await;
+    // A field name that is not UTF-8 is one more extra field, not a reply
+    // that stops the follower and the group.
+    let mut conn = url.connect().await.unwrap();
+    let _: String = crowd_envelope::redis::redis::cmd("XADD")
+        .arg(STREAM)
+        .arg("*")
+        .arg(&b"\xff"[..])
+        .arg("1")
+        .arg("data")
+        .arg(&good)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     xadd_raw(&url, STREAM, &[("data", good.as_bytes())]).await;
 
     let (got, skipped, _) = take_envelopes(
@@ -570,9 +583,10 @@ async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
     let reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
     assert_eq!(
         reasons,
-        ["no_data", "invalid_utf8", "extra_fields", "invalid"]
+        ["no_data", "invalid_utf8", "extra_fields", "invalid", "extra_fields"]
     );
     assert_eq!(skipped[3].errors[0].path, "arena");
+    assert!(skipped[4].errors[0].message.contains('\u{fffd}'), "{:?}", skipped[4]);
     assert_eq!(
         skipped[1].data.as_deref(),
         Some(&b"{\"schema_version\":\"1\",\xff\xfe}"[..]),
@@ -584,9 +598,9 @@ async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
     consumer.poll(&mut ok).await.unwrap();
     let stats = consumer.stats();
     assert_eq!(stats.handled, 1);
-    assert_eq!(stats.dead_lettered.values().sum::<u64>(), 4);
-    assert_eq!(stats.dead_lettered[&SkipReason::ExtraFields], 1);
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "4");
+    assert_eq!(stats.dead_lettered.values().sum::<u64>(), 5);
+    assert_eq!(stats.dead_lettered[&SkipReason::ExtraFields], 2);
+    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "5");
     assert_eq!(pending_count(&server), 0);
 }
 

@@ -1,21 +1,18 @@
 """The package's plain-Python parts: values turned into JSON text for the
-codec (date-times as ISO 8601, naive ones read as UTC), and the frozen
-classes of the decisions and the crowd."""
+codec (date-times as ISO 8601; a naive one goes without an offset, which the
+codec takes as UTC, SPEC 5), and the frozen classes of the decisions and the
+crowd."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any, ClassVar, Literal, Optional
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetime is a date
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
@@ -31,7 +28,9 @@ def to_json(value: Any) -> str:
         return bytes(value).decode("utf-8")
     if isinstance(value, memoryview):
         return value.tobytes().decode("utf-8")
-    return json.dumps(value, default=_default, allow_nan=True)
+    # NaN and the infinities go as json writes them, which the codec refuses
+    # as invalid JSON (a ValidationError, not a ValueError from here).
+    return json.dumps(value, default=_default)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,7 +52,9 @@ _LOST = (
 
 
 def _text(value: Union[str, bytes]) -> str:
-    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+    # A field name that is not UTF-8 is named with U+FFFD in the skip, as the
+    # Rust reader names it (a lone surrogate could not be handed to the codec).
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _report(skipped: SkippedEntry, on_skip: Optional[OnSkip]) -> None:
@@ -87,11 +89,8 @@ async def publish_envelope(
     """Publishes the envelope as one `data` field (validated first; raises
     `ValidationError`); gives the entry id. `max_len` trims the stream to
     about that many entries."""
-    data = encode_envelope(envelope)
-    if max_len is None:
-        entry_id = await redis_client.xadd(stream_name, {"data": data})
-    else:
-        entry_id = await redis_client.xadd(stream_name, {"data": data}, maxlen=max_len, approximate=True)
+    # redis-py's xadd trims only when maxlen is given, approximately by default.
+    entry_id = await redis_client.xadd(stream_name, {"data": encode_envelope(envelope)}, maxlen=max_len)
     return _text(entry_id)
 
 
@@ -194,9 +193,9 @@ async def _read(
         "1" if cursor.more else "0",
     )
     status, resolved, index, missed, next_id, entries, more = reply
-    status, resolved, next_id = _text(status), _text(resolved), _text(next_id)
-    after = resolved if cursor.last_id == "$" else cursor.last_id
-    cursor.last_id = resolved
+    # The script gives the cursor back, `$` resolved: where a gap starts.
+    status, after, next_id = _text(status), _text(resolved), _text(next_id)
+    cursor.last_id = after
     cursor.more = int(more) == 1
     if status == "reset":
         _report(_gap("stream_reset", after, next_id, None), on_skip)
@@ -205,8 +204,8 @@ async def _read(
     cursor.index = str(index) if int(index) >= 0 else ""
     out = _entries(entries)
     if status == "ok" and int(missed) != -1:
-        before = out[0][0] if out else next_id
-        _report(_gap("trimmed", after, before, int(missed) if int(missed) >= 0 else None), on_skip)
+        # next_id is the oldest entry left, which is after the cursor.
+        _report(_gap("trimmed", after, next_id, int(missed) if int(missed) >= 0 else None), on_skip)
     if out:
         cursor.last_id = out[-1][0]
     return out

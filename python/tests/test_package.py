@@ -4,16 +4,20 @@ process, and its API as a Python user meets it."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
+import os
 import pathlib
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 import crowd_envelope as ce
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+# CROWD_REPO: the repository, when these tests run from a copy
+# (scripts/mutants-python.sh runs them in target/mutmut/).
+REPO = pathlib.Path(os.environ.get("CROWD_REPO") or pathlib.Path(__file__).resolve().parents[2])
 PREDICTION = {
     "source_type": "polymarket_bet",
     "source_id": "0x5f3a9c",
@@ -139,6 +143,10 @@ def test_results_are_frozen_objects_with_the_models_names():
     assert again == envelope
     assert "polymarket_side" in repr(envelope)
     assert envelope.to_dict()["decision"]["reason"] == "crowd_above_market"
+    assert envelope.prediction.crowd.to_dict() == PREDICTION["crowd"]
+    assert envelope.decision.to_dict() == envelope.to_dict()["decision"]
+    for decision in (ce.crowd_to_fomo2_signal(envelope.prediction), ce.crowd_to_oddsoddy_multiplier(envelope.prediction)):
+        assert decision.to_dict() == {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
 
 
 def test_building_takes_lax_values_and_datetimes():
@@ -154,6 +162,35 @@ def test_building_takes_lax_values_and_datetimes():
     assert ce.crowd_to_polymarket_side(prediction) == envelope.decision
     assert ce.crowd_to_fomo2_signal(prediction).decision_kind == "fomo2_signal"
     assert ce.crowd_to_oddsoddy_multiplier(prediction).multiplier >= 0
+
+
+def test_python_values_are_read_as_the_json_they_stand_for():
+    """crowd_envelope/_json.py: text as bytes, dates, dataclasses and objects
+    with to_dict go in as JSON; anything else is a TypeError naming it."""
+    text = json.dumps(dict(PREDICTION, question="Zürich ☂?"), ensure_ascii=False).encode()
+    for form in (text, bytearray(text), memoryview(text)):
+        assert ce.validate_prediction(form).question == "Zürich ☂?"
+
+    @dataclasses.dataclass
+    class Split:
+        agents: int
+        bullish: int
+        bearish: int
+        neutral: int
+
+    class Counted:
+        def to_dict(self) -> dict[str, int]:
+            return {"agents": 4, "bullish": 1, "bearish": 2, "neutral": 1}
+
+    assert ce.validate_prediction(dict(PREDICTION, crowd=Split(3, 1, 1, 1))).crowd.agents == 3
+    assert ce.validate_prediction(dict(PREDICTION, crowd=Counted())).crowd.bearish == 2
+    day = ce.validate_prediction(dict(PREDICTION, generated_at=date(2026, 11, 26)))
+    assert day.generated_at == datetime(2026, 11, 26, tzinfo=timezone.utc)
+    with pytest.raises(TypeError, match="^object is not JSON data$"):
+        ce.validate_prediction(dict(PREDICTION, crowd=object()))
+    with pytest.raises(ce.ValidationError) as raised:
+        ce.validate_prediction(dict(PREDICTION, probability=float("nan")))
+    assert raised.value.errors[0]["code"] == "json_invalid"
 
 
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns", "Pacific/Kiritimati"])

@@ -86,7 +86,10 @@ pub(super) fn bounded_fields(entry: Value) -> Option<BoundedFields> {
     let mut pairs = Vec::with_capacity(fields.len() / 2);
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        pairs.push((text(name)?, value_bytes(value)?));
+        // A field name that is not UTF-8 is named with U+FFFD: the entry is
+        // skipped for its extra field, not the whole read refused.
+        let name = String::from_utf8_lossy(&value_bytes(name)?).into_owned();
+        pairs.push((name, value_bytes(value)?));
     }
     Some((text(id)?, pairs, counter(size)?.unwrap_or(0)))
 }

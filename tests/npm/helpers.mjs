@@ -66,11 +66,25 @@ export const PREDICTIONS = {
 
 /** Debian's Chromium, headless, with the flags this machine needs (../shared/TOOLCHAIN.md). */
 export async function launch() {
-    return chromium.launch({
+    const browser = await chromium.launch({
         executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
         args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"],
     });
+    // Under StrykerJS (make mutants-dashboard) the instrumented www/app.js
+    // reads the mutant to run from globalThis.__stryker__, which a page
+    // cannot get from the test's environment: every new page is handed it.
+    const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;
+    if (mutant !== undefined) {
+        const script = `globalThis.__stryker__ = Object.assign(globalThis.__stryker__ ?? {}, { activeMutant: ${JSON.stringify(mutant)} });`;
+        const newContext = browser.newContext.bind(browser);
+        browser.newContext = async (options) => {
+            const context = await newContext(options);
+            await context.addInitScript(script);
+            return context;
+        };
+    }
+    return browser;
 }
 
 /** `crowd-envelope serve` for the dashboard tests, with the repository's www/ and pkg/. */
