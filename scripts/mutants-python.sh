@@ -35,8 +35,9 @@ status=0
 cd ../..
 mkdir -p docs/mutants
 python3 - "$work/results.txt" >docs/mutants/python.txt <<'PY'
-import collections, datetime, sys
-rows = [line.strip().rsplit(": ", 1) for line in open(sys.argv[1]) if ": " in line]
+import collections, datetime, pathlib, subprocess, sys
+results = pathlib.Path(sys.argv[1])
+rows = [line.strip().rsplit(": ", 1) for line in results.open() if ": " in line]
 counts = collections.Counter(status for _, status in rows)
 caught = counts["killed"] + counts["timeout"]
 viable = sum(n for status, n in counts.items() if status not in ("skipped", "not checked"))
@@ -46,7 +47,11 @@ print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
 print("\nsurvived (names as `mutmut show NAME` takes them, in target/mutmut):")
 for name, status in rows:
     if status not in ("killed", "timeout"):
+        shown = subprocess.run(["../../.venv/bin/mutmut", "show", name], cwd=results.parent,
+                               capture_output=True, text=True).stdout.splitlines()
+        change = [line for line in shown if line[:1] in "-+" and line[:3] not in ("---", "+++")]
         print(f"{name}: {status}")
+        print("".join(f"    {line.strip()}\n" for line in change), end="")
 PY
 head -3 docs/mutants/python.txt >&2
 exit $status

@@ -147,6 +147,37 @@ for (const [name, kind] of CLIENTS) {
             assert.match(skipped[0].errors[0].message, /^54 entries after /);
         });
 
+        await t.test("pages read from an id tell only real gaps, even when their size cannot be told", async () => {
+            // The follower's cursor state (src/redis/follow.lua): the index
+            // is unknown from a given id, and "the last read left entries"
+            // is what lets a loss be told then.
+            const stream = "pages";
+            const ids = [];
+            for (let n = 0; n < 6; n++) ids.push(await publishEnvelope(client, stream, envelope(n)));
+            const skipped = [];
+            const onSkip = (s) => skipped.push(s);
+            let follow = followEnvelopes(client, stream, { lastId: ids[0], count: 1, blockMs: 200, onSkip });
+            const read = [];
+            for (let n = 0; n < 3; n++) read.push((await follow.next()).value.id);
+            assert.deepEqual(read, ids.slice(1, 4));
+            assert.deepEqual(skipped, [], "no gap between pages");
+            await raw("XTRIM", stream, "MAXLEN", 0);
+            const fresh = [];
+            for (let n = 0; n < 2; n++) fresh.push(await publishEnvelope(client, stream, envelope(10 + n)));
+            const after = [];
+            for (let n = 0; n < 2; n++) after.push((await follow.next()).value.id);
+            await follow.return();
+            assert.deepEqual(after, fresh);
+            assert.deepEqual(skipped.map((s) => [s.reason, s.id, s.missed]), [["trimmed", `${ids[3]}..${fresh[0]}`, undefined]]);
+            assert.match(skipped[0].errors[0].message, new RegExp(`^entries after ${ids[3]} were trimmed`));
+            skipped.length = 0;
+            // Entries trimmed before a follower started from an id are not its loss.
+            follow = followEnvelopes(client, stream, { lastId: ids[0], count: 1, blockMs: 200, onSkip });
+            assert.equal((await follow.next()).value.id, fresh[0]);
+            await follow.return();
+            assert.deepEqual(skipped, []);
+        });
+
         await t.test("a stream made anew with lower ids is reported and read from its start", async () => {
             const stream = "anew";
             const data = encodeEnvelope(envelope("old"));
