@@ -27,6 +27,15 @@ status=0
 reports=()
 for i in "${!groups[@]}"; do
     sources="${groups[$i]%%|*}"
+    # MUTANTS_JS_MUTATE narrows a run to line ranges of one source file
+    # (Stryker's `file:start-end`, comma-separated), e.g.
+    # www/app.js:952-989,www/app.js:1049-1054; only its group runs.
+    if [ -n "${MUTANTS_JS_MUTATE:-}" ]; then
+        case ",$sources," in
+            *",${MUTANTS_JS_MUTATE%%:*},"*) sources="$MUTANTS_JS_MUTATE" ;;
+            *) continue ;;
+        esac
+    fi
     export CROWD_MUTANTS_TESTS="${groups[$i]#*|}"
     report="target/mutants/$area-$i.json"
     echo "mutants: $sources against tests/npm/{${CROWD_MUTANTS_TESTS// /,}}" >&2

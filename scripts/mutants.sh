@@ -25,7 +25,7 @@ if [ "${1:-}" = cli ]; then
     out=target/mutants-cli
     options=(--config .cargo/mutants-cli.toml --output "$out")
     [[ " $* " == *" --file "* ]] || files=(--file 'src/cli/**/*.rs')
-    name=cli$(printf '%s' "${*:+_$*}" | tr -c 'A-Za-z0-9._' '_')
+    name=cli$(printf '%s' "${*:+_$*}" | tr -c 'A-Za-z0-9._' '_' | sed 's/__*/_/g')
     scripts/ensure.sh native-deps redis
 else
     out=.
@@ -40,7 +40,7 @@ cargo mutants --jobs 2 "${options[@]}" "${files[@]}" "$@" || status=$?
 # 0: all caught; 2: some missed; 3: some timed out: a summary either way.
 mkdir -p docs/mutants
 {
-    echo "cargo mutants $* ($(date -u +%F), cargo-mutants $VERSION)"
+    echo "cargo mutants ${options[*]} $* ($(date -u +%F), cargo-mutants $VERSION)"
     for outcome in caught missed timeout unviable; do
         echo "$outcome: $(wc -l <"$out/mutants.out/$outcome.txt" 2>/dev/null || echo 0)"
     done

@@ -583,10 +583,20 @@ async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
     let reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
     assert_eq!(
         reasons,
-        ["no_data", "invalid_utf8", "extra_fields", "invalid", "extra_fields"]
+        [
+            "no_data",
+            "invalid_utf8",
+            "extra_fields",
+            "invalid",
+            "extra_fields"
+        ]
     );
     assert_eq!(skipped[3].errors[0].path, "arena");
-    assert!(skipped[4].errors[0].message.contains('\u{fffd}'), "{:?}", skipped[4]);
+    assert!(
+        skipped[4].errors[0].message.contains('\u{fffd}'),
+        "{:?}",
+        skipped[4]
+    );
     assert_eq!(
         skipped[1].data.as_deref(),
         Some(&b"{\"schema_version\":\"1\",\xff\xfe}"[..]),

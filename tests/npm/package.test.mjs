@@ -421,3 +421,50 @@ test("decisionSummary words each decision as the Rust core does", () => {
     assert.equal(ce.decisionSummary({ ...bet, decision: { side: "maybe" } }), "");
     assert.equal(ce.decisionSummary(null), "");
 });
+
+test("every rejection the wrapper makes itself says where and what, in full", () => {
+    // pkg-template/src/api.ts answers these before wasm is called; the whole
+    // reply is compared, so a changed path, code or message fails here.
+    const one = (reason, path, code, message) => ({ ok: false, reason, errors: [{ path, code, message }] });
+    const given = "expected JSON text as a string, Uint8Array or ArrayBuffer, found";
+    const cases = [
+        [["{}", { maxPayloadBytes: -1 }], one("invalid", "options.maxPayloadBytes", "greater_than_equal", "expected a number of bytes >= 0, found a number")],
+        [["{}", { maxPayloadBytes: Number.NaN }], one("invalid", "options.maxPayloadBytes", "greater_than_equal", "expected a number of bytes >= 0, found a number")],
+        [["{}", { maxPayloadBytes: "1" }], one("invalid", "options.maxPayloadBytes", "float_type", "expected a number of bytes >= 0, found a string")],
+        [[12], one("invalid", "", "model_type", `${given} a number`)],
+        [[{ schema_version: "1" }], one("invalid", "", "model_type", `${given} an object (already parsed? decode the text itself, or check a parsed value with envelopeSchema["~standard"].validate)`)],
+        [[[1]], one("invalid", "", "model_type", `${given} an array`)],
+        [["x".repeat(20), { maxPayloadBytes: 10 }], one("too_large", "", "too_large", "payload is at least 20 bytes, over the limit of 10 bytes")],
+        [[new Uint8Array(20), { maxPayloadBytes: 10.9 }], one("too_large", "", "too_large", "payload is 20 bytes, over the limit of 10 bytes")],
+        [['{"a":"\ud800"}'], one("invalid_utf8", "", "json_invalid", "the string holds a lone surrogate, which has no UTF-8 encoding")],
+        [['{"a":"\udc00\ud800"}'], one("invalid_utf8", "", "json_invalid", "the string holds a lone surrogate, which has no UTF-8 encoding")],
+    ];
+    for (const [args, expected] of cases) {
+        assert.deepEqual(ce.tryDecodeEnvelope(...args), expected, JSON.stringify(args));
+        assert.equal(ce.decodeEnvelope(...args), null);
+    }
+    // A payload of exactly the limit is read; a well-formed pair is not a
+    // lone surrogate.
+    assert.equal(ce.tryDecodeEnvelope("x".repeat(10), { maxPayloadBytes: 10 }).reason, "invalid_json");
+    const pair = ce.tryDecodeEnvelope('{"a":"\ud83d\ude00"}');
+    assert.notEqual(pair.reason, "invalid_utf8");
+    assert.deepEqual(ce.decodeBatch("x"), [one("invalid", "", "model_type", "expected an iterable of payloads, found one payload")]);
+    assert.deepEqual(ce.decodeBatch(new Uint8Array(2)), [one("invalid", "", "model_type", "expected an iterable of payloads, found one payload")]);
+    assert.deepEqual(ce.decodeBatch(5), [one("invalid", "", "model_type", "cannot read the payloads: TypeError: payloads is not iterable")]);
+    assert.deepEqual(ce.decodeBatch(["{", 7], { maxPayloadBytes: -1 }).map((r) => r.errors[0].path), ["options.maxPayloadBytes", "options.maxPayloadBytes"]);
+    // A ValidationError's message: the first three errors, then how many more.
+    assert.throws(() => ce.validatePrediction({ source_type: "x" }), (error) => {
+        assert.equal(error.name, "ValidationError");
+        assert.equal(error.errors.length, 7);
+        assert.equal(
+            error.message,
+            'source_type: expected one of fomo2_report, polymarket_bet, oddsoddy_strategy, found the string "x"; source_id: required field is missing; question: required field is missing; and 4 more',
+        );
+        return true;
+    });
+    assert.throws(() => ce.validatePrediction({ ...PREDICTIONS.fomo2_report, probability: 2 }), (error) => {
+        assert.equal(error.errors.length, 1);
+        assert.equal(error.message, `probability: ${error.errors[0].message}`);
+        return true;
+    });
+});
