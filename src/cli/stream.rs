@@ -129,6 +129,14 @@ pub(super) struct ConsumeArgs {
     /// Stop after this many entries were handled or dead-lettered.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    /// Run up to N handlers at once (for --exec commands that wait on the
+    /// network). Entries start in stream order and may finish, and be
+    /// acknowledged, in any order.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    concurrency: u64,
+    /// Entries fetched per read (and settled per round trip).
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    count: u64,
     /// Serve Prometheus text at http://HOST:PORT/metrics: entries handled
     /// and failed by this consumer, and its group's lag, pending entries,
     /// consumers and dead letters, read from Redis at each scrape.
@@ -441,6 +449,8 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     options.block = Duration::from_millis(args.block_ms);
     options.max_payload_bytes = args.target.max_payload_bytes;
     options.limit = args.limit;
+    options.concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    options.count = usize::try_from(args.count).unwrap_or(100);
     options.copy_oversized = args.copy_oversized;
     let counters = Arc::new(StreamCounters::default());
     if let Some(addr) = args.metrics_addr {

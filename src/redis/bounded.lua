@@ -15,7 +15,8 @@ local function bounded(entry, limit)
       fields[f] = ''
     end
   end
-  return {entry[1], fields, size}
+  entry[3] = size
+  return entry
 end
 
 -- Ids compare as two decimal numbers; as text, so no precision is lost.

@@ -12,10 +12,10 @@ use redis_rs::Value;
 use super::{GroupConsumer, GroupOptions};
 use crate::entry::{Gap, GapReason};
 use crate::error::{ErrorCode, FieldError};
-use crate::redis::scripts::{bounded_entries, text, CLAIM, CREATE_GROUP, READ_GROUP, SETTLE, TAKE};
+use crate::redis::scripts::{bounded_entries, text, CLAIM, CREATE_GROUP, READ_GROUP, TAKE};
 use crate::redis::{
-    command_error, duration_ms, is_stream_id, reply_error, RawEntry, SkipReason, Skipped,
-    TransportError, COMMAND_TIMEOUT, DATA_FIELD,
+    command_error, duration_ms, is_stream_id, reply_error, RawEntry, SkipReason, TransportError,
+    COMMAND_TIMEOUT,
 };
 
 impl GroupConsumer {
@@ -47,7 +47,7 @@ impl GroupConsumer {
             .arg(&self.options.group)
             .arg("-")
             .arg("+")
-            .arg(self.options.count)
+            .arg(self.options.count + self.read_ahead.len())
             .arg(&self.options.consumer);
         let conn = self.connect().await?;
         let reply: StreamPendingCountReply = pending
@@ -55,11 +55,18 @@ impl GroupConsumer {
             .await
             .map_err(command_error("XPENDING"))?;
         self.next_retry = None;
-        if reply.ids.is_empty() {
+        // Those read ahead are handled as new entries.
+        let ahead: HashSet<&str> = self.read_ahead.iter().map(|e| e.id.as_str()).collect();
+        let listed: Vec<_> = reply
+            .ids
+            .into_iter()
+            .filter(|p| !ahead.contains(p.id.as_str()))
+            .collect();
+        if listed.is_empty() {
             self.own_pending = false;
             return Ok(Vec::new());
         }
-        let ids: Vec<&str> = reply.ids.iter().map(|p| p.id.as_str()).collect();
+        let ids: Vec<&str> = listed.iter().map(|p| p.id.as_str()).collect();
         let mut hmget = redis_rs::cmd("HMGET");
         hmget.arg(&self.attempts).arg(&ids);
         let conn = self.connect().await?;
@@ -69,7 +76,7 @@ impl GroupConsumer {
             .map_err(command_error("HMGET"))?;
         let now = Instant::now();
         let mut due = Vec::new();
-        for (pending, attempts) in reply.ids.iter().zip(attempts) {
+        for (pending, attempts) in listed.iter().zip(attempts) {
             let idle = Duration::from_millis(pending.last_delivered_ms as u64);
             let wait = self
                 .options
@@ -138,20 +145,43 @@ impl GroupConsumer {
     }
 
     /// New entries (`read.lua`); when there are none, one wait for the next
-    /// (whose reply is dropped: the next read takes it, sized). Entries
-    /// trimmed before the group read them are told as a gap.
+    /// (whose reply is dropped: the next read takes it, sized).
     pub(super) async fn read_new(&mut self) -> Result<Vec<RawEntry>, TransportError> {
+        let read = self.read_request(self.remaining());
+        let reply = read(self.connect().await?.clone()).await?;
+        let (entries, after) = self.took(reply)?;
+        if entries.is_empty() {
+            self.wait_for_more(&after).await?;
+        }
+        Ok(entries)
+    }
+
+    /// `read.lua` for up to `count` new entries, as a request that borrows
+    /// nothing of the consumer: so it can run while a batch is handled
+    /// (on a clone of the connection, which pipelines the two).
+    pub(super) fn read_request(
+        &self,
+        count: usize,
+    ) -> impl FnOnce(MultiplexedConnection) -> ReadReply + use<> {
         let mut invocation = READ_GROUP.key(&self.stream);
         invocation
             .arg(&self.options.group)
             .arg(&self.options.consumer)
-            .arg(self.remaining())
+            .arg(count)
             .arg(self.options.max_payload_bytes);
-        let conn = self.connect().await?;
-        let reply: Value = invocation
-            .invoke_async(conn)
-            .await
-            .map_err(command_error("EVALSHA read.lua"))?;
+        move |mut conn| {
+            Box::pin(async move {
+                invocation
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(command_error("EVALSHA read.lua"))
+            })
+        }
+    }
+
+    /// The entries of a `read.lua` reply, and the group's position before
+    /// it; entries trimmed before the group read them are told as a gap.
+    pub(super) fn took(&mut self, reply: Value) -> Result<(Vec<RawEntry>, String), TransportError> {
         let (entries, missed, after, before) =
             parse_group_read(reply).ok_or_else(|| reply_error("EVALSHA read.lua"))?;
         if missed > 0 {
@@ -163,10 +193,7 @@ impl GroupConsumer {
                 missed: Some(missed),
             });
         }
-        if entries.is_empty() {
-            self.wait_for_more(&after).await?;
-        }
-        Ok(entries)
+        Ok((entries, after))
     }
 
     fn note_gap(&mut self, gap: Gap) {
@@ -229,75 +256,11 @@ impl GroupConsumer {
         }
         bounded_entries(claimed).ok_or_else(|| reply_error("EVALSHA claim.lua"))
     }
-
-    /// Writes the entry to the dead-letter stream and acknowledges it, in
-    /// one step and only while it is this consumer's: never both lost and
-    /// acknowledged, never dead-lettered twice. A payload over the size
-    /// limit is dead-lettered by reference (its id and `size`), or copied
-    /// inside Redis with [`GroupOptions::copy_oversized`]: never through
-    /// this process.
-    pub(super) async fn bury(
-        &mut self,
-        skipped: Skipped,
-        oversized: Option<usize>,
-    ) -> Result<(), TransportError> {
-        let errors = serde_json::to_string(&skipped.errors).unwrap_or_default();
-        let size = oversized.map(|size| size.to_string());
-        let mut fields: Vec<Vec<u8>> = Vec::with_capacity(14);
-        if let Some(data) = skipped.data {
-            fields.extend([DATA_FIELD.into(), data]);
-        }
-        for (name, value) in [
-            ("reason", skipped.reason.as_str()),
-            ("errors", &errors),
-            ("id", &skipped.id),
-            ("group", &self.options.group),
-            ("consumer", &self.options.consumer),
-        ]
-        .into_iter()
-        .chain(size.as_deref().map(|size| ("size", size)))
-        {
-            fields.extend([name.into(), value.into()]);
-        }
-        let copy = oversized.is_some() && self.options.copy_oversized;
-        let deliveries = self.settle_entry(&skipped.id, "bury", copy, fields).await?;
-        if deliveries < 0 {
-            tracing::info!(id = %skipped.id, "not dead-lettered here: another consumer has it");
-            return Ok(());
-        }
-        tracing::error!(
-            id = %skipped.id, reason = %skipped.reason, dead_letter = %self.dead_letter,
-            "dead-lettered after {deliveries} deliveries"
-        );
-        *self.stats.dead_lettered.entry(skipped.reason).or_default() += 1;
-        Ok(())
-    }
-
-    /// `settle.lua`: -1 when the entry is no longer this consumer's.
-    pub(super) async fn settle_entry(
-        &mut self,
-        id: &str,
-        action: &str,
-        copy: bool,
-        fields: Vec<Vec<u8>>,
-    ) -> Result<i64, TransportError> {
-        let mut invocation = SETTLE.key(&self.stream);
-        invocation
-            .key(&self.dead_letter)
-            .key(&self.attempts)
-            .arg(&self.options.group)
-            .arg(&self.options.consumer)
-            .arg(id)
-            .arg(action)
-            .arg(if copy { "copy" } else { "" })
-            .arg(fields);
-        let conn = self.connect().await?;
-        invocation
-            .invoke_async(conn)
-            .await
-            .map_err(command_error("EVALSHA settle.lua"))
-    }
 }
+
+/// What a read request gives: `read.lua`'s reply.
+pub(super) type ReadReply =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, TransportError>> + Send>>;
 
 /// `read.lua`'s `{entries, missed, after, before}`.
 fn parse_group_read(reply: Value) -> Option<(Vec<RawEntry>, u64, String, String)> {

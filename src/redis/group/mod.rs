@@ -6,7 +6,7 @@
 //! dead-lettered once, and a dead letter is written only with its
 //! acknowledgement.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -14,12 +14,14 @@ use std::time::{Duration, Instant};
 use redis_rs::aio::MultiplexedConnection;
 
 mod commands;
+mod handle;
+mod settle;
+
+use handle::{AsyncClosure, Closure, Handler};
 
 use super::{
-    doubling, Backoff, Gap, RawEntry, RedisUrl, SkipReason, Skipped, StreamEnvelope, StreamItem,
-    TransportError,
+    doubling, Backoff, Gap, RawEntry, RedisUrl, SkipReason, StreamEnvelope, TransportError,
 };
-use crate::error::{ErrorCode, FieldError};
 use crate::{Decoder, DEFAULT_MAX_PAYLOAD_BYTES};
 
 /// Settings of a [`GroupConsumer`].
@@ -38,6 +40,12 @@ pub struct GroupOptions {
     pub block: Duration,
     /// Entries per read.
     pub count: usize,
+    /// How many handlers run at once (default 1), for handlers that wait on
+    /// I/O. Entries start in stream order; with more than one they may
+    /// finish, and be acknowledged, in any order. An async closure
+    /// ([`GroupConsumer::run_async`]) borrows its state, so it handles one
+    /// entry at a time whatever this says.
+    pub concurrency: usize,
     /// Entries pending this long with another consumer (a dead one, say)
     /// are claimed. A consumer working through a batch keeps its entries
     /// from being claimed by renewing them every `claim_idle / 2`.
@@ -70,6 +78,7 @@ impl GroupOptions {
             start_id: "$".to_owned(),
             block: Duration::from_secs(5),
             count: 100,
+            concurrency: 1,
             claim_idle: Duration::from_secs(30),
             max_deliveries: 5,
             retry_delay: Duration::from_secs(1),
@@ -138,6 +147,11 @@ pub struct GroupConsumer {
     stats: GroupStats,
     backoff: Backoff,
     on_gap: Option<OnGap>,
+    /// Settles not yet sent to Redis (`settle.rs`).
+    unsettled: Vec<settle::Settle>,
+    /// New entries read while the last batch was handled, pending with this
+    /// consumer and not yet handled.
+    read_ahead: Vec<RawEntry>,
 }
 
 impl GroupConsumer {
@@ -158,6 +172,8 @@ impl GroupConsumer {
             stats: GroupStats::default(),
             backoff: Backoff::default(),
             on_gap: None,
+            unsettled: Vec::new(),
+            read_ahead: Vec::new(),
         }
     }
 
@@ -235,7 +251,7 @@ impl GroupConsumer {
         H: AsyncFnMut(StreamEnvelope) -> Result<(), E>,
         E: fmt::Display,
     {
-        self.drive(&mut AsyncClosure(handler), stop, |_| false)
+        self.drive(&mut AsyncClosure::new(handler), stop, |_| false)
             .await
     }
 
@@ -268,11 +284,11 @@ impl GroupConsumer {
         tokio::pin!(stop);
         while !done(&self.stats) && self.remaining() > 0 {
             tokio::select! {
-                () = &mut stop => return Ok(()),
+                () = &mut stop => break,
                 () = self.backoff.wait() => {}
             }
             let polled = tokio::select! {
-                () = &mut stop => return Ok(()),
+                () = &mut stop => break,
                 polled = self.poll_until(handler, &done) => polled,
             };
             match polled {
@@ -284,6 +300,8 @@ impl GroupConsumer {
                 Ok(_) => self.backoff.succeeded(),
             }
         }
+        // Stopped mid-batch: what was handled is acknowledged before it goes.
+        self.flush_on_stop().await;
         Ok(())
     }
 
@@ -319,6 +337,7 @@ impl GroupConsumer {
             // it: handled first after the reconnect, before newer entries.
             self.own_pending = true;
             self.next_retry = None;
+            self.read_ahead.clear();
         }
         polled
     }
@@ -332,6 +351,8 @@ impl GroupConsumer {
         D: Fn(&GroupStats) -> bool,
     {
         self.connect().await?;
+        // Settles whose call failed before the reconnect.
+        self.flush().await?;
         let mut processed = 0;
         while self.wants_more(done) && self.own_retry_due() {
             let due = self.due_own_entries().await?;
@@ -352,19 +373,63 @@ impl GroupConsumer {
             self.last_claim = Some(Instant::now());
         }
         if self.wants_more(done) {
-            let entries = self.read_new().await?;
-            processed += self.process_batch(entries, handler, done).await?;
+            processed += self.handle_new(handler, done).await?;
         }
+        Ok(processed)
+    }
+
+    /// New entries: the batch read ahead, or a read. A full batch means
+    /// more are waiting, so the next batch is read while this one is
+    /// handled (Redis and this process then work at the same time); it
+    /// waits, pending with this consumer, for the next round.
+    async fn handle_new<H: Handler, D>(
+        &mut self,
+        handler: &mut H,
+        done: &D,
+    ) -> Result<usize, TransportError>
+    where
+        D: Fn(&GroupStats) -> bool,
+    {
+        let wanted = self.remaining();
+        let entries = match std::mem::take(&mut self.read_ahead) {
+            ahead if !ahead.is_empty() => ahead,
+            _ => self.read_new().await?,
+        };
+        let next = self.remaining_after(entries.len());
+        if entries.len() < wanted || next == 0 {
+            return self.process_batch(entries, handler, done).await;
+        }
+        let read = self.read_request(next);
+        let conn = self.connect().await?.clone();
+        let started = Instant::now();
+        let (processed, reply) =
+            tokio::join!(self.process_batch(entries, handler, done), read(conn));
+        let processed = processed?;
+        let (mut ahead, _) = self.took(reply?)?;
+        if !ahead.is_empty() && started.elapsed() >= self.options.claim_idle / 2 {
+            // Idle all that time: renewed, so no other consumer claims them.
+            let ids: Vec<String> = ahead.iter().map(|e| e.id.clone()).collect();
+            let kept = self.renew(&ids).await?;
+            ahead.retain(|e| kept.contains(&e.id));
+        }
+        self.read_ahead = ahead;
         Ok(processed)
     }
 
     /// How many more entries this consumer may fetch: its batch size, or
     /// less when its `limit` is near.
     fn remaining(&self) -> usize {
+        self.remaining_after(0)
+    }
+
+    /// [`Self::remaining`] once `fetched` more are handled.
+    fn remaining_after(&self, fetched: usize) -> usize {
         let Some(limit) = self.options.limit else {
             return self.options.count;
         };
-        let done = self.stats.handled + self.stats.dead_lettered.values().sum::<u64>();
+        let done = self.stats.handled
+            + self.stats.dead_lettered.values().sum::<u64>()
+            + fetched as u64;
         usize::try_from(limit.saturating_sub(done))
             .unwrap_or(usize::MAX)
             .min(self.options.count)
@@ -376,126 +441,5 @@ impl GroupConsumer {
 
     fn own_retry_due(&self) -> bool {
         self.own_pending && self.next_retry.is_none_or(|at| at <= Instant::now())
-    }
-
-    /// Handles a batch in order. A batch that takes longer than
-    /// `claim_idle / 2` renews what is left of it, so no other consumer
-    /// claims it meanwhile; entries another consumer claimed anyway are
-    /// left to that one.
-    async fn process_batch<H: Handler, D>(
-        &mut self,
-        entries: Vec<RawEntry>,
-        handler: &mut H,
-        done: &D,
-    ) -> Result<usize, TransportError>
-    where
-        D: Fn(&GroupStats) -> bool,
-    {
-        let mut queue = VecDeque::from(entries);
-        let mut leased = Instant::now();
-        let mut processed = 0;
-        while !queue.is_empty() && !done(&self.stats) {
-            if leased.elapsed() >= self.options.claim_idle / 2 {
-                let ids: Vec<String> = queue.iter().map(|e| e.id.clone()).collect();
-                let kept = self.renew(&ids).await?;
-                queue.retain(|e| kept.contains(&e.id));
-                leased = Instant::now();
-            }
-            if let Some(entry) = queue.pop_front() {
-                self.process(entry, handler).await?;
-                processed += 1;
-            }
-        }
-        Ok(processed)
-    }
-
-    async fn process<H: Handler>(
-        &mut self,
-        entry: RawEntry,
-        handler: &mut H,
-    ) -> Result<(), TransportError> {
-        let delivered = match entry.decode(&self.decoder) {
-            StreamItem::Skipped(skipped) => return self.bury(skipped, entry.oversized).await,
-            StreamItem::Envelope(delivered) => delivered,
-        };
-        match handler.handle(delivered).await {
-            Ok(()) => {
-                if self
-                    .settle_entry(&entry.id, "ack", false, Vec::new())
-                    .await?
-                    < 0
-                {
-                    tracing::warn!(id = %entry.id, "handled, but another consumer had claimed it meanwhile (at-least-once)");
-                }
-                self.stats.handled += 1;
-            }
-            Err(error) => {
-                self.stats.failed += 1;
-                let attempts = self
-                    .settle_entry(&entry.id, "fail", false, Vec::new())
-                    .await?;
-                let Ok(attempts) = u64::try_from(attempts) else {
-                    return Ok(()); // another consumer has it now
-                };
-                tracing::warn!(id = %entry.id, attempts, "handler failed: {error}");
-                if attempts >= self.options.max_deliveries {
-                    return self
-                        .bury(
-                            Skipped {
-                                id: entry.id.clone(),
-                                reason: SkipReason::HandlerFailed,
-                                errors: vec![FieldError::new(
-                                    "",
-                                    ErrorCode::HandlerFailed,
-                                    format!("handler failed {attempts} times, last: {error}"),
-                                )],
-                                data: entry.data,
-                            },
-                            None,
-                        )
-                        .await;
-                }
-                let at = Instant::now() + self.options.retry_after(attempts);
-                self.own_pending = true;
-                self.next_retry = Some(self.next_retry.map_or(at, |next| next.min(at)));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What the consumer calls with each entry: one shape for both kinds of
-/// handler closure, so the loop is written once.
-trait Handler {
-    type Error: fmt::Display;
-    fn handle(&mut self, entry: StreamEnvelope) -> impl Future<Output = Result<(), Self::Error>>;
-}
-
-/// A closure returning a future ([`GroupConsumer::run`]).
-struct Closure<H>(H);
-
-impl<H, Fut, E> Handler for Closure<H>
-where
-    H: FnMut(StreamEnvelope) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: fmt::Display,
-{
-    type Error = E;
-    fn handle(&mut self, entry: StreamEnvelope) -> impl Future<Output = Result<(), E>> {
-        (self.0)(entry)
-    }
-}
-
-/// An async closure ([`GroupConsumer::run_async`]).
-struct AsyncClosure<H>(H);
-
-impl<H, E> Handler for AsyncClosure<H>
-where
-    H: AsyncFnMut(StreamEnvelope) -> Result<(), E>,
-    E: fmt::Display,
-{
-    type Error = E;
-    fn handle(&mut self, entry: StreamEnvelope) -> impl Future<Output = Result<(), E>> {
-        (self.0)(entry)
     }
 }
