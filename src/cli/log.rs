@@ -145,6 +145,9 @@ mod tests {
             assert!(safe_json(&json).contains(&want), "{c:?}");
         }
         // Other text with those lead bytes stays as it is.
-        assert!(matches!(safe_json("\"é€\u{600}\""), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            safe_json("\"é€\u{600}\""),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

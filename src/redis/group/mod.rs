@@ -427,9 +427,8 @@ impl GroupConsumer {
         let Some(limit) = self.options.limit else {
             return self.options.count;
         };
-        let done = self.stats.handled
-            + self.stats.dead_lettered.values().sum::<u64>()
-            + fetched as u64;
+        let done =
+            self.stats.handled + self.stats.dead_lettered.values().sum::<u64>() + fetched as u64;
         usize::try_from(limit.saturating_sub(done))
             .unwrap_or(usize::MAX)
             .min(self.options.count)
