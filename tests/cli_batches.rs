@@ -1,11 +1,15 @@
-//! `consume` settles a batch in one script call: a consumer killed with
-//! `kill -9` while that call waits in Redis leaves the whole batch pending,
-//! none of it half settled, and it is handled again after a restart.
+//! The program's batches. `consume` settles a batch in one script call: a
+//! consumer killed with `kill -9` while that call waits in Redis leaves the
+//! whole batch pending, none of it half settled, and it is handled again
+//! after a restart. `publish` pipelines its `XADD`s: results still come in
+//! input order, a refusal by Redis is told on its line, and a producer
+//! writing now and then gets each id at once.
 
 mod common;
 #[path = "common/program.rs"]
 mod program;
 
+use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
 
 use common::redis_server::RedisServer;
@@ -80,4 +84,136 @@ fn a_consumer_killed_mid_settle_leaves_its_batch_pending_and_it_is_handled_again
     let dead = format!("{STREAM}:dead");
     assert_eq!(server.cli(&["XLEN", &dead]).trim(), "0");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The entry ids in the stream, oldest first, and each entry's question.
+fn stream_questions(server: &RedisServer) -> Vec<(String, String)> {
+    let out = server.cli(&["XRANGE", STREAM, "-", "+"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let mut entries = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        if let Some(payload) = line.strip_prefix('{') {
+            let envelope: serde_json::Value =
+                serde_json::from_str(&format!("{{{payload}")).unwrap();
+            let question = envelope["prediction"]["question"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            // redis-cli prints the id, then the field name, then the payload.
+            entries.push((lines[n - 2].to_owned(), question));
+        }
+    }
+    entries
+}
+
+#[test]
+fn publish_pipelined_keeps_input_order_and_tells_each_line() {
+    let server = RedisServer::start();
+    // More than the window of entries in flight, with rejections among them.
+    let input: Vec<String> = (0..1000)
+        .map(|n| match n % 97 {
+            13 => "{\"source_type\": 1}".to_owned(),
+            _ => prediction(&format!("Q{n}?")),
+        })
+        .collect();
+    let out = run(
+        &server,
+        &["publish", "--lines", "--json"],
+        input.join("\n").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 1000, "one result per line");
+    let lines: Vec<u64> = results
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, (1..=1000).collect::<Vec<u64>>(), "in input order");
+    let entries = stream_questions(&server);
+    let published: Vec<(String, String)> = results
+        .iter()
+        .filter(|r| r["ok"] == true)
+        .map(|r| {
+            let line = r["line"].as_u64().unwrap() as usize;
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                format!("Q{}?", line - 1),
+            )
+        })
+        .collect();
+    assert_eq!(published.len(), 1000 - 11);
+    assert_eq!(
+        entries, published,
+        "each id is its line's entry, in the stream in input order"
+    );
+    for rejected in results.iter().filter(|r| r["ok"] == false) {
+        assert_eq!(rejected["line"].as_u64().unwrap() % 97, 14, "{rejected}");
+        assert_eq!(rejected["reason"], "invalid");
+    }
+}
+
+#[test]
+fn publish_tells_a_refusal_by_redis_on_its_line_and_exits_two() {
+    let server = RedisServer::start();
+    server.cli(&["SET", STREAM, "not a stream"]);
+    let input = [prediction("a?"), "[1]".to_owned(), prediction("c?")].join("\n");
+    let out = run(&server, &["publish", "--lines", "--json"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3, "{}", stdout(&out));
+    for (result, line) in [(&results[0], 1), (&results[2], 3)] {
+        assert_eq!(result["line"], line);
+        assert_eq!(result["reason"], "not_published", "{result}");
+        assert!(
+            result["message"].as_str().unwrap().contains("WRONGTYPE"),
+            "{result}"
+        );
+    }
+    assert_eq!(results[1]["reason"], "invalid");
+
+    let out = run(&server, &["publish", "--lines"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let told = stderr(&out);
+    assert!(
+        told.contains("line 1: not published:") && told.contains("WRONGTYPE"),
+        "{told}"
+    );
+    assert!(told.contains("line 2: invalid prediction:"), "{told}");
+    assert!(told.contains("line 3: not published:"), "{told}");
+    assert_eq!(
+        server.cli(&["GET", STREAM]).trim(),
+        "not a stream",
+        "untouched"
+    );
+}
+
+#[test]
+fn publish_gives_each_id_as_soon_as_redis_does_while_its_input_is_open() {
+    let server = RedisServer::start();
+    let mut child = command(&server, &["publish", "--lines"]).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut ids = BufReader::new(child.stdout.take().unwrap());
+    for n in 0..3 {
+        writeln!(input, "{}", prediction(&format!("Q{n}?"))).unwrap();
+        input.flush().unwrap();
+        // Blocks until the id comes: the input is still open.
+        let mut id = String::new();
+        ids.read_line(&mut id).unwrap();
+        let entries = stream_questions(&server);
+        assert_eq!(entries.len(), n + 1);
+        assert_eq!(
+            id.trim_end(),
+            entries[n].0,
+            "line {n}'s id before the next line"
+        );
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
 }

@@ -11,6 +11,7 @@ mod codec;
 mod http;
 mod log;
 mod metrics;
+mod publish;
 mod runtime;
 mod serve;
 mod stream;
@@ -45,7 +46,7 @@ enum Command {
     /// Print the JSON Schema of the envelope (or, with --result, of decode's output lines).
     Schema(codec::SchemaArgs),
     /// Build envelopes from predictions (or take ready envelopes) and publish them; print each id.
-    Publish(stream::PublishArgs),
+    Publish(publish::PublishArgs),
     /// Show the newest envelopes, or follow the stream as it grows.
     Tail(stream::TailArgs),
     /// Consume the stream in a consumer group, printing or piping each envelope to a command
@@ -78,7 +79,7 @@ pub fn main() -> ExitCode {
         Command::Decode(args) => codec::decode(args),
         Command::Build(args) => codec::build(args),
         Command::Schema(args) => codec::schema(args),
-        Command::Publish(args) => runtime::block_on(stream::publish(args)),
+        Command::Publish(args) => runtime::block_on(publish::publish(args)),
         Command::Tail(args) => runtime::block_on(stream::tail(args)),
         Command::Consume(args) => runtime::block_on(stream::consume(args)),
         Command::Serve(args) => runtime::block_on(serve::serve(args)),
@@ -197,7 +198,7 @@ impl Input {
         }))
     }
 
-    fn open(&self) -> io::Result<Box<dyn BufRead>> {
+    fn open(&self) -> io::Result<Box<dyn BufRead + Send>> {
         match &self.file {
             Some(path) if path.as_os_str() != "-" => {
                 if path.is_dir() {

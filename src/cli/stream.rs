@@ -10,38 +10,15 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use super::codec::build_one;
 use super::log::{printable, safe_json};
 use super::metrics::{GroupScrape, StreamCounters};
 use super::runtime::interrupted;
-use super::{exit_code, numbered, write_line, EnvelopeOptions, Input, StreamTarget};
+use super::{write_line, StreamTarget};
 use crowd_envelope::redis::{
-    follow_envelopes, publish_envelope, read_entries, FollowOptions, GroupConsumer, GroupOptions,
-    GroupStats, PublishOptions, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
+    follow_envelopes, read_entries, FollowOptions, GroupConsumer, GroupOptions, GroupStats,
+    RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
 };
-use crowd_envelope::{CrowdPredictionEnvelope, Decision, DecodeError, Decoder, Fomo2Action, Side};
-
-#[derive(Debug, Args)]
-pub(super) struct PublishArgs {
-    #[command(flatten)]
-    input: Input,
-    #[command(flatten)]
-    target: StreamTarget,
-    /// The input holds ready envelopes (validated, then published as they are), not predictions.
-    #[arg(long)]
-    envelope: bool,
-    /// Trim the stream to about this many entries (MAXLEN ~ N), at least 1:
-    /// 0 would delete what was just published.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_len: Option<u64>,
-    /// One JSON line per item: {"ok": true, "id", "correlation_id"}, or
-    /// decode's {"ok": false, "reason", "errors"}; with --lines each starts
-    /// with its "line".
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    options: EnvelopeOptions,
-}
+use crowd_envelope::{Decision, Decoder, Fomo2Action, Side};
 
 #[derive(Debug, Args)]
 pub(super) struct TailArgs {
@@ -167,79 +144,6 @@ fn stream_id(text: &str) -> Result<String, String> {
 
 pub(super) fn transport(error: TransportError) -> io::Error {
     io::Error::other(error)
-}
-
-pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
-    let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
-    let mut conn = url.connect().await.map_err(transport)?;
-    let mut options = PublishOptions::default();
-    options.max_len = args
-        .max_len
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    let build = args.options.to_build_options();
-    let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
-    let mut all_ok = true;
-    let mut out = io::stdout().lock();
-    for item in args.input.items(args.target.max_payload_bytes)? {
-        let (line, item) = item?;
-        let envelope: Result<CrowdPredictionEnvelope, DecodeError> =
-            item.checked().and_then(|item| {
-                if args.envelope {
-                    decoder.decode(&item)
-                } else {
-                    build_one(&item, &build)
-                }
-            });
-        let published = match envelope {
-            Ok(envelope) => {
-                let id = publish_envelope(&mut conn, &args.target.stream, &envelope, options)
-                    .await
-                    .map_err(transport)?;
-                Ok((id, envelope.correlation_id))
-            }
-            Err(error) => Err(error),
-        };
-        all_ok &= published.is_ok();
-        report_published(&mut out, line, &published, &args)?;
-    }
-    Ok(exit_code(all_ok))
-}
-
-/// What `publish` says of one item: its id on standard output (a JSON line
-/// with `--json`), or why it was rejected (on standard error, or as the
-/// JSON line).
-fn report_published(
-    out: &mut impl Write,
-    line: Option<usize>,
-    published: &Result<(String, String), DecodeError>,
-    args: &PublishArgs,
-) -> io::Result<()> {
-    if args.json {
-        let object = match published {
-            Ok((id, correlation_id)) => {
-                json!({"ok": true, "id": id, "correlation_id": correlation_id})
-            }
-            Err(error) => super::rejection(error),
-        };
-        write_line(out, &numbered(line, &object.to_string()))?;
-        return out.flush();
-    }
-    match published {
-        Ok((id, _)) => {
-            write_line(out, id)?;
-            out.flush()
-        }
-        Err(error) => {
-            let what = if args.envelope {
-                "envelope"
-            } else {
-                "prediction"
-            };
-            let at = line.map(|n| format!("line {n}: ")).unwrap_or_default();
-            tracing::error!("{at}invalid {what}: {error}");
-            Ok(())
-        }
-    }
 }
 
 pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {

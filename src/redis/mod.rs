@@ -44,8 +44,8 @@ pub use admin::{
 pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed};
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 pub use publish::{
-    publish_envelope, publish_envelopes, read_entries, read_entries_before, read_envelopes,
-    PublishOptions,
+    publish_each, publish_envelope, publish_envelopes, read_entries, read_entries_before,
+    read_envelopes, PublishOptions,
 };
 pub use scripts::{FOLLOW_SCRIPT, RANGE_SCRIPT};
 pub use url::{redact_url, RedisUrl};

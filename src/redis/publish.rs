@@ -40,19 +40,64 @@ pub async fn publish_envelope(
 }
 
 /// Publishes many envelopes in one round trip (a pipeline); gives their ids
-/// in order. All are validated before any is sent.
+/// in order. All are validated before any is sent; the first refusal by
+/// Redis is the error (the others may have been added).
 pub async fn publish_envelopes(
     conn: &mut impl ConnectionLike,
     stream: &str,
     envelopes: &[CrowdPredictionEnvelope],
     options: PublishOptions,
 ) -> Result<Vec<String>, TransportError> {
-    let mut pipe = redis_rs::pipe();
     for envelope in envelopes {
         envelope.validate()?;
-        pipe.add_command(xadd(stream, &envelope.to_json(), options));
     }
-    pipe.query_async(conn).await.map_err(command_error("XADD"))
+    publish_each(conn, stream, envelopes, options)
+        .await?
+        .into_iter()
+        .collect()
+}
+
+/// Publishes many envelopes in one round trip (a pipeline) and says what
+/// became of each, in order: an envelope that is not valid is not sent, one
+/// Redis refuses is told as its own [`TransportError`], and neither stops
+/// the others. The outer error is a round trip that failed as a whole (the
+/// connection dropped): then which were added is not known.
+pub async fn publish_each(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    envelopes: &[CrowdPredictionEnvelope],
+    options: PublishOptions,
+) -> Result<Vec<Result<String, TransportError>>, TransportError> {
+    let mut pipe = redis_rs::pipe();
+    let mut outcomes: Vec<Option<Result<String, TransportError>>> = Vec::new();
+    for envelope in envelopes {
+        match envelope.validate() {
+            Ok(()) => {
+                pipe.add_command(xadd(stream, &envelope.to_json(), options));
+                outcomes.push(None);
+            }
+            Err(error) => outcomes.push(Some(Err(error.into()))),
+        }
+    }
+    let mut replies = if pipe.is_empty() {
+        Vec::new()
+    } else {
+        pipe.ignore_errors()
+            .query_async::<Vec<redis_rs::RedisResult<String>>>(conn)
+            .await
+            .map_err(command_error("XADD"))?
+    }
+    .into_iter();
+    outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Some(rejected) => Ok(rejected),
+            None => replies
+                .next()
+                .map(|reply| reply.map_err(command_error("XADD")))
+                .ok_or_else(|| reply_error("XADD")),
+        })
+        .collect()
 }
 
 fn xadd(stream: &str, payload: &str, options: PublishOptions) -> redis_rs::Cmd {
