@@ -217,3 +217,67 @@ fn publish_gives_each_id_as_soon_as_redis_does_while_its_input_is_open() {
     drop(input);
     assert!(child.wait().unwrap().success());
 }
+
+/// How many `write` calls the process has made (`syscw` in /proc/PID/io).
+fn writes(pid: u32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscw: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `tail -f --json --from 0` over `count` entries: the lines it printed and
+/// the writes it made to print them.
+fn follow_writes(server: &RedisServer, extra: &[&str], count: usize) -> (usize, u64) {
+    let mut args = vec!["tail", "--follow", "--json", "--from", "0"];
+    args.extend_from_slice(extra);
+    let mut child = command(server, &args).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < count {
+        line.clear();
+        assert!(lines.read_line(&mut line).unwrap() > 0, "tail ended early");
+        seen += 1;
+    }
+    let made = writes(child.id());
+    terminate(&mut child);
+    assert!(child.wait().unwrap().success());
+    (seen, made)
+}
+
+#[test]
+fn tail_follow_writes_a_burst_at_a_time_unless_line_buffered() {
+    let server = RedisServer::start();
+    let predictions: Vec<String> = (0..2000).map(|n| prediction(&format!("Q{n}?"))).collect();
+    publish(&server, &predictions);
+    let (seen, buffered) = follow_writes(&server, &[], 2000);
+    assert_eq!(seen, 2000);
+    // Redis commands are writes too: a few per read of many entries.
+    assert!(buffered < 400, "{buffered} writes for 2000 lines");
+    let (_, per_line) = follow_writes(&server, &["--line-buffered"], 2000);
+    assert!(
+        per_line >= 2000,
+        "{per_line} writes for 2000 lines with --line-buffered"
+    );
+
+    // Buffered, an entry published while following still comes at once:
+    // the output is written when the follower has nothing more at hand.
+    let mut child = command(&server, &["tail", "--follow", "--json"])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    wait_for(10, "the follower reading", || {
+        server.cli(&["CLIENT", "LIST"]).contains("cmd=xread")
+            || server.cli(&["CLIENT", "LIST"]).contains("cmd=evalsha")
+    });
+    publish(&server, &[prediction("Late?")]);
+    let mut line = String::new();
+    lines.read_line(&mut line).unwrap();
+    assert!(line.contains("Late?"), "{line}");
+    terminate(&mut child);
+    assert!(child.wait().unwrap().success());
+}

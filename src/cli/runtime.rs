@@ -9,7 +9,8 @@ use std::process::ExitCode;
 pub(super) fn block_on(
     command: impl Future<Output = io::Result<ExitCode>>,
 ) -> io::Result<ExitCode> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?
         .block_on(command)

@@ -44,6 +44,11 @@ pub(super) struct TailArgs {
     /// How long one blocking read waits, in milliseconds.
     #[arg(long, default_value_t = 5000, value_name = "MS")]
     block_ms: u64,
+    /// With --follow: write each line out as it comes. Without it, output
+    /// is written when the follower has nothing more at hand (a burst at a
+    /// time, so a pipe is not written once per line).
+    #[arg(long, requires = "follow")]
+    line_buffered: bool,
 }
 
 /// When `tail` colours its table.
@@ -149,7 +154,7 @@ pub(super) fn transport(error: TransportError) -> io::Error {
 pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     let mut conn = url.connect().await.map_err(transport)?;
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut table = Table::new(args.json, args.color.enabled());
     say_if_missing(&mut conn, &args.target.stream, args.follow).await;
     let decoder = Decoder::new().max_payload_bytes(args.target.max_payload_bytes);
@@ -169,6 +174,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
         for item in items {
             table.show(&mut out, &item)?;
         }
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut last_id = args.from.clone().unwrap_or_else(|| "$".to_owned());
@@ -189,17 +195,35 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
     futures_util::pin_mut!(follow);
     let interrupted = interrupted();
     tokio::pin!(interrupted);
+    let mut unflushed = false;
     loop {
+        // Polled in this order: a stop, what the follower has at hand, and
+        // only when it has nothing, the flush.
         let next = tokio::select! {
-            () = &mut interrupted => return Ok(ExitCode::SUCCESS),
+            biased;
+            () = &mut interrupted => None,
             next = follow.next() => next,
+            () = std::future::ready(()), if unflushed => {
+                out.flush()?;
+                unflushed = false;
+                continue;
+            }
         };
         match next {
-            Some(Ok(item)) => table.show(&mut out, &item)?,
+            Some(Ok(item)) => {
+                table.show(&mut out, &item)?;
+                unflushed = true;
+                if args.line_buffered {
+                    out.flush()?;
+                    unflushed = false;
+                }
+            }
             Some(Err(error)) => tracing::warn!("{error}; reconnecting"),
-            None => return Ok(ExitCode::SUCCESS),
+            None => break,
         }
     }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// An empty answer is not an error, but it must not look like a quiet stream
@@ -256,7 +280,7 @@ impl Table {
             }
             StreamItem::Skipped(skipped) => tracing::warn!("{}", skip_line(skipped)),
         }
-        out.flush()
+        Ok(())
     }
 
     fn paint(&self, tone: &str, text: &str) -> String {

@@ -2,6 +2,8 @@
 //! connections, trimming and a stream made anew.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
@@ -109,6 +111,7 @@ pub fn follow_entries(
         options,
         conn: None,
         ready: VecDeque::new(),
+        ahead: None,
         backoff: Backoff::default(),
     };
     futures_util::stream::unfold((follower, state), |(mut follower, state)| async move {
@@ -146,8 +149,15 @@ struct Follower {
     more: bool,
     conn: Option<MultiplexedConnection>,
     ready: VecDeque<Followed>,
+    /// The next read, sent while `ready` is delivered, when the last read
+    /// left entries after the cursor: Redis reads it while the caller
+    /// handles these. Its arguments are the state after `ready`, as a read
+    /// sent afterwards would have them.
+    ahead: Option<Pending>,
     backoff: Backoff,
 }
+
+type Pending = Pin<Box<dyn Future<Output = Result<Value, redis_rs::RedisError>> + Send>>;
 
 /// One reply of `follow.lua`.
 struct Read {
@@ -170,6 +180,7 @@ impl Follower {
             self.backoff.wait().await;
             if let Err(error) = self.read().await {
                 self.conn = None;
+                self.ahead = None;
                 self.backoff.failed();
                 tracing::warn!(stream = %self.stream, cursor = %self.cursor, "follow: {error}; reconnecting");
                 return Err(error);
@@ -228,24 +239,39 @@ impl Follower {
         }
         if self.ready.is_empty() {
             self.wait_for_more().await?;
+        } else if self.more {
+            let mut ahead = self.send_read().await?;
+            // Polled once, so the command is on its way to Redis now.
+            if let Some(reply) = futures_util::FutureExt::now_or_never(&mut ahead) {
+                ahead = Box::pin(std::future::ready(reply));
+            }
+            self.ahead = Some(ahead);
         }
         Ok(())
     }
 
     async fn read_after_cursor(&mut self) -> Result<Read, TransportError> {
-        let mut invocation = FOLLOW.key(&self.stream);
+        let pending = match self.ahead.take() {
+            Some(ahead) => ahead,
+            None => self.send_read().await?,
+        };
+        let reply = pending.await.map_err(command_error("EVALSHA follow.lua"))?;
+        parse_read(reply).ok_or_else(|| reply_error("EVALSHA follow.lua"))
+    }
+
+    /// `follow.lua` after the cursor, as a future of its own.
+    async fn send_read(&mut self) -> Result<Pending, TransportError> {
+        let mut invocation = FOLLOW.key(self.stream.clone());
         invocation
             .arg(&self.cursor)
             .arg(self.options.count.max(1))
             .arg(self.options.max_payload_bytes)
             .arg(self.index.map_or_else(String::new, |i| i.to_string()))
             .arg(if self.more { "1" } else { "0" });
-        let conn = self.connection().await?;
-        let reply: Value = invocation
-            .invoke_async(conn)
-            .await
-            .map_err(command_error("EVALSHA follow.lua"))?;
-        parse_read(reply).ok_or_else(|| reply_error("EVALSHA follow.lua"))
+        let mut conn = self.connection().await?.clone();
+        Ok(Box::pin(
+            async move { invocation.invoke_async(&mut conn).await },
+        ))
     }
 
     async fn wait_for_more(&mut self) -> Result<(), TransportError> {

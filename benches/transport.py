@@ -1,0 +1,185 @@
+"""`make bench`, transport (issue 30): the program's `publish --lines`,
+`consume` and `tail -f --json` beside the naive redis-py code a user could
+write instead, and redis-benchmark's `XADD` with the same payload: all in
+one run, in alternating rounds, medians and ratios. Prints JSON on stdout,
+progress on stderr.
+
+    python benches/transport.py BIN PORT PAYLOAD_JSON [ENTRIES] [ROUNDS]
+
+The naive code validates with the Pydantic model of tests/reference (the
+seed's model, as a user of the first version had it) and is shown below as
+it would be written: XREADGROUP COUNT 500, one XACK per batch; a pipeline of
+500 XADDs; XREAD COUNT 500.
+"""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "reference"))
+import crowd_reference as ref  # noqa: E402
+
+STREAM = "bench:transport"
+BATCH = 500
+
+
+def say(message):
+    print(f"bench (transport): {message}", file=sys.stderr, flush=True)
+
+
+def naive_publish(r, lines):
+    """Pydantic builds each envelope, redis-py pipelines 500 XADDs."""
+    pipe = r.pipeline(transaction=False)
+    for n, line in enumerate(lines, 1):
+        prediction = ref.CrowdPrediction.model_validate_json(line)
+        kind, decision = ref.decide(prediction)
+        envelope = ref.Envelope(prediction=prediction, decision=decision, decision_kind=kind)
+        pipe.xadd(STREAM, {"data": envelope.model_dump_json()})
+        if n % BATCH == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+def naive_consume(r, group, entries):
+    """XREADGROUP COUNT 500, Pydantic per entry, one XACK per batch."""
+    r.xgroup_create(STREAM, group, id="0")
+    handled = 0
+    while handled < entries:
+        reply = r.xreadgroup(group, "naive", {STREAM: ">"}, count=BATCH, block=1000)
+        if not reply:
+            continue
+        ids = []
+        for entry_id, fields in reply[0][1]:
+            ref.Envelope.model_validate_json(fields[b"data"])
+            ids.append(entry_id)
+        r.xack(STREAM, group, *ids)
+        handled += len(ids)
+
+
+def naive_follow(r, entries):
+    """XREAD COUNT 500 from the start, Pydantic per entry."""
+    last, seen = "0", 0
+    while seen < entries:
+        reply = r.xread({STREAM: last}, count=BATCH, block=1000)
+        if not reply:
+            continue
+        for entry_id, fields in reply[0][1]:
+            ref.Envelope.model_validate_json(fields[b"data"])
+            last = entry_id
+            seen += 1
+
+
+def timed(work):
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def run(args, stdin=None):
+    with open(os.devnull, "wb") as null:
+        subprocess.run(args, stdin=stdin, stdout=null, check=True)
+
+
+def tail_pipe(binary, url, entries):
+    """`tail -f --json --from 0` read from its pipe until `entries` lines."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [binary, "tail", "-f", "--json", "--from", "0"],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "CROWD_REDIS_URL": url, "CROWD_STREAM": STREAM},
+    )
+    seen, fd = 0, child.stdout.fileno()
+    while seen < entries:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            raise SystemExit("tail ended early")
+        seen += chunk.count(b"\n")
+    elapsed = time.perf_counter() - start
+    child.terminate()
+    child.wait()
+    return elapsed
+
+
+def redis_benchmark(port, payload, entries):
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", "1", "-P", "100", "-n", str(entries),
+         "--csv", "XADD", "bench:ceiling", "*", "data", payload],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]
+    # "test","rps", then six latencies: the test's name holds the payload,
+    # quotes unescaped, so rps is counted from the end (as report.mjs does).
+    return float(re.findall(r'"([\d.]+)"', out)[-7])
+
+
+def main():
+    binary, port, payload_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    entries = int(sys.argv[4]) if len(sys.argv) > 4 else 50_000
+    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+    payload = Path(payload_path).read_text()
+    prediction = json.dumps(json.loads(payload)["prediction"])
+    lines = [prediction] * entries
+    lines_path = Path(payload_path).with_name("transport-lines.jsonl")
+    lines_path.write_text("\n".join(lines) + "\n")
+    url = f"redis://127.0.0.1:{port}"
+    env = {**os.environ, "CROWD_REDIS_URL": url, "CROWD_STREAM": STREAM}
+    r = redis.Redis(port=port)
+    rates = {name: [] for name in (
+        "xaddCeiling", "publish", "naivePublish", "consume", "naiveConsume", "tail", "naiveFollow")}
+
+    def ours_publish():
+        r.delete(STREAM)
+        with open(lines_path, "rb") as stdin:
+            return timed(lambda: subprocess.run(
+                [binary, "publish", "--lines"], stdin=stdin, stdout=subprocess.DEVNULL,
+                env=env, check=True))
+
+    def theirs_publish():
+        r.delete(STREAM)
+        return timed(lambda: naive_publish(r, lines))
+
+    for round_ in range(rounds):
+        say(f"round {round_ + 1}/{rounds}: {entries} entries each")
+        rates["xaddCeiling"].append(redis_benchmark(port, payload, entries))
+        # Alternating which goes first, so neither always meets a warm server.
+        pair = [("publish", ours_publish), ("naivePublish", theirs_publish)]
+        for name, job in pair if round_ % 2 == 0 else reversed(pair):
+            rates[name].append(entries / job())
+        assert r.xlen(STREAM) == entries
+        group = f"g{round_}"
+        consume = [
+            ("consume", lambda: timed(lambda: subprocess.run(
+                [binary, "consume", "--group", group + "-ours", "--from", "0",
+                 "--limit", str(entries), "--count", str(BATCH)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True))),
+            ("naiveConsume", lambda: timed(lambda: naive_consume(r, group + "-naive", entries))),
+            ("tail", lambda: tail_pipe(binary, url, entries)),
+            ("naiveFollow", lambda: timed(lambda: naive_follow(r, entries))),
+        ]
+        for name, job in consume if round_ % 2 == 0 else reversed(consume):
+            rates[name].append(entries / job())
+    r.delete(STREAM, "bench:ceiling")
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(json.dumps({
+        "entries": entries,
+        "rounds": rounds,
+        "payloadBytes": len(payload.encode()),
+        "perSecond": rates,
+        "median": median,
+        "ratios": {
+            "publishOverCeiling": median["publish"] / median["xaddCeiling"],
+            "publishOverNaive": median["publish"] / median["naivePublish"],
+            "consumeOverNaive": median["consume"] / median["naiveConsume"],
+            "tailOverNaive": median["tail"] / median["naiveFollow"],
+        },
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
