@@ -1,6 +1,8 @@
 //! Redis throughput and latency for `make bench` (which starts the server
-//! and names it in `CROWD_BENCH_REDIS_URL`): pipelined publishing, and the
-//! time from `XADD` to delivery by a follower. Prints JSON on stdout.
+//! and names it in `CROWD_BENCH_REDIS_URL`): pipelined publishing, the
+//! time from `XADD` to delivery by a follower, and a group consumer whose
+//! handler waits 1 ms (I/O-bound) run one at a time and 8 at once. Prints
+//! JSON on stdout.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,6 +17,8 @@ const PIPELINE: usize = 100;
 /// producer with work queued would send them.
 const IN_FLIGHT: usize = 4;
 const LATENCY_SAMPLES: usize = 2_000;
+/// Entries a group consumer handles with a handler that waits 1 ms.
+const WAITING: usize = 5_000;
 
 /// The typical payload of every other benchmark, the same bytes that the
 /// redis-benchmark ceiling run sends (`CROWD_BENCH_PAYLOAD`, set by
@@ -107,6 +111,51 @@ async fn follow_latency(url: &RedisUrl, template: &CrowdPredictionEnvelope) -> V
     micros
 }
 
+/// Entries per second through a group consumer whose handler sleeps 1 ms,
+/// `concurrency` at once, over `WAITING` entries published beforehand; and
+/// how long the handler took on average, in milliseconds (Tokio's timer
+/// rounds a 1 ms sleep up to its next tick): the ceiling is
+/// `concurrency` / that.
+async fn waiting_handler(
+    url: &RedisUrl,
+    template: &CrowdPredictionEnvelope,
+    concurrency: usize,
+) -> (f64, f64) {
+    let stream = format!("bench:group:{concurrency}");
+    let mut conn = url.connect().await.expect("redis");
+    let batch: Vec<_> = std::iter::repeat_n(template.clone(), PIPELINE).collect();
+    for _ in 0..WAITING / PIPELINE {
+        publish_envelopes(&mut conn, &stream, &batch, PublishOptions::default())
+            .await
+            .expect("published");
+    }
+    let mut options = GroupOptions::new("bench", "waiting");
+    options.start_id = "0".to_owned();
+    options.limit = Some(WAITING as u64);
+    options.concurrency = concurrency;
+    let mut consumer = GroupConsumer::new(url.clone(), stream, options);
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let handler = |_entry: StreamEnvelope| {
+        let busy = busy.clone();
+        async move {
+            let start = Instant::now();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            busy.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+            Ok::<(), String>(())
+        }
+    };
+    let start = Instant::now();
+    consumer
+        .run(handler, std::future::pending())
+        .await
+        .expect("consumed");
+    let per_second = WAITING as f64 / start.elapsed().as_secs_f64();
+    assert_eq!(consumer.stats().handled, WAITING as u64);
+    let busy = busy.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    (per_second, busy / WAITING as f64 / 1e6)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).copied().unwrap_or(f64::NAN)
@@ -124,6 +173,9 @@ async fn main() {
     let per_second = publish_throughput(&url, &template).await;
     eprintln!("bench (redis): follow latency over {LATENCY_SAMPLES} envelopes");
     let latencies = follow_latency(&url, &template).await;
+    eprintln!("bench (redis): group consumer, {WAITING} entries, a handler that sleeps 1 ms, 1 and 8 at once");
+    let (one_at_a_time, _) = waiting_handler(&url, &template, 1).await;
+    let (eight_at_once, handler_millis) = waiting_handler(&url, &template, 8).await;
     println!(
         "{}",
         serde_json::json!({
@@ -133,6 +185,13 @@ async fn main() {
                 "p50Micros": percentile(&latencies, 0.5),
                 "p99Micros": percentile(&latencies, 0.99),
                 "maxMicros": latencies.last().copied().unwrap_or(f64::NAN),
+            },
+            "waitingHandler": {
+                "entries": WAITING,
+                "sleepMillis": 1,
+                "concurrency1PerSecond": one_at_a_time,
+                "concurrency8PerSecond": eight_at_once,
+                "handlerMillis": handler_millis,
             },
             "payloadBytes": template.to_json().len(),
         })

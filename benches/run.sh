@@ -52,7 +52,7 @@ cargo build --quiet --release --example forms_timing
 cargo run --quiet --release --example decode_memory "$OUT/payloads.json" "$OUT/hostile.json" >"$OUT/memory.json"
 node benches/js/memory.mjs "$OUT/hostile.json" >"$OUT/memory-node.json"
 
-step "4/6 Redis: redis-benchmark XADD, pipelined publish, follow latency"
+step "4/6 Redis: redis-benchmark XADD, pipelined publish, follow latency, a waiting handler"
 PORT=$(node scripts/free-port.mjs)
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --dir "$PWD/$OUT" --pidfile "$PWD/$OUT/redis.pid" >/dev/null
@@ -63,6 +63,10 @@ redis-benchmark -p "$PORT" -c 1 -P 100 -n 50000 --csv XADD bench:ceiling '*' dat
     | tail -1 >"$OUT/redis-benchmark.csv"
 CROWD_BENCH_REDIS_URL="redis://127.0.0.1:$PORT" CROWD_BENCH_PAYLOAD="$PAYLOAD" cargo bench --quiet --features redis --bench redis \
     >"$OUT/redis.json" 2>"$OUT/redis.log"
+step "   transport: publish, consume, tail beside naive redis-py (benches/transport.py)"
+printf '%s' "$PAYLOAD" >"$OUT/typical.json"
+make --no-print-directory .venv/.python-tools
+.venv/bin/python benches/transport.py "$BIN" "$PORT" "$OUT/typical.json" >"$OUT/transport.json"
 
 step "   dashboard: ${DASHBOARD_SECONDS:-60}s at 500 envelopes/s in Chromium"
 node benches/js/dashboard.mjs "redis://127.0.0.1:$PORT" "$(node scripts/free-port.mjs)" \

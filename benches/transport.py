@@ -14,6 +14,7 @@ it would be written: XREADGROUP COUNT 500, one XACK per batch; a pipeline of
 
 import json
 import os
+import resource
 import re
 import statistics
 import subprocess
@@ -82,6 +83,40 @@ def timed(work):
     return time.perf_counter() - start
 
 
+class Cost:
+    """Where one of the program's runs spent its time, per entry: CPU in
+    the program (its user + system time) and in Redis (the server's, from
+    INFO cpu: commands, scripts and networking), and the commands it got."""
+
+    def __init__(self, r):
+        self.r = r
+        self.runs = {}
+
+    def measure(self, name, entries, job):
+        self.r.config_resetstat()
+        server_before = self.server_cpu()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        elapsed = job()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server = (self.server_cpu() - server_before) * 1e6
+        stats = self.r.info("commandstats")
+        for own in ("cmdstat_config|resetstat", "cmdstat_info"):
+            stats.pop(own, None)
+        program = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1e6
+        self.runs.setdefault(name, []).append({
+            "programMicros": program / entries,
+            "redisMicros": server / entries,
+            # Time inside EVALSHA (scripts and what they call), per entry.
+            "scriptMicros": stats.get("cmdstat_evalsha", {}).get("usec", 0) / entries,
+            "commands": {name: stat["calls"] for name, stat in stats.items()},
+        })
+        return elapsed
+
+    def server_cpu(self):
+        cpu = self.r.info("cpu")
+        return cpu["used_cpu_user"] + cpu["used_cpu_sys"]
+
+
 def run(args, stdin=None):
     with open(os.devnull, "wb") as null:
         subprocess.run(args, stdin=stdin, stdout=null, check=True)
@@ -130,15 +165,16 @@ def main():
     url = f"redis://127.0.0.1:{port}"
     env = {**os.environ, "CROWD_REDIS_URL": url, "CROWD_STREAM": STREAM}
     r = redis.Redis(port=port)
+    cost = Cost(r)
     rates = {name: [] for name in (
         "xaddCeiling", "publish", "naivePublish", "consume", "naiveConsume", "tail", "naiveFollow")}
 
     def ours_publish():
         r.delete(STREAM)
         with open(lines_path, "rb") as stdin:
-            return timed(lambda: subprocess.run(
+            return cost.measure("publish", entries, lambda: timed(lambda: subprocess.run(
                 [binary, "publish", "--lines"], stdin=stdin, stdout=subprocess.DEVNULL,
-                env=env, check=True))
+                env=env, check=True)))
 
     def theirs_publish():
         r.delete(STREAM)
@@ -154,12 +190,15 @@ def main():
         assert r.xlen(STREAM) == entries
         group = f"g{round_}"
         consume = [
-            ("consume", lambda: timed(lambda: subprocess.run(
-                [binary, "consume", "--group", group + "-ours", "--from", "0",
-                 "--limit", str(entries), "--count", str(BATCH)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True))),
+            ("consume", lambda: cost.measure("consume", entries, lambda: timed(
+                lambda: subprocess.run(
+                    [binary, "consume", "--group", group + "-ours", "--from", "0",
+                     "--limit", str(entries), "--count", str(BATCH)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                    check=True)))),
             ("naiveConsume", lambda: timed(lambda: naive_consume(r, group + "-naive", entries))),
-            ("tail", lambda: tail_pipe(binary, url, entries)),
+            ("tail", lambda: cost.measure(
+                "tail", entries, lambda: tail_pipe(binary, url, entries))),
             ("naiveFollow", lambda: timed(lambda: naive_follow(r, entries))),
         ]
         for name, job in consume if round_ % 2 == 0 else reversed(consume):
@@ -172,6 +211,15 @@ def main():
         "payloadBytes": len(payload.encode()),
         "perSecond": rates,
         "median": median,
+        "cost": {
+            name: {
+                "programMicros": statistics.median(run["programMicros"] for run in runs),
+                "redisMicros": statistics.median(run["redisMicros"] for run in runs),
+                "scriptMicros": statistics.median(run["scriptMicros"] for run in runs),
+                "commands": runs[-1]["commands"],
+            }
+            for name, runs in cost.runs.items()
+        },
         "ratios": {
             "publishOverCeiling": median["publish"] / median["xaddCeiling"],
             "publishOverNaive": median["publish"] / median["naivePublish"],

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { transportSection, transportTargets } from "./report-transport.mjs";
 
 const dir = process.argv[2];
 const read = (name) => JSON.parse(readFileSync(join(dir, name), "utf8"));
@@ -13,6 +14,7 @@ const browser = existsSync(join(dir, "browser.json")) ? read("browser.json") : n
 const native = read("native.json");
 const python = read("python.json");
 const redis = read("redis.json");
+const transport = read("transport.json");
 const sizes = read("sizes.json");
 const memory = read("memory.json");
 const memoryNode = read("memory-node.json");
@@ -67,6 +69,7 @@ const targets = [
     ["wasm memory one Node decode grows, hostile 1 MiB payloads: at most 8x", `worst ${x(worstNode)} the payload`, worstNode / 8, (r) => r <= 1, "of bound"],
     ["Publish: at least half of redis-benchmark's XADD", `${Math.round(redis.publish.perSecond)}/s vs ${Math.round(ceiling)}/s`, redis.publish.perSecond / ceiling, (r) => r >= 0.5, "of ceiling"],
     ["Follow: p99 from XADD to delivery under 5 ms", `${(redis.follow.p99Micros / 1000).toFixed(2)} ms (p50 ${(redis.follow.p50Micros / 1000).toFixed(2)} ms)`, redis.follow.p99Micros / 5000, (r) => r < 1, "of budget"],
+    ...transportTargets(transport, redis),
 ];
 // Every form producers write (benches/forms.py): the worst form is the
 // target's figure, the highest ratio where lower is better, else the lowest.
@@ -425,6 +428,7 @@ crosses the boundary on its own, so it costs what a loop costs.
 | \`publish_envelopes\` (1 multiplexed connection, pipelines of ${redis.publish.pipeline}, ${redis.publish.inFlight} in flight, ${redis.payloadBytes}-byte envelopes, each validated and encoded) | ${Math.round(redis.publish.perSecond)}/s |
 | follow latency, XADD to delivery, p50 / p99 / max (${redis.follow.samples} samples) | ${(redis.follow.p50Micros / 1000).toFixed(2)} / ${(redis.follow.p99Micros / 1000).toFixed(2)} / ${(redis.follow.maxMicros / 1000).toFixed(2)} ms |
 
+${transportSection(transport, redis)}
 ## The dashboard under load
 
 ${dashboard ? `${dashboard.published} envelopes at ${dashboard.rate}/s for ${dashboard.seconds} s into \`crowd-envelope serve\`, the page open in headless Chromium, every payload decoded by the page:

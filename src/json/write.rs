@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use super::scan::plain_run;
+
 /// A JSON object being written into `out`.
 pub(crate) struct ObjectWriter<'o> {
     out: &'o mut String,
@@ -62,31 +64,32 @@ impl<'o> ObjectWriter<'o> {
 }
 
 /// A JSON string: `"` and `\` escaped, control characters as `\n`-style
-/// escapes or `\u00XX`, everything else as it is.
+/// escapes or `\u00XX`, everything else as it is. The plain runs between
+/// are found as the reader finds them ([`plain_run`]), not a byte at a time.
 pub(crate) fn string(out: &mut String, s: &str) {
     out.push('"');
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(s.get(run..i).unwrap_or_default());
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+        // A run ends before an ASCII byte, so on a char boundary.
+        let run = plain_run(rest);
+        out.push_str(s.get(at..at + run).unwrap_or_default());
+        at += run;
+        let Some(&b) = bytes.get(at) else { break };
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
         }
-        run = i + 1;
+        at += 1;
     }
-    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 
@@ -112,6 +115,20 @@ mod tests {
             let mut ours = String::new();
             string(&mut ours, s);
             assert_eq!(ours, serde_json::to_string(s).unwrap_or_default());
+        }
+    }
+
+    #[test]
+    fn escapes_anywhere_in_a_long_string_are_found() {
+        // Past the first 16 bytes the run is found by another path.
+        let base = "a long question, é and 😀, about rain in the valley";
+        for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "\u{7f}"] {
+            for at in base.char_indices().map(|(i, _)| i) {
+                let s = format!("{}{special}{}{special}", &base[..at], &base[at..]);
+                let mut ours = String::new();
+                string(&mut ours, &s);
+                assert_eq!(ours, serde_json::to_string(&s).unwrap_or_default(), "{s:?}");
+            }
         }
     }
 }

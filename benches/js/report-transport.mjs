@@ -1,0 +1,87 @@
+// @ts-check
+// The transport part of target/bench/REPORT.md (issue 30): the program's
+// publish, consume and tail beside naive redis-py and redis-benchmark's
+// XADD (benches/transport.py), and the group consumer with a handler that
+// waits 1 ms (benches/redis.rs). Each target's row, and where each run
+// spent its time, so that a miss carries its measured cause.
+
+const rate = (/** @type {number} */ n) => `${Math.round(n).toLocaleString("en")}/s`;
+const us = (/** @type {number} */ n) => n.toFixed(1);
+
+/**
+ * Rows of the targets table: [name, measured, ratio, ok, unit].
+ * @param {any} transport benches/transport.py's JSON
+ * @param {any} redis benches/redis.rs's JSON
+ * @returns {Array<[string, string, number, (r: number) => boolean, string]>}
+ */
+export function transportTargets(transport, redis) {
+    const m = transport.median;
+    const waiting = redis.waitingHandler;
+    return [
+        ["`consume`, no-op handler: at least 100,000 entries/s (stretch 150,000)", rate(m.consume), m.consume / 100_000, (r) => r >= 1, "of target"],
+        ["`consume`: at least 3x the naive redis-py group consumer", `${rate(m.consume)} vs ${rate(m.naiveConsume)}`, transport.ratios.consumeOverNaive, (r) => r >= 3, "faster by"],
+        ["Group consumer, `concurrency` 8, a handler that sleeps 1 ms: at least 5,000/s", `${rate(waiting.concurrency8PerSecond)} (1 at a time: ${rate(waiting.concurrency1PerSecond)})`, waiting.concurrency8PerSecond / 5000, (r) => r >= 1, "of target"],
+        ["`publish --lines`: at least 0.5x redis-benchmark's XADD", `${rate(m.publish)} vs ${rate(m.xaddCeiling)}`, transport.ratios.publishOverCeiling, (r) => r >= 0.5, "of ceiling"],
+        ["`tail -f --json` to a pipe: at least 100,000 entries/s", rate(m.tail), m.tail / 100_000, (r) => r >= 1, "of target"],
+    ];
+}
+
+/**
+ * The section: every median, and the cost per entry behind it.
+ * @param {any} transport
+ * @param {any} redis
+ */
+export function transportSection(transport, redis) {
+    const m = transport.median;
+    const cost = transport.cost;
+    const waiting = redis.waitingHandler;
+    const costRow = (/** @type {string} */ job, /** @type {string} */ what) => {
+        const c = cost[job];
+        const commands = Object.entries(c.commands)
+            .map(([name, calls]) => `${name.replace("cmdstat_", "").replace("|", " ")} ${calls}`)
+            .join(", ");
+        const slower = c.programMicros > c.redisMicros ? "program" : "Redis";
+        const bound = `${rate(1e6 / Math.max(c.programMicros, c.redisMicros))} (${slower})`;
+        return `| ${what} | ${us(c.programMicros)} µs | ${us(c.redisMicros)} µs (${us(c.scriptMicros)} µs) | ${bound} | ${commands} |`;
+    };
+    return `## Transport: the program beside naive redis-py
+
+${transport.entries.toLocaleString("en")} typical ${transport.payloadBytes}-byte envelopes per run, ${transport.rounds} rounds
+alternating which goes first, medians (benches/transport.py). The naive code
+validates with Pydantic (tests/reference): \`XREADGROUP COUNT 500\` and one
+\`XACK\` per batch; a pipeline of 500 \`XADD\`s; \`XREAD COUNT 500\`. The
+program's runs include starting the process and connecting.
+
+| job | crowd-envelope | naive redis-py | ratio |
+|---|---:|---:|---:|
+| publish predictions (\`publish --lines\`) | ${rate(m.publish)} | ${rate(m.naivePublish)} | ${transport.ratios.publishOverNaive.toFixed(2)}x |
+| consume in a group, no-op handler (\`consume --count 500 > /dev/null\`) | ${rate(m.consume)} | ${rate(m.naiveConsume)} | ${transport.ratios.consumeOverNaive.toFixed(2)}x |
+| follow from the start (\`tail -f --json\` to a pipe) | ${rate(m.tail)} | ${rate(m.naiveFollow)} | ${transport.ratios.tailOverNaive.toFixed(2)}x |
+| redis-benchmark \`XADD\`, pipeline 100, same payload | ${rate(m.xaddCeiling)} | | |
+
+Where each run of the program spent its time, per entry (medians): CPU in
+the program, CPU in redis-server (commands, scripts and networking, from
+\`INFO cpu\`), and the commands Redis got in the last round. A job cannot go
+faster than one entry per the larger of the two (the bound), and on this
+2-core machine the two share the cores with the reader. Of Redis's share,
+"in scripts" is the time inside \`EVALSHA\`: the scripts that bound each
+payload (read.lua, follow.lua: a payload over the limit never leaves
+Redis) turn every entry into Lua values and back.
+
+| job | program | Redis (in scripts) | bound | commands |
+|---|---:|---:|---:|---|
+${costRow("publish", "`publish --lines`")}
+${costRow("consume", "`consume`")}
+${costRow("tail", "`tail -f --json`")}
+
+\`consume\` writes and flushes each entry before it is acknowledged (what
+was handled is what was written): one \`write\` per entry, on purpose.
+\`tail -f\` writes a burst at a time (\`--line-buffered\` for a line at a time).
+
+Group consumer with a handler that sleeps 1 ms (\`GroupOptions::concurrency\`,
+${waiting.entries.toLocaleString("en")} entries, benches/redis.rs): one at a time ${rate(waiting.concurrency1PerSecond)},
+8 at once ${rate(waiting.concurrency8PerSecond)}. The handler took ${waiting.handlerMillis.toFixed(2)} ms on average
+(Tokio's timer rounds a 1 ms sleep up to its next tick), so 8 at once can
+do at most ${rate(8000 / waiting.handlerMillis)}: the run reached ${((waiting.concurrency8PerSecond * waiting.handlerMillis) / 80).toFixed(0)} % of that.
+`;
+}
