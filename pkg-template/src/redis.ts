@@ -138,6 +138,40 @@ export async function publishEnvelope(
     return String(await redis.command(["XADD", stream, ...trim, "*", "data", data]));
 }
 
+/** Envelopes {@link publishEnvelopes} sends before it waits for their replies, at most. */
+export const PUBLISH_WINDOW = 500;
+
+/**
+ * Publishes many envelopes, pipelined: all are checked first (a
+ * `ValidationError` is thrown and none is sent), then sent
+ * {@link PUBLISH_WINDOW} at a time without waiting for each reply. Both
+ * clients write one connection's commands in order, so the stream keeps the
+ * given order. Gives the ids in order; a refusal by Redis rejects with the
+ * first (the others of its window may have been added), as Rust's
+ * `publish_envelopes` does.
+ */
+export async function publishEnvelopes(
+    client: RedisClientLike,
+    stream: string,
+    envelopes: readonly CrowdPredictionEnvelope[],
+    options: PublishOptions = {},
+): Promise<string[]> {
+    const redis = connection(client);
+    const payloads = envelopes.map((envelope) => encodeEnvelope(envelope));
+    const trim = options.maxLen === undefined ? [] : ["MAXLEN", "~", String(options.maxLen)];
+    const ids: string[] = [];
+    for (let at = 0; at < payloads.length; at += PUBLISH_WINDOW) {
+        const window = payloads.slice(at, at + PUBLISH_WINDOW);
+        // Every reply awaited, so no rejection of the window goes unhandled.
+        const replies = await Promise.allSettled(window.map((data) => redis.command(["XADD", stream, ...trim, "*", "data", data])));
+        for (const reply of replies) {
+            if (reply.status === "rejected") throw reply.reason;
+            ids.push(String(reply.value));
+        }
+    }
+    return ids;
+}
+
 /**
  * The newest `count` envelopes, newest first; undecodable entries are skipped
  * and reported. A payload over `maxPayloadBytes` is left in Redis (one Lua

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Optional, Union
+from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
 
 from redis import exceptions as redis_errors
 
@@ -23,7 +23,7 @@ from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, Decod
 
 logger = logging.getLogger("crowd_envelope")
 
-__all__ = ["SkippedEntry", "follow_envelopes", "publish_envelope", "read_envelopes"]
+__all__ = ["PUBLISH_WINDOW", "SkippedEntry", "follow_envelopes", "publish_envelope", "publish_envelopes", "read_envelopes"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,32 @@ async def publish_envelope(
     # redis-py's xadd trims only when maxlen is given, approximately by default.
     entry_id = await redis_client.xadd(stream_name, {"data": encode_envelope(envelope)}, maxlen=max_len)
     return _text(entry_id)
+
+
+PUBLISH_WINDOW = 500
+"""Envelopes `publish_envelopes` sends in one pipeline, at most."""
+
+
+async def publish_envelopes(
+    redis_client: Any,
+    stream_name: str,
+    envelopes: Sequence[Union[CrowdPredictionEnvelope, dict[str, Any]]],
+    *,
+    max_len: Optional[int] = None,
+) -> list[str]:
+    """Publishes many envelopes, pipelined: all are validated first (raises
+    `ValidationError`, and none is sent), then sent `PUBLISH_WINDOW` to a
+    pipeline, one round trip each, in order. Gives the ids in order; a
+    refusal by Redis raises the first (the others of its pipeline may have
+    been added), as Rust's `publish_envelopes` does."""
+    payloads = [encode_envelope(envelope) for envelope in envelopes]
+    ids: list[str] = []
+    for start in range(0, len(payloads), PUBLISH_WINDOW):
+        pipe = redis_client.pipeline(transaction=False)
+        for data in payloads[start : start + PUBLISH_WINDOW]:
+            pipe.xadd(stream_name, {"data": data}, maxlen=max_len)
+        ids.extend(_text(entry_id) for entry_id in await pipe.execute())
+    return ids
 
 
 async def read_envelopes(

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 import crowd_envelope as ce
-from crowd_envelope.redis import follow_envelopes, publish_envelope, read_envelopes
+from crowd_envelope.redis import PUBLISH_WINDOW, follow_envelopes, publish_envelope, publish_envelopes, read_envelopes
 
 STREAM = ce.DEFAULT_STREAM_NAME
 PREDICTION = {
@@ -92,6 +92,30 @@ def test_publish_then_read_newest_first_and_skips_reported(server: Server) -> No
         assert list(raw[0][1]) == [b"data"]
         with pytest.raises(ce.ValidationError):
             await publish_envelope(client, STREAM, {"schema_version": "1"})
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_publish_envelopes_pipelines_in_order_validates_all_first_raises_on_a_refusal(server: Server) -> None:
+    async def scenario() -> None:
+        client = aioredis.from_url(server.url)
+        many = [envelope(n) for n in range(2 * PUBLISH_WINDOW + 7)]
+        ids = await publish_envelopes(client, STREAM, many)
+        stored = await client.xrange(STREAM, "-", "+")
+        assert [entry_id.decode() for entry_id, _ in stored] == ids
+        assert [ce.decode_envelope(fields[b"data"]).correlation_id for _, fields in stored] == [
+            e.correlation_id for e in many
+        ]
+        with pytest.raises(ce.ValidationError):
+            await publish_envelopes(client, STREAM, [envelope(0), {"schema_version": "1"}])
+        assert await client.xlen(STREAM) == len(many), "none of a batch with an invalid envelope is sent"
+        await client.set("not-a-stream", "x")
+        with pytest.raises(Exception, match="WRONGTYPE"):
+            await publish_envelopes(client, "not-a-stream", [envelope(0), envelope(1)])
+        assert await publish_envelopes(client, STREAM, []) == []
+        await publish_envelopes(client, "trimmed", many, max_len=10)
+        assert await client.xlen("trimmed") < len(many)
         await client.aclose()
 
     asyncio.run(scenario())

@@ -3,7 +3,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
-import { followEnvelopes, publishEnvelope, readEnvelopes } from "crowd-envelope/redis";
+import { PUBLISH_WINDOW, followEnvelopes, publishEnvelope, publishEnvelopes, readEnvelopes } from "crowd-envelope/redis";
 import * as redis5 from "redis";
 import * as redis4 from "redis4";
 import { Redis as IoRedis } from "ioredis";
@@ -78,6 +78,26 @@ for (const [name, kind] of CLIENTS) {
             await assert.rejects(publishEnvelope(client, STREAM, { ...envelope(0), decision_kind: "polymarket_side" }), { name: "ValidationError" });
             for (let n = 0; n < 300; n++) await publishEnvelope(client, "trimmed", envelope(n), { maxLen: 10 });
             assert.ok(Number(await raw("XLEN", "trimmed")) < 300);
+        });
+
+        await t.test("publishEnvelopes pipelines many in order, checks all before sending any, rejects on a refusal", async () => {
+            const many = Array.from({ length: 2 * PUBLISH_WINDOW + 7 }, (_, n) => envelope(n));
+            const ids = await publishEnvelopes(client, "batch", many);
+            assert.equal(ids.length, many.length);
+            const stored = await raw("XRANGE", "batch", "-", "+");
+            assert.deepEqual(stored.map(([id]) => id), ids, "each id is its envelope's, in order");
+            assert.deepEqual(
+                stored.map(([, fields]) => JSON.parse(fields[1]).correlation_id),
+                many.map((e) => e.correlation_id),
+            );
+            const invalid = { ...envelope(1), decision_kind: "polymarket_side" };
+            await assert.rejects(publishEnvelopes(client, "batch", [envelope(0), invalid]), { name: "ValidationError" });
+            assert.equal(Number(await raw("XLEN", "batch")), many.length, "none of a batch with an invalid envelope is sent");
+            await raw("SET", "not-a-stream", "x");
+            await assert.rejects(publishEnvelopes(client, "not-a-stream", [envelope(0), envelope(1)]), /WRONGTYPE/);
+            assert.deepEqual(await publishEnvelopes(client, "batch", []), []);
+            await publishEnvelopes(client, "trimmed-batch", many, { maxLen: 10 });
+            assert.ok(Number(await raw("XLEN", "trimmed-batch")) < many.length, "maxLen trims");
         });
 
         await t.test("undecodable entries are skipped and reported, not lost silently", async () => {

@@ -18,7 +18,7 @@ test("require() gives the whole API, ready to use", () => {
     const envelope = ce.buildEnvelope(prediction);
     assert.equal(envelope.decision.action, "sell");
     assert.equal(ce.tryDecodeEnvelope(ce.encodeEnvelope(envelope)).ok, true);
-    for (const name of ["publishEnvelope", "readEnvelopes", "followEnvelopes"]) {
+    for (const name of ["publishEnvelope", "publishEnvelopes", "readEnvelopes", "followEnvelopes"]) {
         assert.equal(typeof redis[name], "function", name);
     }
 });
