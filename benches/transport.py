@@ -203,6 +203,14 @@ def main():
         ]
         for name, job in consume if round_ % 2 == 0 else reversed(consume):
             rates[name].append(entries / job())
+    say("consume --exec true: a process per entry")
+    exec_entries = min(entries, 3000)
+    exec_rates = []
+    for round_ in range(rounds):
+        exec_rates.append(exec_entries / timed(lambda: subprocess.run(
+            [binary, "consume", "--group", f"exec{round_}", "--from", "0",
+             "--limit", str(exec_entries), "--exec", "true"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)))
     r.delete(STREAM, "bench:ceiling")
     median = {name: statistics.median(values) for name, values in rates.items()}
     print(json.dumps({
@@ -211,6 +219,7 @@ def main():
         "payloadBytes": len(payload.encode()),
         "perSecond": rates,
         "median": median,
+        "exec": {"entries": exec_entries, "perSecond": statistics.median(exec_rates)},
         "cost": {
             name: {
                 "programMicros": statistics.median(run["programMicros"] for run in runs),

@@ -77,6 +77,8 @@ ${costRow("tail", "`tail -f --json`")}
 \`consume\` writes and flushes each entry before it is acknowledged (what
 was handled is what was written): one \`write\` per entry, on purpose.
 \`tail -f\` writes a burst at a time (\`--line-buffered\` for a line at a time).
+\`consume --exec true\` starts a process per entry: ${rate(transport.exec.perSecond)} over
+${transport.exec.entries.toLocaleString("en")} entries, the ceiling of any \`--exec\` handler.
 
 Group consumer with a handler that sleeps 1 ms (\`GroupOptions::concurrency\`,
 ${waiting.entries.toLocaleString("en")} entries, benches/redis.rs): one at a time ${rate(waiting.concurrency1PerSecond)},
