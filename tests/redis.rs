@@ -716,7 +716,7 @@ async fn entries_trimmed_under_a_paused_follower_are_reported_with_their_number(
     let url = RedisUrl::parse(&server.url()).unwrap();
     publish_n(&url, STREAM, 0..10).await;
     let mut options = follow_options("0");
-    options.count = 1; // nothing read ahead while paused
+    options.count = 1; // one entry read ahead while paused
     let follow = follow_envelopes(url.clone(), STREAM, options);
     futures_util::pin_mut!(follow);
     let first = next_item(&mut follow).await;
@@ -724,6 +724,20 @@ async fn entries_trimmed_under_a_paused_follower_are_reported_with_their_number(
         first.into_envelope().unwrap().envelope.correlation_id,
         "c-0"
     );
+    // The follower sent its next read as it delivered c-0; once Redis has
+    // run it (follow.lua's second XRANGE), c-1 is read, before the pause.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server
+        .cli(&["INFO", "commandstats"])
+        .contains("cmdstat_xrange:calls=2,")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the read ahead ran: {}",
+            server.cli(&["INFO", "commandstats"])
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     // Paused: 50 more arrive, the stream is trimmed to exactly 5.
     let payload = envelope(99).to_json();
@@ -738,13 +752,19 @@ async fn entries_trimmed_under_a_paused_follower_are_reported_with_their_number(
         .collect();
     assert_eq!(left.len(), 5, "{left:?}");
 
+    let ahead = next_item(&mut follow).await;
+    assert_eq!(
+        ahead.into_envelope().unwrap().envelope.correlation_id,
+        "c-1",
+        "what was read before the pause comes first"
+    );
     let StreamItem::Skipped(gap) = next_item(&mut follow).await else {
-        panic!("the gap comes first");
+        panic!("then the gap");
     };
     assert_eq!(gap.reason, SkipReason::Trimmed);
-    // 9 published before the pause and 50 during it, less the 5 left.
+    // 8 published after c-1 before the pause and 50 during it, less the 5 left.
     assert!(
-        gap.errors[0].message.starts_with("54 entries after "),
+        gap.errors[0].message.starts_with("53 entries after "),
         "{:?}",
         gap.errors
     );

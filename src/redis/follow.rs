@@ -27,7 +27,8 @@ pub struct FollowOptions {
     pub last_id: String,
     /// How long one wait for new entries blocks.
     pub block: Duration,
-    /// Entries per read.
+    /// Entries per read. The next read is sent while one is delivered, so
+    /// a follower holds up to two reads' worth.
     pub count: usize,
     /// Size limit per payload; a larger one is left in Redis and comes out
     /// as a `too_large` skip with its size.
