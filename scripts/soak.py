@@ -536,7 +536,7 @@ def main() -> int:
                 p.proc.kill()
     time.sleep(0.5)  # the readers take the last lines
     # A dead letter may hold a payload that is not UTF-8: read it as bytes.
-    raw = redis.Redis(port=server.port, socket_timeout=30).xrange(f"{STREAM}:dead")
+    raw = redis.Redis(port=server.port, socket_timeout=30).xrange(f"{{{STREAM}}}:dead")
     dead = [(f.get(b"id", b"?").decode(), f.get(b"reason", b"?").decode()) for _, f in raw]
     report, problems = account(producer, consumers, follower, faults, dead)
     report.update(minutes=minutes, seed=seed, rate=RATE, claim_idle_ms=CLAIM_IDLE_MS,

@@ -81,7 +81,7 @@ fn a_consumer_killed_mid_settle_leaves_its_batch_pending_and_it_is_handled_again
         server.cli(&["XPENDING", STREAM, "g"]).lines().next(),
         Some("0")
     );
-    let dead = format!("{STREAM}:dead");
+    let dead = format!("{{{STREAM}}}:dead");
     assert_eq!(server.cli(&["XLEN", &dead]).trim(), "0");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -271,7 +271,7 @@ fn consume_dead_letters_entries_whose_command_keeps_failing() {
         log.lines().all(|line| line.starts_with("crowd-envelope: ")),
         "one log format: {log}"
     );
-    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    let dead = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+"]);
     assert!(
         dead.contains("handler_failed") && dead.contains("exited with exit status: 3"),
         "{dead}"
@@ -302,7 +302,7 @@ fn consume_limit_handles_exactly_that_many_and_fetches_no_more() {
     assert_eq!(handled.lines().count(), 3, "1 then 2: {handled}");
     // Nothing fetched beyond the limit: no entry waits in this consumer's list.
     assert!(server.cli(&["XPENDING", STREAM, "g"]).starts_with('0'));
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "0");
+    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "0");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -792,7 +792,7 @@ fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one
     let mut racers = [racer("a"), racer("b")];
     let dead_letters = || {
         server
-            .cli(&["XLEN", &format!("{STREAM}:dead")])
+            .cli(&["XLEN", &format!("{{{STREAM}}}:dead")])
             .trim()
             .parse::<usize>()
             .unwrap()
@@ -831,7 +831,7 @@ fn two_racing_consumer_processes_handle_every_entry_and_dead_letter_each_bad_one
         terminate(racer);
         racer.wait().unwrap();
     }
-    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    let dead = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+"]);
     let mut dead_ids: Vec<&str> = dead
         .lines()
         .collect::<Vec<_>>()
@@ -1086,7 +1086,7 @@ fn consume_kills_a_handler_past_its_timeout_and_counts_it_failed() {
         "not waited out"
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    let dead = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+"]);
     assert!(dead.contains("did not finish within 200 ms"), "{dead}");
 }
 
@@ -1164,7 +1164,7 @@ fn stats_and_dead_list_show_replay_and_purge_the_dead_letters() {
         "{}",
         stderr(&replayed)
     );
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "2");
+    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "2");
 
     let purged = run(&server, &["dead", "purge", &id(1)], b"");
     assert_eq!(
@@ -1174,7 +1174,7 @@ fn stats_and_dead_list_show_replay_and_purge_the_dead_letters() {
     let all = run(&server, &["dead", "purge", "--all"], b"");
     assert_eq!(stdout(&all).trim(), "1");
     assert_eq!(
-        server.cli(&["EXISTS", &format!("{STREAM}:dead")]).trim(),
+        server.cli(&["EXISTS", &format!("{{{STREAM}}}:dead")]).trim(),
         "0"
     );
     let bare = run(&server, &["dead", "purge"], b"");

@@ -44,13 +44,13 @@ fn pending(server: &RedisServer, id: &str) -> Option<(String, String)> {
 
 /// How many dead letters the stream has.
 fn dead_letters(server: &RedisServer) -> String {
-    let dead = format!("{STREAM}:dead");
+    let dead = format!("{{{STREAM}}}:dead");
     server.cli(&["XLEN", &dead]).trim().to_owned()
 }
 
 /// The handler failures counted for entry `id` ("" for none).
 fn attempts(server: &RedisServer, id: &str) -> String {
-    let counts = format!("{STREAM}:attempts:{GROUP}");
+    let counts = format!("{{{STREAM}}}:attempts:{GROUP}");
     server.cli(&["HGET", &counts, id]).trim().to_owned()
 }
 

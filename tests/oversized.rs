@@ -109,7 +109,7 @@ fn no_reader_of_the_stream_holds_an_entry_over_its_limit() {
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(log.contains("dead-lettered 40 (too_large 40)"), "{log}");
     assert!(peak < bound, "consume held {peak} KiB (small: {idle})");
-    let dead_len = server.cli(&["XLEN", &format!("{STREAM}:dead")]);
+    let dead_len = server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]);
     assert_eq!(dead_len.trim(), "40");
     let (out, peak) = run_measured(&server, &["dead", "list", "--json", "--count", "40"]);
     eprintln!("dead list: {peak} KiB");
@@ -131,7 +131,7 @@ fn no_reader_of_the_stream_holds_an_entry_over_its_limit() {
         stream_ids.contains(letters[0]["entry_id"].as_str().unwrap()),
         "left in the stream"
     );
-    let dead_memory = server.cli(&["MEMORY", "USAGE", &format!("{STREAM}:dead")]);
+    let dead_memory = server.cli(&["MEMORY", "USAGE", &format!("{{{STREAM}}}:dead")]);
     let dead_memory: u64 = dead_memory.trim().parse().unwrap();
     assert!(
         dead_memory < 1 << 20,
@@ -140,17 +140,17 @@ fn no_reader_of_the_stream_holds_an_entry_over_its_limit() {
 
     // Dead letters that do hold 8 MiB each (an older consumer, or
     // --copy-oversized): listed and shown without their data.
-    server.cli(&["DEL", &format!("{STREAM}:dead")]);
+    server.cli(&["DEL", &format!("{{{STREAM}}}:dead")]);
     add_big_entries(
         &server,
-        &format!("{STREAM}:dead"),
+        &format!("{{{STREAM}}}:dead"),
         &["reason", "invalid_json"],
     );
     let (out, peak) = run_measured(&server, &["dead", "list", "--count", "40"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 40);
     eprintln!("dead list over 40 x 8 MiB dead letters: {peak} KiB");
     assert!(peak < bound, "dead list held {peak} KiB (small: {idle})");
-    let first = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+", "COUNT", "1"]);
+    let first = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+", "COUNT", "1"]);
     let first_id = first.lines().next().unwrap().to_owned();
     let (out, peak) = run_measured(&server, &["dead", "show", &first_id]);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -171,7 +171,7 @@ fn no_reader_of_the_stream_holds_an_entry_over_its_limit() {
 #[test]
 fn serve_reads_no_entry_or_dead_letter_over_its_limit() {
     let server = RedisServer::start();
-    let dead = format!("{STREAM}:dead");
+    let dead = format!("{{{STREAM}}}:dead");
     let served = serve(&server);
     // What it holds having answered each once, on small entries.
     publish(&server, &[prediction("Small?")]);

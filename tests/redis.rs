@@ -378,7 +378,7 @@ async fn pending_entries_deleted_from_the_stream_are_reported_as_deleted() {
         again.stats().dead_lettered.get(&SkipReason::Deleted),
         Some(&1)
     );
-    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    let dead = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+"]);
     assert!(
         dead.contains("deleted") && !dead.contains("no_data"),
         "{dead}"
@@ -610,7 +610,7 @@ async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
     assert_eq!(stats.handled, 1);
     assert_eq!(stats.dead_lettered.values().sum::<u64>(), 5);
     assert_eq!(stats.dead_lettered[&SkipReason::ExtraFields], 2);
-    assert_eq!(server.cli(&["XLEN", &format!("{STREAM}:dead")]).trim(), "5");
+    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "5");
     assert_eq!(pending_count(&server), 0);
 }
 
@@ -906,7 +906,7 @@ async fn a_failing_entry_is_retried_with_doubling_delays_across_a_restart() {
             n + 2
         );
     }
-    let dead = server.cli(&["XRANGE", &format!("{STREAM}:dead"), "-", "+"]);
+    let dead = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+"]);
     assert!(dead.contains("handler_failed"), "{dead}");
     assert!(dead.contains("attempts\n4"), "{dead}");
     assert_eq!(pending_count(&server), 0);

@@ -9,10 +9,10 @@ use serde_json::json;
 use super::log;
 use super::stream::transport;
 use super::{exit_code, write_line, StreamTarget};
-use crowd_envelope::redis::redis::aio::MultiplexedConnection;
+use crowd_envelope::redis::Connection;
 use crowd_envelope::redis::{
-    dead_letter_key, dead_letters, purge_dead_letters, replay_dead_letter, stream_stats,
-    DeadLetter, RedisUrl, Replayed, StreamStats,
+    dead_letter_key, dead_letters, legacy_dead_letters, migrate_legacy_keys, purge_dead_letters,
+    replay_dead_letter, stream_stats, DeadLetter, RedisUrl, Replayed, StreamStats,
 };
 
 #[derive(Debug, Args)]
@@ -71,6 +71,11 @@ enum DeadAction {
         #[arg(long)]
         all: bool,
     },
+    /// Move dead letters and attempt counts from the keys before 0.3
+    /// (<stream>:dead, <stream>:attempts:<group>) to today's, which share
+    /// the stream's cluster slot ({<stream>}:dead, ...); print what moved
+    /// as JSON. Running it again moves nothing.
+    Migrate,
 }
 
 /// Text from Redis, safe for a terminal.
@@ -78,7 +83,7 @@ fn printable(text: &str) -> String {
     log::printable(text, usize::MAX)
 }
 
-async fn connect(target: &StreamTarget) -> io::Result<MultiplexedConnection> {
+async fn connect(target: &StreamTarget) -> io::Result<Connection> {
     let url = RedisUrl::parse(&target.redis_url).map_err(transport)?;
     url.connect().await.map_err(transport)
 }
@@ -108,12 +113,21 @@ fn write_stats(out: &mut impl Write, stats: &StreamStats) -> io::Result<()> {
     writeln!(out, "first id      {}", id(&stats.first_id))?;
     writeln!(out, "last id       {}", id(&stats.last_id))?;
     writeln!(out, "entries added {}", stats.entries_added)?;
+    let key = dead_letter_key(&stats.stream).map_err(transport)?;
     writeln!(
         out,
         "dead letters  {} (in {})",
         stats.dead_letters,
-        printable(&dead_letter_key(&stats.stream))
+        printable(&key)
     )?;
+    if stats.legacy_dead_letters > 0 {
+        writeln!(
+            out,
+            "old dead letters {} (in {}:dead: crowd-envelope dead migrate moves them)",
+            stats.legacy_dead_letters,
+            printable(&stats.stream)
+        )?;
+    }
     if stats.groups.is_empty() {
         writeln!(out, "groups        none")?;
     }
@@ -148,6 +162,16 @@ fn write_stats(out: &mut impl Write, stats: &StreamStats) -> io::Result<()> {
 pub(super) async fn dead(args: DeadArgs) -> io::Result<ExitCode> {
     let mut conn = connect(&args.target).await?;
     let stream = &args.target.stream;
+    let legacy = legacy_dead_letters(&mut conn, stream)
+        .await
+        .map_err(transport)?;
+    if legacy > 0 && !matches!(args.action, DeadAction::Migrate) {
+        tracing::warn!(
+            "{legacy} dead letter(s) under the key before 0.3 ({}:dead), not listed here: \
+             `crowd-envelope dead migrate` moves them",
+            printable(stream)
+        );
+    }
     match args.action {
         DeadAction::List { count, from, json } => {
             let letters = dead_letters(
@@ -192,7 +216,8 @@ pub(super) async fn dead(args: DeadArgs) -> io::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 None => {
-                    tracing::error!("no dead letter {id:?} in {:?}", dead_letter_key(stream));
+                    let key = dead_letter_key(stream).map_err(transport)?;
+                    tracing::error!("no dead letter {id:?} in {key:?}");
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -214,6 +239,18 @@ pub(super) async fn dead(args: DeadArgs) -> io::Result<ExitCode> {
             write_line(&mut io::stdout().lock(), &purged.to_string())?;
             Ok(exit_code(all || purged == ids.len() as u64))
         }
+        DeadAction::Migrate => {
+            let migrated = migrate_legacy_keys(&mut conn, stream)
+                .await
+                .map_err(transport)?;
+            tracing::info!(
+                "moved {} dead letter(s) and {} attempt count(s)",
+                migrated.dead_letters,
+                migrated.attempt_counts
+            );
+            write_line(&mut io::stdout().lock(), &serde_json::to_string(&migrated)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -231,7 +268,7 @@ fn list_row(letter: &DeadLetter) -> String {
     ))
 }
 
-async fn all_ids(conn: &mut MultiplexedConnection, stream: &str) -> io::Result<Vec<String>> {
+async fn all_ids(conn: &mut Connection, stream: &str) -> io::Result<Vec<String>> {
     // Ids alone: a limit of 0 leaves every value in Redis.
     let letters = dead_letters(conn, stream, "-", usize::MAX, 0)
         .await
@@ -241,7 +278,7 @@ async fn all_ids(conn: &mut MultiplexedConnection, stream: &str) -> io::Result<V
 
 /// Replays each id; exit status 1 if one could not be.
 async fn replay(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     stream: &str,
     ids: &[String],
 ) -> io::Result<ExitCode> {

@@ -37,6 +37,14 @@ pub(super) struct PublishArgs {
     /// 0 would delete what was just published.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_len: Option<u64>,
+    /// Report an entry published only once N replicas have it (WAIT N
+    /// after each batch): an entry a failover could still lose is
+    /// not_published (it is in the stream, but not safe), exit status 2.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    wait_replicas: usize,
+    /// How long --wait-replicas waits for them.
+    #[arg(long, value_name = "MS", default_value_t = 1000, requires = "wait_replicas")]
+    wait_timeout_ms: u64,
     /// One JSON line per item: {"ok": true, "id", "correlation_id"}, or
     /// decode's {"ok": false, "reason", "errors"}, or {"ok": false,
     /// "reason": "not_published", "message"} when Redis refused it; with
@@ -66,7 +74,10 @@ type Sent = Pin<Box<dyn Future<Output = Vec<(Option<usize>, Outcome)>>>>;
 pub(super) async fn publish(args: PublishArgs) -> io::Result<ExitCode> {
     let url = RedisUrl::parse(&args.target.redis_url).map_err(transport)?;
     let conn = url.connect().await.map_err(transport)?;
-    let mut options = PublishOptions::default();
+    let mut options = PublishOptions::default().wait_replicas(
+        args.wait_replicas,
+        std::time::Duration::from_millis(args.wait_timeout_ms),
+    );
     options.max_len = args
         .max_len
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));

@@ -8,16 +8,11 @@ use redis_rs::aio::ConnectionLike;
 use redis_rs::{Script, Value};
 use serde::Serialize;
 
+use super::keys::{dead_letter_key, legacy_dead_letter_key};
 use super::publish::range_reply;
 use super::scripts::bounded_fields;
 use super::{command_error, reply_error, value_bytes, TransportError, DATA_FIELD};
 use crate::error::FieldError;
-
-/// The dead-letter stream of `stream`, where group consumers write what
-/// they could not handle: `<stream>:dead`.
-pub fn dead_letter_key(stream: &str) -> String {
-    format!("{stream}:dead")
-}
 
 /// A stream's state at one moment, as `XINFO` tells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,8 +30,17 @@ pub struct StreamStats {
     pub entries_added: u64,
     /// Its consumer groups.
     pub groups: Vec<GroupState>,
-    /// Entries in its dead-letter stream ([`dead_letter_key`]).
+    /// Entries in its dead-letter stream ([`super::dead_letter_key`]).
     pub dead_letters: u64,
+    /// Dead letters still under the key versions before 0.3 used
+    /// (`<stream>:dead`), which [`super::migrate_legacy_keys`] moves;
+    /// left out of the JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub legacy_dead_letters: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One consumer group of a stream.
@@ -143,11 +147,11 @@ pub async fn stream_stats(
             name,
         });
     }
-    let dead_letters: u64 = redis_rs::cmd("XLEN")
-        .arg(dead_letter_key(stream))
-        .query_async(conn)
-        .await
-        .map_err(command_error("XLEN"))?;
+    let dead_letters = xlen(conn, &dead_letter_key(stream)?).await?;
+    let legacy_dead_letters = match legacy_dead_letter_key(stream) {
+        Some(old) => xlen(conn, &old).await?,
+        None => 0,
+    };
     Ok(Some(StreamStats {
         stream: stream.to_owned(),
         length: number(&info, "length").unwrap_or(0),
@@ -156,7 +160,17 @@ pub async fn stream_stats(
         entries_added: number(&info, "entries-added").unwrap_or(0),
         groups: states,
         dead_letters,
+        legacy_dead_letters,
     }))
+}
+
+/// `XLEN`: 0 for no key.
+pub(super) async fn xlen(conn: &mut impl ConnectionLike, key: &str) -> Result<u64, TransportError> {
+    redis_rs::cmd("XLEN")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .map_err(command_error("XLEN"))
 }
 
 /// The most entries [`stream_stats`] counts after a group's position when
@@ -324,7 +338,7 @@ pub async fn dead_letters(
     count: usize,
     max_payload_bytes: usize,
 ) -> Result<Vec<DeadLetter>, TransportError> {
-    let key = dead_letter_key(stream);
+    let key = dead_letter_key(stream)?;
     let reply = range_reply(conn, &key, ("XRANGE", start, "+"), count, max_payload_bytes).await?;
     let Value::Array(entries) = reply else {
         return Ok(Vec::new());
@@ -381,7 +395,7 @@ pub async fn replay_dead_letter(
 ) -> Result<Replayed, TransportError> {
     let reply: Vec<String> = Script::new(REPLAY)
         .key(stream)
-        .key(dead_letter_key(stream))
+        .key(dead_letter_key(stream)?)
         .arg(dead_id)
         .arg(DATA_FIELD)
         .invoke_async(conn)
@@ -402,7 +416,7 @@ pub async fn purge_dead_letters(
     stream: &str,
     ids: &[String],
 ) -> Result<u64, TransportError> {
-    let key = dead_letter_key(stream);
+    let key = dead_letter_key(stream)?;
     if !ids.is_empty() {
         return redis_rs::cmd("XDEL")
             .arg(&key)

@@ -1,13 +1,13 @@
 //! Following a stream: every entry after a cursor, in order, across lost
 //! connections, trimming and a stream made anew.
 
+use crate::redis::Connection;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use redis_rs::aio::MultiplexedConnection;
 use redis_rs::Value;
 
 use super::scripts::{bounded_entries, counter, text, FOLLOW};
@@ -148,7 +148,7 @@ struct Follower {
     index: Option<u64>,
     /// Whether the last read left entries after the cursor.
     more: bool,
-    conn: Option<MultiplexedConnection>,
+    conn: Option<Connection>,
     ready: VecDeque<Followed>,
     /// The next read, sent while `ready` is delivered, when the last read
     /// left entries after the cursor: Redis reads it while the caller
@@ -190,7 +190,7 @@ impl Follower {
         }
     }
 
-    async fn connection(&mut self) -> Result<&mut MultiplexedConnection, TransportError> {
+    async fn connection(&mut self) -> Result<&mut Connection, TransportError> {
         match self.conn {
             Some(ref mut conn) => Ok(conn),
             None => {

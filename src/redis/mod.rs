@@ -27,8 +27,11 @@
 //! ```
 
 mod admin;
+mod connection;
 mod follow;
 mod group;
+mod keys;
+mod migrate;
 mod publish;
 mod scripts;
 mod url;
@@ -37,10 +40,13 @@ use std::time::Duration;
 
 use redis_rs::{RedisError, RetryMethod, Value};
 
+pub use keys::{attempts_key, dead_letter_key};
+pub use migrate::{legacy_dead_letters, migrate_legacy_keys, Migrated};
 pub use admin::{
-    dead_letter_key, dead_letters, purge_dead_letters, replay_dead_letter, stream_stats,
+    dead_letters, purge_dead_letters, replay_dead_letter, stream_stats,
     ConsumerState, DeadLetter, GroupState, Replayed, StreamStats,
 };
+pub use connection::Connection;
 pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed};
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 pub use publish::{
@@ -102,6 +108,31 @@ pub enum TransportError {
     /// An envelope to publish is not valid.
     #[error("not published: {0}")]
     Invalid(#[from] ValidationError),
+    /// An entry added to the stream that fewer replicas had than
+    /// [`PublishOptions::wait_replicas`] asked for, by its timeout: it is
+    /// there, but a failover before it reaches a replica loses it. Not
+    /// retryable (publishing again would add it twice).
+    #[error(
+        "entry {id} added, but {replicas} of the {wanted} replica(s) asked for have it: \
+         a failover now would lose it"
+    )]
+    NotReplicated {
+        /// The entry's id.
+        id: String,
+        /// How many replicas had it.
+        replicas: u64,
+        /// How many were asked for.
+        wanted: usize,
+    },
+    /// A stream name that no dead-letter key can share a cluster slot with
+    /// (see [`dead_letter_key`]).
+    #[error("invalid stream name {stream:?}: {message}")]
+    InvalidStream {
+        /// The name.
+        stream: String,
+        /// Why.
+        message: String,
+    },
     /// A start id that Redis would not read (see [`is_stream_id`]).
     #[error("invalid stream id {0:?}: expected $, MS or MS-SEQ (64-bit numbers)")]
     InvalidId(String),
@@ -120,6 +151,8 @@ impl TransportError {
                 .is_none_or(|e| !matches!(e.retry_method(), RetryMethod::NoRetry)),
             TransportError::InvalidUrl { .. }
             | TransportError::Invalid(_)
+            | TransportError::InvalidStream { .. }
+            | TransportError::NotReplicated { .. }
             | TransportError::InvalidId(_) => false,
         }
     }

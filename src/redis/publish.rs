@@ -1,18 +1,39 @@
 //! Publishing envelopes, and reading the newest back.
 
+use std::time::Duration;
+
 use redis_rs::aio::ConnectionLike;
-use redis_rs::Value;
+use redis_rs::{FromRedisValue, Value};
 
 use super::scripts::{bounded_entries, RANGE};
 use super::{command_error, reply_error, RawEntry, StreamItem, TransportError, DATA_FIELD};
 use crate::{CrowdPredictionEnvelope, Decoder};
 
 /// Options of [`publish_envelope`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct PublishOptions {
     /// Trim the stream to about this many entries (`MAXLEN ~ n`).
     pub max_len: Option<usize>,
+    /// Report an entry published only once this many replicas have it
+    /// (`WAIT n timeout` after the write); 0, the default, waits for none.
+    /// Redis replicates asynchronously: without it, an entry the master
+    /// acknowledged and then lost in a failover is gone. An entry that
+    /// fewer replicas had by [`Self::wait_timeout`] is
+    /// [`TransportError::NotReplicated`]: added, but not safe.
+    pub wait_replicas: usize,
+    /// How long to wait for [`Self::wait_replicas`]; 1 s by default.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PublishOptions {
+    fn default() -> PublishOptions {
+        PublishOptions {
+            max_len: None,
+            wait_replicas: 0,
+            wait_timeout: Duration::from_secs(1),
+        }
+    }
 }
 
 impl PublishOptions {
@@ -20,6 +41,16 @@ impl PublishOptions {
     pub fn max_len(max_len: usize) -> PublishOptions {
         PublishOptions {
             max_len: Some(max_len),
+            ..PublishOptions::default()
+        }
+    }
+
+    /// Wait for `replicas` replicas to have each entry, up to `timeout`.
+    pub fn wait_replicas(self, replicas: usize, timeout: Duration) -> PublishOptions {
+        PublishOptions {
+            wait_replicas: replicas,
+            wait_timeout: timeout,
+            ..self
         }
     }
 }
@@ -32,11 +63,8 @@ pub async fn publish_envelope(
     envelope: &CrowdPredictionEnvelope,
     options: PublishOptions,
 ) -> Result<String, TransportError> {
-    envelope.validate()?;
-    xadd(stream, &envelope.to_json(), options)
-        .query_async(conn)
-        .await
-        .map_err(command_error("XADD"))
+    let mut outcomes = publish_each(conn, stream, std::slice::from_ref(envelope), options).await?;
+    outcomes.pop().unwrap_or_else(|| Err(reply_error("XADD")))
 }
 
 /// Publishes many envelopes in one round trip (a pipeline); gives their ids
@@ -79,23 +107,52 @@ pub async fn publish_each(
             Err(error) => outcomes.push(Some(Err(error.into()))),
         }
     }
+    let waits = options.wait_replicas > 0 && !pipe.is_empty();
+    if waits {
+        // After the writes, in the same pipeline: on the same connection
+        // (WAIT counts what this connection wrote) and, on a cluster, the
+        // same node (a pipeline goes where its first key's slot is).
+        pipe.cmd("WAIT")
+            .arg(options.wait_replicas)
+            .arg(u64::try_from(options.wait_timeout.as_millis()).unwrap_or(u64::MAX));
+    }
     let mut replies = if pipe.is_empty() {
         Vec::new()
     } else {
         pipe.ignore_errors()
-            .query_async::<Vec<redis_rs::RedisResult<String>>>(conn)
+            .query_async::<Vec<redis_rs::RedisResult<Value>>>(conn)
             .await
             .map_err(command_error("XADD"))?
-    }
-    .into_iter();
+    };
+    let replicas = match waits.then(|| replies.pop()).flatten() {
+        Some(Ok(Value::Int(n))) => Some(u64::try_from(n).unwrap_or(0)),
+        Some(Ok(_)) | None if waits => return Err(reply_error("WAIT")),
+        Some(Err(e)) => return Err(command_error("WAIT")(e)),
+        _ => None,
+    };
+    let mut replies = replies.into_iter();
     outcomes
         .into_iter()
         .map(|outcome| match outcome {
             Some(rejected) => Ok(rejected),
-            None => replies
-                .next()
-                .map(|reply| reply.map_err(command_error("XADD")))
-                .ok_or_else(|| reply_error("XADD")),
+            None => {
+                let added = match replies.next().ok_or_else(|| reply_error("XADD"))? {
+                    Ok(reply) => {
+                        String::from_redis_value(reply).map_err(|_| reply_error("XADD"))?
+                    }
+                    Err(e) => return Ok(Err(command_error("XADD")(e))),
+                };
+                Ok(match replicas {
+                    Some(had) if had < options.wait_replicas as u64 => {
+                        Err(TransportError::NotReplicated {
+                            id: added,
+                            replicas: had,
+                            wanted: options.wait_replicas,
+                        })
+                    }
+                    _ => Ok(added),
+                })
+            }
         })
         .collect()
 }

@@ -1,96 +1,259 @@
-//! Where Redis is: a URL that never shows its password.
+//! Where Redis is: one server, a Redis Cluster or a Sentinel-watched
+//! master, behind one URL type that never shows its passwords.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
 
-use redis_rs::aio::MultiplexedConnection;
-use redis_rs::{AsyncConnectionConfig, Client, RedisError};
+use redis_rs::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis_rs::{Client, IntoConnectionInfo, RedisError, TlsMode};
 
-use super::{TransportError, COMMAND_TIMEOUT, CONNECT_TIMEOUT};
+use super::TransportError;
 
-/// A Redis URL (`redis://`, `rediss://` for TLS, `redis+unix://`), shown and
-/// logged only with its password replaced by `***`.
+/// A Redis URL, shown and logged only with its passwords replaced by `***`:
+///
+/// - `redis://[user:pass@]host:port[/db]`, `rediss://` for TLS,
+///   `redis+unix:///path`: one server;
+/// - `redis+cluster://[user:pass@]host:port[,host:port…]`
+///   (`rediss+cluster://`): a Redis Cluster, found through any of its
+///   nodes, every command sent to the node that owns its key's slot;
+/// - `redis+sentinel://[user:pass@]host:port[,host:port…]/MASTER[/db]`
+///   (`rediss+sentinel://`): the master the Sentinels name `MASTER`, asked
+///   of them at every (re)connect; `user:pass` are the master's, the
+///   Sentinels' own are `?sentinel_username=…&sentinel_password=…`.
 #[derive(Clone)]
 pub struct RedisUrl {
-    client: Client,
+    pub(super) target: Target,
     pub(super) shown: String,
+    /// The URL's passwords, taken out of every error message.
+    secrets: Arc<[String]>,
+}
+
+/// Where connections go.
+#[derive(Clone)]
+pub(super) enum Target {
+    Single(Client),
+    /// Every node's URL, and a private CA to trust, if any.
+    Cluster {
+        nodes: Vec<String>,
+        root_certificate: Option<Vec<u8>>,
+    },
+    /// Asked for the master by every connect (`&mut` in redis-rs).
+    Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
 }
 
 impl RedisUrl {
     /// Parses a URL such as `redis://:secret@127.0.0.1:6379/0`.
+    ///
+    /// ```
+    /// use crowd_envelope::redis::RedisUrl;
+    /// let url = RedisUrl::parse("redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7000").unwrap();
+    /// assert_eq!(url.redacted(), "redis+cluster://:***@10.0.0.1:7000,10.0.0.2:7000");
+    /// let url = RedisUrl::parse("redis+sentinel://10.0.0.1:26379/main/2").unwrap();
+    /// assert!(url.is_sentinel());
+    /// assert!(RedisUrl::parse("http://db").is_err());
+    /// ```
     pub fn parse(url: &str) -> Result<RedisUrl, TransportError> {
         let shown = redact_url(url);
-        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
-        if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
-            return Err(TransportError::InvalidUrl {
-                message: format!(
-                    "expected a redis://, rediss:// or redis+unix:// URL, found {}",
+        let invalid = |message: String| TransportError::InvalidUrl {
+            url: shown.clone(),
+            message,
+        };
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let target = match scheme {
+            "redis" | "rediss" | "redis+unix" | "unix" => Target::Single(
+                Client::open(url).map_err(|e| invalid(scrub(&e, url)))?,
+            ),
+            "redis+cluster" | "rediss+cluster" => {
+                let tls = scheme.starts_with("rediss");
+                let nodes = node_urls(tls, rest).map_err(|m| invalid(m.to_owned()))?;
+                for node in &nodes {
+                    node.as_str()
+                        .into_connection_info()
+                        .map_err(|e| invalid(scrub(&e, node)))?;
+                }
+                Target::Cluster {
+                    nodes,
+                    root_certificate: None,
+                }
+            }
+            "redis+sentinel" | "rediss+sentinel" => Target::Sentinel(Arc::new(
+                tokio::sync::Mutex::new(sentinel_client(scheme, rest).map_err(|e| {
+                    invalid(e.map_or_else(|m| m.to_owned(), |e| scrub(&e, url)))
+                })?),
+            )),
+            _ => {
+                return Err(invalid(format!(
+                    "expected a redis://, rediss://, redis+unix://, redis+cluster:// or \
+                     redis+sentinel:// URL, found {}",
                     if scheme.is_empty() {
                         "no scheme".to_owned()
                     } else {
                         format!("{scheme}://")
                     }
-                ),
-                url: shown,
-            });
-        }
-        let client = Client::open(url).map_err(|e| TransportError::InvalidUrl {
-            url: shown.clone(),
-            message: scrub(&e, url),
-        })?;
-        Ok(RedisUrl { client, shown })
+                )))
+            }
+        };
+        let secrets = passwords_of(url).into_iter().map(str::to_owned).collect();
+        Ok(RedisUrl {
+            target,
+            shown,
+            secrets,
+        })
     }
 
     /// Trusts the certificate authority in `pem` (PEM text) for this
     /// `rediss://` URL, instead of the system's roots: a Redis behind a
-    /// private CA.
+    /// private CA. A cluster URL takes one with feature `redis-rustls`
+    /// only, a Sentinel URL not at all: redis-rs has no way to give it.
     #[cfg(any(feature = "redis-tls", feature = "redis-rustls"))]
     #[cfg_attr(docsrs, doc(cfg(any(feature = "redis-tls", feature = "redis-rustls"))))]
     pub fn with_root_certificate(self, pem: Vec<u8>) -> Result<RedisUrl, TransportError> {
-        let certificates = redis_rs::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(pem),
+        let invalid = |message: String| TransportError::InvalidUrl {
+            url: self.shown.clone(),
+            message,
         };
-        let client =
-            Client::build_with_tls(self.client.get_connection_info().clone(), certificates)
-                .map_err(|e| TransportError::InvalidUrl {
-                    url: self.shown.clone(),
-                    message: scrub(&e, ""),
-                })?;
+        let target = match &self.target {
+            Target::Single(client) => {
+                let certificates = redis_rs::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                Target::Single(
+                    Client::build_with_tls(client.get_connection_info().clone(), certificates)
+                        .map_err(|e| invalid(self.scrub(&e)))?,
+                )
+            }
+            Target::Cluster { nodes, .. } if cfg!(feature = "redis-rustls") => Target::Cluster {
+                nodes: nodes.clone(),
+                root_certificate: Some(pem),
+            },
+            _ => {
+                return Err(invalid(
+                    "a private CA is for redis://, rediss:// and (with feature redis-rustls) \
+                     rediss+cluster:// URLs"
+                        .to_owned(),
+                ))
+            }
+        };
         Ok(RedisUrl {
-            client,
+            target,
             shown: self.shown,
+            secrets: self.secrets,
         })
     }
 
-    /// The URL with its password replaced by `***`.
+    /// The URL with its passwords replaced by `***`.
     pub fn redacted(&self) -> &str {
         &self.shown
     }
 
-    /// A multiplexed connection for ordinary commands.
-    pub async fn connect(&self) -> Result<MultiplexedConnection, TransportError> {
-        self.connect_with_timeout(COMMAND_TIMEOUT).await
+    /// A redis-rs error as text, without this URL's passwords.
+    pub(super) fn scrub(&self, error: &RedisError) -> String {
+        let mut text = error.to_string();
+        for secret in self.secrets.iter() {
+            text = text.replace(secret.as_str(), "***");
+        }
+        text
     }
 
-    /// A connection whose replies may take `timeout`: a blocking read needs
-    /// more than the 500 ms redis-rs allows by default, and a connection of
-    /// its own so it does not stall other commands.
-    pub(super) async fn connect_with_timeout(
-        &self,
-        timeout: Duration,
-    ) -> Result<MultiplexedConnection, TransportError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(timeout));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| TransportError::Connect {
-                url: self.shown.clone(),
-                message: scrub(&e, ""),
-            })
+    /// Whether this is a `redis+cluster://` URL.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster { .. })
     }
+
+    /// Whether this is a `redis+sentinel://` URL.
+    pub fn is_sentinel(&self) -> bool {
+        matches!(self.target, Target::Sentinel(_))
+    }
+}
+
+/// `[user:pass@]host:port[,host:port…][/rest]` as one `redis://` (or
+/// `rediss://`) URL per host, each with the user info; and the rest.
+fn hosts(tls: bool, rest: &str) -> Result<(Vec<String>, String), &'static str> {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (user_info, hosts) = match authority.rsplit_once('@') {
+        Some((user_info, hosts)) => (format!("{user_info}@"), hosts),
+        None => (String::new(), authority),
+    };
+    let scheme = if tls { "rediss" } else { "redis" };
+    let urls: Vec<String> = hosts
+        .split(',')
+        .filter(|host| !host.is_empty())
+        .map(|host| format!("{scheme}://{user_info}{host}"))
+        .collect();
+    if urls.is_empty() {
+        return Err("expected host:port[,host:port…] after the scheme");
+    }
+    Ok((urls, tail.to_owned()))
+}
+
+/// A cluster's node URLs: nothing may follow the hosts (a cluster has
+/// database 0 alone).
+fn node_urls(tls: bool, rest: &str) -> Result<Vec<String>, &'static str> {
+    let (urls, tail) = hosts(tls, rest)?;
+    if !matches!(tail.as_str(), "" | "/" | "/0") {
+        return Err("a cluster URL ends after its hosts (a cluster has database 0 alone)");
+    }
+    Ok(urls)
+}
+
+/// The Sentinel client of `redis+sentinel://` `rest`.
+fn sentinel_client(
+    scheme: &str,
+    rest: &str,
+) -> Result<SentinelClient, Result<RedisError, &'static str>> {
+    let tls = scheme.starts_with("rediss");
+    let (masters, tail) = hosts(tls, rest).map_err(Err)?;
+    let (path, query) = tail.split_once('?').unwrap_or((&tail, ""));
+    let mut parts = path.trim_start_matches('/').split('/');
+    let master = parts.next().filter(|name| !name.is_empty());
+    let db = parts.next().unwrap_or("0");
+    let (Some(master), None) = (master, parts.next()) else {
+        return Err(Err("expected /MASTER_NAME[/db] after the Sentinels' hosts"));
+    };
+    // The master's user info and database, as redis-rs reads them from an
+    // ordinary URL of the first host.
+    let first = masters.first().map_or("", String::as_str);
+    let master_info = format!("{first}/{db}")
+        .as_str()
+        .into_connection_info()
+        .map_err(Ok)?;
+    let (mut sentinel_user, mut sentinel_password) = (None, None);
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sentinel_username", value)) => sentinel_user = Some(value),
+            Some(("sentinel_password", value)) => sentinel_password = Some(value),
+            _ => return Err(Err("the only query keys are sentinel_username and sentinel_password")),
+        }
+    }
+    let sentinel_auth = match (sentinel_user, sentinel_password) {
+        (None, None) => String::new(),
+        (user, password) => format!("{}:{}@", user.unwrap_or(""), password.unwrap_or("")),
+    };
+    let sentinels: Vec<String> = masters
+        .iter()
+        .map(|url| {
+            let (scheme, host) = url.split_once("://").unwrap_or(("redis", url));
+            let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+            format!("{scheme}://{sentinel_auth}{host}")
+        })
+        .collect();
+    let mut node = SentinelNodeConnectionInfo::default()
+        .set_redis_connection_info(master_info.redis_settings().clone());
+    if tls {
+        node = node.set_tls_mode(TlsMode::Secure);
+    }
+    // redis-rs takes a String here, or with its rustls feature (which
+    // feature redis-rustls, or another crate, may turn on) any &str.
+    #[allow(clippy::unnecessary_to_owned)]
+    let client = SentinelClient::build(
+        sentinels,
+        master.to_owned(),
+        Some(node),
+        SentinelServerType::Master,
+    );
+    client.map_err(Ok)
 }
 
 impl fmt::Debug for RedisUrl {
@@ -105,52 +268,53 @@ impl fmt::Display for RedisUrl {
     }
 }
 
-/// The URL with the password of its user info replaced by `***`.
+/// The URL with the password of its user info, and a Sentinel URL's
+/// `sentinel_password`, replaced by `***`.
 ///
 /// ```
 /// use crowd_envelope::redis::redact_url;
 /// assert_eq!(redact_url("redis://:hunter2@db:6379/0"), "redis://:***@db:6379/0");
 /// assert_eq!(redact_url("rediss://bot:hunter2@db"), "rediss://bot:***@db");
 /// assert_eq!(redact_url("redis://db:6379"), "redis://db:6379");
+/// assert_eq!(
+///     redact_url("redis+sentinel://:pw@s1:26379,s2:26379/main?sentinel_password=pw2"),
+///     "redis+sentinel://:***@s1:26379,s2:26379/main?sentinel_password=***"
+/// );
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let Some((user_info, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = user_info
-        .split_once(':')
-        .map_or(user_info, |(user, _)| user);
-    if user_info.contains(':') {
-        format!("{scheme}://{user}:***@{host}{path}")
-    } else {
-        // `redis://secret@host`: redis-rs reads a lone user info as the password.
-        format!("{scheme}://***@{host}{path}")
+    let mut shown = url.to_owned();
+    for secret in passwords_of(url) {
+        shown = shown.replacen(&format!("{secret}@"), "***@", 1);
+        shown = shown.replace(&format!("sentinel_password={secret}"), "sentinel_password=***");
     }
+    shown
 }
 
-/// A redis-rs error as text, with any trace of `url` (and its password)
+/// A redis-rs error as text, with any trace of `url` (and its passwords)
 /// removed: some errors quote the URL they could not use.
 fn scrub(error: &RedisError, url: &str) -> String {
-    let text = error.to_string();
-    if url.is_empty() {
-        return text;
-    }
-    let mut text = text.replace(url, &redact_url(url));
-    if let Some(password) = password_of(url) {
+    let mut text = error.to_string();
+    for password in passwords_of(url) {
         text = text.replace(password, "***");
     }
     text
 }
 
-fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let user_info = authority.rsplit_once('@')?.0;
-    let password = user_info.split_once(':').map_or(user_info, |(_, p)| p);
-    (!password.is_empty()).then_some(password)
+/// The password of `url`'s user info (a lone user info, which redis-rs
+/// reads as the password, included) and its `sentinel_password`.
+fn passwords_of(url: &str) -> Vec<&str> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let user_info = authority.rsplit_once('@').map(|(user_info, _)| user_info);
+    let password = user_info.map(|u| u.split_once(':').map_or(u, |(_, p)| p));
+    let query = tail.split_once('?').map_or("", |(_, q)| q);
+    let sentinel = query.split(['&', '#']).find_map(|pair| pair.strip_prefix("sentinel_password="));
+    [password, sentinel]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect()
 }

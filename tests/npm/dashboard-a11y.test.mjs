@@ -419,7 +419,7 @@ test("the dashboard for a person", async (t) => {
     await t.test("the consumer side: each group's lag, pending entries and consumers, and the dead letters", async () => {
         await raw("XGROUP", "CREATE", STREAM, "bots", "0");
         await raw("XREADGROUP", "GROUP", "bots", "bot-1", "COUNT", "2", "STREAMS", STREAM, ">");
-        await raw("XADD", `${STREAM}:dead`, "*", "data", "[]", "reason", "invalid", "errors",
+        await raw("XADD", `{${STREAM}}:dead`, "*", "data", "[]", "reason", "invalid", "errors",
             JSON.stringify([{ path: "", code: "model_type", message: "expected an object, found an array" }]),
             "id", "1-1", "group", "bots", "consumer", "bot-1");
         await until(() => document.querySelector('#group-table tr[data-group="bots"]') !== null, null, 10_000);

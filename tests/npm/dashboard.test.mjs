@@ -307,7 +307,7 @@ test("the live dashboard", async (t) => {
         await client.sendCommand(["XGROUP", "CREATE", STREAM, group, "0"]);
         await client.sendCommand(["XGROUP", "CREATECONSUMER", STREAM, group, hostile(31)]);
         const errors = JSON.stringify([{ path: hostile(32), code: "handler_failed", message: hostile(33) }]);
-        await client.xAdd(`${STREAM}:dead`, "*", {
+        await client.xAdd(`{${STREAM}}:dead`, "*", {
             data: hostile(34), reason: "handler_failed", errors, id: "1-0", group, consumer: hostile(35),
         });
         // /stats is read every 5 s.

@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch, Mutex};
 
 use super::feed::{entry_body, gap_body};
 use super::Site;
-use crowd_envelope::redis::redis::aio::MultiplexedConnection;
+use crowd_envelope::redis::Connection;
 use crowd_envelope::redis::{
     follow_entries, stream_id_parts, FollowOptions, Followed, GapReason, RawEntry, RedisUrl,
     StreamItem, TransportError,
@@ -81,7 +81,7 @@ impl Hub {
     }
 
     /// The shared connection, connecting first if there is none.
-    pub(super) async fn redis(&self) -> Result<MultiplexedConnection, TransportError> {
+    pub(super) async fn redis(&self) -> Result<Connection, TransportError> {
         self.redis.get().await
     }
 
@@ -105,11 +105,11 @@ impl Hub {
 
 struct SharedRedis {
     url: RedisUrl,
-    conn: Mutex<Option<MultiplexedConnection>>,
+    conn: Mutex<Option<Connection>>,
 }
 
 impl SharedRedis {
-    async fn get(&self) -> Result<MultiplexedConnection, TransportError> {
+    async fn get(&self) -> Result<Connection, TransportError> {
         let mut conn = self.conn.lock().await;
         match &*conn {
             Some(open) => Ok(open.clone()),

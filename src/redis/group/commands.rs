@@ -2,10 +2,10 @@
 //! decide an entry's fate atomically. Every read of entries is a script that
 //! leaves a payload over the size limit in Redis (`bounded.lua`).
 
+use crate::redis::Connection;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use redis_rs::aio::MultiplexedConnection;
 use redis_rs::streams::StreamPendingCountReply;
 use redis_rs::Value;
 
@@ -19,8 +19,14 @@ use crate::redis::{
 };
 
 impl GroupConsumer {
-    pub(super) async fn connect(&mut self) -> Result<&mut MultiplexedConnection, TransportError> {
+    pub(super) async fn connect(&mut self) -> Result<&mut Connection, TransportError> {
         if self.conn.is_none() {
+            if let Some(message) = &self.invalid_stream {
+                return Err(TransportError::InvalidStream {
+                    stream: self.stream.clone(),
+                    message: message.clone(),
+                });
+            }
             if !is_stream_id(&self.options.start_id) {
                 return Err(TransportError::InvalidId(self.options.start_id.clone()));
             }
@@ -29,6 +35,16 @@ impl GroupConsumer {
                 .connect_with_timeout(self.options.block + COMMAND_TIMEOUT)
                 .await?;
             create_group(&mut conn, &self.stream, &self.options).await?;
+            let legacy = crate::redis::migrate::legacy_dead_letters(&mut conn, &self.stream).await?;
+            if legacy > 0 {
+                tracing::warn!(
+                    stream = %self.stream,
+                    legacy,
+                    "dead letters under the key before 0.3 ({}:dead): move them with \
+                     `crowd-envelope dead migrate` (migrate_legacy_keys)",
+                    self.stream
+                );
+            }
             self.conn = Some(conn);
         }
         self.conn.as_mut().ok_or_else(|| TransportError::Connect {
@@ -162,7 +178,7 @@ impl GroupConsumer {
     pub(super) fn read_request(
         &self,
         count: usize,
-    ) -> impl FnOnce(MultiplexedConnection) -> ReadReply + use<> {
+    ) -> impl FnOnce(Connection) -> ReadReply + use<> {
         let mut invocation = READ_GROUP.key(&self.stream);
         invocation
             .arg(&self.options.group)
@@ -291,7 +307,7 @@ fn deleted_errors() -> String {
 
 /// `create.lua`: the group, with its entries-read count, unless it exists.
 async fn create_group(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     stream: &str,
     options: &GroupOptions,
 ) -> Result<(), TransportError> {

@@ -6,12 +6,12 @@
 //! dead-lettered once, and a dead letter is written only with its
 //! acknowledgement.
 
+use crate::redis::Connection;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use redis_rs::aio::MultiplexedConnection;
 
 mod commands;
 mod handle;
@@ -125,8 +125,8 @@ type OnGap = Box<dyn Fn(&Gap) + Send + Sync>;
 ///
 /// Entries are acknowledged only after the handler succeeds. A failed entry
 /// is retried with doubling delays (its attempt count is kept in Redis, in
-/// `<stream>:attempts:<group>`), and after `max_deliveries` attempts written
-/// to `<stream>:dead` (raw `data`, reason, errors, delivery and attempt
+/// [`super::attempts_key`]), and after `max_deliveries` attempts written
+/// to [`super::dead_letter_key`] (raw `data`, reason, errors, delivery and attempt
 /// counts) and acknowledged, atomically. An entry that does not decode goes
 /// there at once. Its own pending entries come first, after a start or a
 /// lost connection, so an interrupted batch is finished before newer
@@ -136,9 +136,11 @@ pub struct GroupConsumer {
     stream: String,
     dead_letter: String,
     attempts: String,
+    /// Why the stream's name cannot be served ([`super::dead_letter_key`]).
+    invalid_stream: Option<String>,
     options: GroupOptions,
     decoder: Decoder,
-    conn: Option<MultiplexedConnection>,
+    conn: Option<Connection>,
     /// Whether entries may be pending with this consumer.
     own_pending: bool,
     /// When the first of its own failed entries is due again.
@@ -158,10 +160,21 @@ impl GroupConsumer {
     /// A consumer of `stream`; nothing connects until the first poll.
     pub fn new(url: RedisUrl, stream: impl Into<String>, options: GroupOptions) -> GroupConsumer {
         let stream = stream.into();
+        // A name no key can share a slot with is refused by the first poll.
+        let keys = super::dead_letter_key(&stream)
+            .and_then(|dead| Ok((dead, super::attempts_key(&stream, &options.group)?)));
+        let (dead_letter, attempts, invalid_stream) = match keys {
+            Ok((dead, attempts)) => (dead, attempts, None),
+            Err(TransportError::InvalidStream { message, .. }) => {
+                (String::new(), String::new(), Some(message))
+            }
+            Err(other) => (String::new(), String::new(), Some(other.to_string())),
+        };
         GroupConsumer {
             url,
-            dead_letter: super::dead_letter_key(&stream),
-            attempts: format!("{stream}:attempts:{}", options.group),
+            dead_letter,
+            attempts,
+            invalid_stream,
             stream,
             decoder: Decoder::new().max_payload_bytes(options.max_payload_bytes),
             options,
@@ -186,7 +199,8 @@ impl GroupConsumer {
         self
     }
 
-    /// The dead-letter stream, `<stream>:dead`.
+    /// The dead-letter stream ([`super::dead_letter_key`]; empty for a
+    /// stream name it refuses).
     pub fn dead_letter_stream(&self) -> &str {
         &self.dead_letter
     }
