@@ -302,7 +302,10 @@ fn consume_limit_handles_exactly_that_many_and_fetches_no_more() {
     assert_eq!(handled.lines().count(), 3, "1 then 2: {handled}");
     // Nothing fetched beyond the limit: no entry waits in this consumer's list.
     assert!(server.cli(&["XPENDING", STREAM, "g"]).starts_with('0'));
-    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "0");
+    assert_eq!(
+        server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(),
+        "0"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -1164,7 +1167,10 @@ fn stats_and_dead_list_show_replay_and_purge_the_dead_letters() {
         "{}",
         stderr(&replayed)
     );
-    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "2");
+    assert_eq!(
+        server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(),
+        "2"
+    );
 
     let purged = run(&server, &["dead", "purge", &id(1)], b"");
     assert_eq!(
@@ -1174,7 +1180,9 @@ fn stats_and_dead_list_show_replay_and_purge_the_dead_letters() {
     let all = run(&server, &["dead", "purge", "--all"], b"");
     assert_eq!(stdout(&all).trim(), "1");
     assert_eq!(
-        server.cli(&["EXISTS", &format!("{{{STREAM}}}:dead")]).trim(),
+        server
+            .cli(&["EXISTS", &format!("{{{STREAM}}}:dead")])
+            .trim(),
         "0"
     );
     let bare = run(&server, &["dead", "purge"], b"");

@@ -131,7 +131,10 @@ async fn a_batch_settles_right_when_more_than_it_is_pending_with_the_consumer() 
         let counts = format!("{{{STREAM}}}:attempts:{GROUP}");
         assert_eq!(server.cli(&["HGET", &counts, id]).trim(), "1", "{id}");
     }
-    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "0");
+    assert_eq!(
+        server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(),
+        "0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -150,7 +150,14 @@ fn no_reader_of_the_stream_holds_an_entry_over_its_limit() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 40);
     eprintln!("dead list over 40 x 8 MiB dead letters: {peak} KiB");
     assert!(peak < bound, "dead list held {peak} KiB (small: {idle})");
-    let first = server.cli(&["XRANGE", &format!("{{{STREAM}}}:dead"), "-", "+", "COUNT", "1"]);
+    let first = server.cli(&[
+        "XRANGE",
+        &format!("{{{STREAM}}}:dead"),
+        "-",
+        "+",
+        "COUNT",
+        "1",
+    ]);
     let first_id = first.lines().next().unwrap().to_owned();
     let (out, peak) = run_measured(&server, &["dead", "show", &first_id]);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -610,7 +610,10 @@ async fn stream_faults_are_skipped_with_their_reasons_and_dead_lettered() {
     assert_eq!(stats.handled, 1);
     assert_eq!(stats.dead_lettered.values().sum::<u64>(), 5);
     assert_eq!(stats.dead_lettered[&SkipReason::ExtraFields], 2);
-    assert_eq!(server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(), "5");
+    assert_eq!(
+        server.cli(&["XLEN", &format!("{{{STREAM}}}:dead")]).trim(),
+        "5"
+    );
     assert_eq!(pending_count(&server), 0);
 }
 

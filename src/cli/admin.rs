@@ -277,11 +277,7 @@ async fn all_ids(conn: &mut Connection, stream: &str) -> io::Result<Vec<String>>
 }
 
 /// Replays each id; exit status 1 if one could not be.
-async fn replay(
-    conn: &mut Connection,
-    stream: &str,
-    ids: &[String],
-) -> io::Result<ExitCode> {
+async fn replay(conn: &mut Connection, stream: &str, ids: &[String]) -> io::Result<ExitCode> {
     let mut out = io::stdout().lock();
     let mut all_ok = true;
     for id in ids {

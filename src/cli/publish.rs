@@ -43,7 +43,12 @@ pub(super) struct PublishArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     wait_replicas: usize,
     /// How long --wait-replicas waits for them.
-    #[arg(long, value_name = "MS", default_value_t = 1000, requires = "wait_replicas")]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1000,
+        requires = "wait_replicas"
+    )]
     wait_timeout_ms: u64,
     /// One JSON line per item: {"ok": true, "id", "correlation_id"}, or
     /// decode's {"ok": false, "reason", "errors"}, or {"ok": false,

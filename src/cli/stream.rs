@@ -230,11 +230,7 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
 
 /// An empty answer is not an error, but it must not look like a quiet stream
 /// either: a stream name with a typo would otherwise show nothing, forever.
-async fn say_if_missing(
-    conn: &mut crowd_envelope::redis::Connection,
-    stream: &str,
-    follow: bool,
-) {
+async fn say_if_missing(conn: &mut crowd_envelope::redis::Connection, stream: &str, follow: bool) {
     let exists: Result<bool, _> = crowd_envelope::redis::redis::cmd("EXISTS")
         .arg(stream)
         .query_async(conn)

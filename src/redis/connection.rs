@@ -91,12 +91,19 @@ impl RedisUrl {
                     .await
                     .async_get_client()
                     .await
-                    .map_err(|e| failed(format!("no master from the Sentinels: {}", self.scrub(&e))))?;
+                    .map_err(|e| {
+                        failed(format!("no master from the Sentinels: {}", self.scrub(&e)))
+                    })?;
                 client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await
                     .map(Connection::Single)
-                    .map_err(|e| failed(format!("the master the Sentinels named: {}", self.scrub(&e))))
+                    .map_err(|e| {
+                        failed(format!(
+                            "the master the Sentinels named: {}",
+                            self.scrub(&e)
+                        ))
+                    })
             }
             Target::Cluster {
                 nodes,
@@ -120,9 +127,7 @@ impl RedisUrl {
                 }
                 #[cfg(not(feature = "redis-rustls"))]
                 let _ = root_certificate;
-                let client = builder
-                    .build()
-                    .map_err(|e| failed(self.scrub(&e)))?;
+                let client = builder.build().map_err(|e| failed(self.scrub(&e)))?;
                 client
                     .get_async_connection()
                     .await

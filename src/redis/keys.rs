@@ -86,7 +86,10 @@ mod tests {
     fn names_with_and_without_braces() {
         for (stream, dead) in [
             ("s", Some("{s}:dead")),
-            ("maf:arena:crowd_simulation:output", Some("{maf:arena:crowd_simulation:output}:dead")),
+            (
+                "maf:arena:crowd_simulation:output",
+                Some("{maf:arena:crowd_simulation:output}:dead"),
+            ),
             ("a{b", Some("{a{b}:dead")),
             ("{a", Some("{{a}:dead")),
             ("x{eu}", Some("x{eu}:dead")),

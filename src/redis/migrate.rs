@@ -81,7 +81,9 @@ pub async fn migrate_legacy_keys(
             .await
             .map_err(command_error("DEL"))?;
     }
-    let groups = super::stream_stats(conn, stream).await?.map(|stats| stats.groups);
+    let groups = super::stream_stats(conn, stream)
+        .await?
+        .map(|stats| stats.groups);
     for group in groups.unwrap_or_default().into_iter().map(|g| g.name) {
         let Some(old) = legacy_attempts_key(stream, &group) else {
             continue;

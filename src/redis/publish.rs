@@ -22,7 +22,9 @@ pub struct PublishOptions {
     /// fewer replicas had by [`Self::wait_timeout`] is
     /// [`TransportError::NotReplicated`]: added, but not safe.
     pub wait_replicas: usize,
-    /// How long to wait for [`Self::wait_replicas`]; 1 s by default.
+    /// How long to wait for [`Self::wait_replicas`]; 1 s by default. Keep
+    /// it under the 5 s a connection waits for any reply, or that wait
+    /// ends first, as a timed-out command.
     pub wait_timeout: Duration,
 }
 

@@ -59,40 +59,41 @@ impl RedisUrl {
             message,
         };
         let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-        let target = match scheme {
-            "redis" | "rediss" | "redis+unix" | "unix" => Target::Single(
-                Client::open(url).map_err(|e| invalid(scrub(&e, url)))?,
-            ),
-            "redis+cluster" | "rediss+cluster" => {
-                let tls = scheme.starts_with("rediss");
-                let nodes = node_urls(tls, rest).map_err(|m| invalid(m.to_owned()))?;
-                for node in &nodes {
-                    node.as_str()
-                        .into_connection_info()
-                        .map_err(|e| invalid(scrub(&e, node)))?;
+        let target =
+            match scheme {
+                "redis" | "rediss" | "redis+unix" | "unix" => {
+                    Target::Single(Client::open(url).map_err(|e| invalid(scrub(&e, url)))?)
                 }
-                Target::Cluster {
-                    nodes,
-                    root_certificate: None,
-                }
-            }
-            "redis+sentinel" | "rediss+sentinel" => Target::Sentinel(Arc::new(
-                tokio::sync::Mutex::new(sentinel_client(scheme, rest).map_err(|e| {
-                    invalid(e.map_or_else(|m| m.to_owned(), |e| scrub(&e, url)))
-                })?),
-            )),
-            _ => {
-                return Err(invalid(format!(
-                    "expected a redis://, rediss://, redis+unix://, redis+cluster:// or \
-                     redis+sentinel:// URL, found {}",
-                    if scheme.is_empty() {
-                        "no scheme".to_owned()
-                    } else {
-                        format!("{scheme}://")
+                "redis+cluster" | "rediss+cluster" => {
+                    let tls = scheme.starts_with("rediss");
+                    let nodes = node_urls(tls, rest).map_err(|m| invalid(m.to_owned()))?;
+                    for node in &nodes {
+                        node.as_str()
+                            .into_connection_info()
+                            .map_err(|e| invalid(scrub(&e, node)))?;
                     }
-                )))
-            }
-        };
+                    Target::Cluster {
+                        nodes,
+                        root_certificate: None,
+                    }
+                }
+                "redis+sentinel" | "rediss+sentinel" => Target::Sentinel(Arc::new(
+                    tokio::sync::Mutex::new(sentinel_client(scheme, rest).map_err(|e| {
+                        invalid(e.map_or_else(|m| m.to_owned(), |e| scrub(&e, url)))
+                    })?),
+                )),
+                _ => {
+                    return Err(invalid(format!(
+                        "expected a redis://, rediss://, redis+unix://, redis+cluster:// or \
+                     redis+sentinel:// URL, found {}",
+                        if scheme.is_empty() {
+                            "no scheme".to_owned()
+                        } else {
+                            format!("{scheme}://")
+                        }
+                    )))
+                }
+            };
         let secrets = passwords_of(url).into_iter().map(str::to_owned).collect();
         Ok(RedisUrl {
             target,
@@ -224,7 +225,11 @@ fn sentinel_client(
         match pair.split_once('=') {
             Some(("sentinel_username", value)) => sentinel_user = Some(value),
             Some(("sentinel_password", value)) => sentinel_password = Some(value),
-            _ => return Err(Err("the only query keys are sentinel_username and sentinel_password")),
+            _ => {
+                return Err(Err(
+                    "the only query keys are sentinel_username and sentinel_password",
+                ))
+            }
         }
     }
     let sentinel_auth = match (sentinel_user, sentinel_password) {
@@ -285,7 +290,10 @@ pub fn redact_url(url: &str) -> String {
     let mut shown = url.to_owned();
     for secret in passwords_of(url) {
         shown = shown.replacen(&format!("{secret}@"), "***@", 1);
-        shown = shown.replace(&format!("sentinel_password={secret}"), "sentinel_password=***");
+        shown = shown.replace(
+            &format!("sentinel_password={secret}"),
+            "sentinel_password=***",
+        );
     }
     shown
 }
@@ -311,7 +319,9 @@ fn passwords_of(url: &str) -> Vec<&str> {
     let user_info = authority.rsplit_once('@').map(|(user_info, _)| user_info);
     let password = user_info.map(|u| u.split_once(':').map_or(u, |(_, p)| p));
     let query = tail.split_once('?').map_or("", |(_, q)| q);
-    let sentinel = query.split(['&', '#']).find_map(|pair| pair.strip_prefix("sentinel_password="));
+    let sentinel = query
+        .split(['&', '#'])
+        .find_map(|pair| pair.strip_prefix("sentinel_password="));
     [password, sentinel]
         .into_iter()
         .flatten()

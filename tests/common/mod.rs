@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the parity corpus and value comparison.
 #![allow(dead_code)]
 
+pub mod redis_cluster;
 pub mod redis_server;
 
 use base64::Engine;

@@ -15,11 +15,42 @@ use crate::common::redis_server::RedisServer;
 
 pub const STREAM: &str = "maf:arena:crowd_simulation:output";
 
-pub fn command(server: &RedisServer, args: &[&str]) -> Command {
+/// Where the program's Redis is: a server, or any URL (a cluster's, the
+/// Sentinels').
+pub trait RedisAt {
+    fn redis_url(&self) -> String;
+    /// A number that tells this Redis from others (for scratch names).
+    fn tag(&self) -> u16;
+}
+
+impl RedisAt for RedisServer {
+    fn redis_url(&self) -> String {
+        self.url()
+    }
+    fn tag(&self) -> u16 {
+        self.port
+    }
+}
+
+/// A Redis by URL alone.
+pub struct Url(pub String);
+
+impl RedisAt for Url {
+    fn redis_url(&self) -> String {
+        self.0.clone()
+    }
+    fn tag(&self) -> u16 {
+        self.0
+            .bytes()
+            .fold(0u16, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+    }
+}
+
+pub fn command(server: &impl RedisAt, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crowd-envelope"));
     command
         .args(args)
-        .env("CROWD_REDIS_URL", server.url())
+        .env("CROWD_REDIS_URL", server.redis_url())
         .env_remove("CROWD_STREAM")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -27,7 +58,7 @@ pub fn command(server: &RedisServer, args: &[&str]) -> Command {
     command
 }
 
-pub fn run(server: &RedisServer, args: &[&str], stdin: &[u8]) -> Output {
+pub fn run(server: &impl RedisAt, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = command(server, args).spawn().unwrap();
     // A command that fails before reading its input closes the pipe early.
     let _ = child.stdin.take().unwrap().write_all(stdin);
@@ -52,7 +83,7 @@ pub fn prediction(question: &str) -> String {
     .to_string()
 }
 
-pub fn publish(server: &RedisServer, predictions: &[String]) -> Vec<String> {
+pub fn publish(server: &impl RedisAt, predictions: &[String]) -> Vec<String> {
     let input = predictions.join("\n");
     let out = run(server, &["publish", "--lines"], input.as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -99,12 +130,12 @@ impl Drop for Served {
     }
 }
 
-pub fn serve(server: &RedisServer) -> Served {
+pub fn serve(server: &impl RedisAt) -> Served {
     serve_with(server, &[])
 }
 
-pub fn serve_with(server: &RedisServer, extra: &[&str]) -> Served {
-    let pkg = std::env::temp_dir().join(format!("crowd-pkg-{}", server.port));
+pub fn serve_with(server: &impl RedisAt, extra: &[&str]) -> Served {
+    let pkg = std::env::temp_dir().join(format!("crowd-pkg-{}", server.tag()));
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(pkg.join("browser.js"), "export {};\n").unwrap();
     let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");

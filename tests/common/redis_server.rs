@@ -195,6 +195,23 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// Whether it runs (not killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// `redis-cli` against this server, `None` when it fails (a node that
+    /// is down).
+    pub fn try_cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.success() && !text.starts_with("Could not connect")).then_some(text)
+    }
+
     /// `redis-cli` against this server (a client that is not this crate).
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")

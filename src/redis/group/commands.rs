@@ -35,7 +35,8 @@ impl GroupConsumer {
                 .connect_with_timeout(self.options.block + COMMAND_TIMEOUT)
                 .await?;
             create_group(&mut conn, &self.stream, &self.options).await?;
-            let legacy = crate::redis::migrate::legacy_dead_letters(&mut conn, &self.stream).await?;
+            let legacy =
+                crate::redis::migrate::legacy_dead_letters(&mut conn, &self.stream).await?;
             if legacy > 0 {
                 tracing::warn!(
                     stream = %self.stream,

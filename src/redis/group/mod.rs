@@ -12,7 +12,6 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-
 mod commands;
 mod handle;
 mod settle;

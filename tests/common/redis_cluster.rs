@@ -1,0 +1,346 @@
+//! More than one `redis-server` for the tests, as an operator would run
+//! them: a Redis Cluster of 3 masters and 3 replicas (`redis-cli --cluster
+//! create`), and a master with a replica watched by 3 Sentinels. Short node
+//! and failure-detection timeouts keep a failover to seconds.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::redis_server::RedisServer;
+
+/// Waits up to `seconds` for `ready`, else panics naming `what`.
+pub fn wait_until(seconds: u64, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A node's line of `CLUSTER NODES`.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub port: u16,
+    pub master: bool,
+    /// The slot ranges it serves, `(first, last)`.
+    pub slots: Vec<(u16, u16)>,
+}
+
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Six nodes, three of them masters, `cluster_state:ok` on each, every
+    /// replica in sync.
+    pub fn start() -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..6)
+            .map(|_| {
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "1000",
+                    // A replica takes over however long it was cut off.
+                    "--cluster-replica-validity-factor",
+                    "0",
+                ])
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("redis-cli runs");
+        assert!(out.status.success(), "cluster create: {out:?}");
+        let cluster = RedisCluster { nodes };
+        cluster.wait_healthy();
+        cluster
+    }
+
+    /// Until every live node says `cluster_state:ok`, three masters serve
+    /// all 16384 slots, and every master has a replica that is in sync.
+    pub fn wait_healthy(&self) {
+        wait_until(60, "the cluster to be ok", || {
+            let live = self.live();
+            live.iter().all(|n| {
+                n.try_cli(&["CLUSTER", "INFO"])
+                    .is_some_and(|i| i.contains("cluster_state:ok"))
+            }) && {
+                let nodes = self.topology();
+                let masters: Vec<&Node> = nodes
+                    .iter()
+                    .filter(|n| n.master && !n.slots.is_empty())
+                    .collect();
+                masters.len() == 3
+                    && masters.iter().all(|m| {
+                        self.node(m.port)
+                            .try_cli(&["INFO", "replication"])
+                            .is_some_and(|info| {
+                                info.contains("connected_slaves:1") && info.contains("state=online")
+                            })
+                    })
+            }
+        });
+    }
+
+    fn live(&self) -> Vec<&RedisServer> {
+        self.nodes.iter().filter(|n| n.is_running()).collect()
+    }
+
+    fn node(&self, port: u16) -> &RedisServer {
+        self.nodes
+            .iter()
+            .find(|n| n.port == port)
+            .expect("a node of the cluster")
+    }
+
+    /// `CLUSTER NODES` as one live node sees it (failed nodes left out).
+    pub fn topology(&self) -> Vec<Node> {
+        let Some(text) = self
+            .live()
+            .iter()
+            .find_map(|n| n.try_cli(&["CLUSTER", "NODES"]))
+        else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| {
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                let flags = parts.get(2)?;
+                if flags.contains("fail") {
+                    return None;
+                }
+                let port = parts.get(1)?.split(['@', ':']).nth(1)?.parse().ok()?;
+                let slots = parts[8.min(parts.len())..]
+                    .iter()
+                    .filter_map(|range| {
+                        let (first, last) = range.split_once('-').unwrap_or((range, range));
+                        Some((first.parse().ok()?, last.parse().ok()?))
+                    })
+                    .collect();
+                Some(Node {
+                    port,
+                    master: flags.contains("master"),
+                    slots,
+                })
+            })
+            .collect()
+    }
+
+    /// The slot of `key`, as a node computes it.
+    pub fn slot(&self, key: &str) -> u16 {
+        self.cli(&["CLUSTER", "KEYSLOT", key])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// The port of the master serving `key` now.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let slot = self.slot(key);
+        self.topology()
+            .into_iter()
+            .find(|n| n.master && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
+            .map(|n| n.port)
+            .expect("a master serves the slot")
+    }
+
+    /// A `redis+cluster://` URL through one master that does not serve
+    /// `key`: every command for it must follow a `MOVED`.
+    pub fn url_avoiding(&self, key: &str) -> String {
+        let owner = self.master_of(key);
+        let other = self
+            .topology()
+            .into_iter()
+            .find(|n| n.master && n.port != owner)
+            .expect("another master");
+        format!("redis+cluster://127.0.0.1:{}", other.port)
+    }
+
+    /// kill -9 of the master serving `key`; waits until its replica took
+    /// the slots over. Gives the dead master's port.
+    pub fn kill_master_of(&mut self, key: &str) -> u16 {
+        let port = self.master_of(key);
+        let slot = self.slot(key);
+        self.nodes
+            .iter_mut()
+            .find(|n| n.port == port)
+            .unwrap()
+            .kill();
+        wait_until(60, "a replica to take the slot over", || {
+            let nodes = self.topology();
+            nodes.iter().any(|n| {
+                n.master && n.port != port && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
+            }) && self.live().iter().all(|n| {
+                n.try_cli(&["CLUSTER", "INFO"])
+                    .is_some_and(|i| i.contains("cluster_state:ok"))
+            })
+        });
+        port
+    }
+
+    /// `redis-cli -c` (following redirects) through the first live node.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let node = self
+            .live()
+            .into_iter()
+            .find(|n| n.try_cli(&["PING"]).is_some())
+            .expect("a live node");
+        let out = Command::new("redis-cli")
+            .args(["-c", "-p", &node.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        assert!(out.status.success(), "redis-cli -c {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// A master, its replica and three Sentinels watching them as `main`.
+pub struct RedisSentinels {
+    pub master: RedisServer,
+    pub replica: RedisServer,
+    sentinels: Vec<Sentinel>,
+}
+
+struct Sentinel {
+    port: u16,
+    dir: PathBuf,
+    child: Child,
+}
+
+pub const MASTER_NAME: &str = "main";
+
+impl RedisSentinels {
+    pub fn start() -> RedisSentinels {
+        let master = RedisServer::start();
+        let master_port = master.port.to_string();
+        let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &master_port]);
+        wait_until(30, "the replica to sync", || {
+            master
+                .try_cli(&["INFO", "replication"])
+                .is_some_and(|i| i.contains("connected_slaves:1") && i.contains("state=online"))
+        });
+        let sentinels = (0..3)
+            .map(|i| {
+                let port = super::free_port();
+                let dir = std::env::temp_dir()
+                    .join(format!("crowd-sentinel-{}-{port}-{i}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let conf = dir.join("sentinel.conf");
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "port {port}\nbind 127.0.0.1\ndir {}\n\
+                         sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
+                         sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                         sentinel failover-timeout {MASTER_NAME} 5000\n\
+                         sentinel parallel-syncs {MASTER_NAME} 1\n",
+                        dir.display()
+                    ),
+                )
+                .unwrap();
+                let child = Command::new("redis-server")
+                    .arg(&conf)
+                    .arg("--sentinel")
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("redis-server --sentinel runs (apt-get install redis-sentinel)");
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                    assert!(Instant::now() < deadline, "a Sentinel did not start");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Sentinel { port, dir, child }
+            })
+            .collect();
+        let sentinels = RedisSentinels {
+            master,
+            replica,
+            sentinels,
+        };
+        wait_until(
+            30,
+            "the Sentinels to know each other and the replica",
+            || {
+                sentinels.sentinels.iter().all(|s| {
+                    let info = sentinel_cli(s.port, &["SENTINEL", "MASTER", MASTER_NAME]);
+                    let value = |name: &str| {
+                        let lines: Vec<&str> = info.lines().collect();
+                        lines
+                            .iter()
+                            .position(|l| *l == name)
+                            .and_then(|at| lines.get(at + 1).map(|v| v.to_string()))
+                    };
+                    value("num-other-sentinels").as_deref() == Some("2")
+                        && value("num-slaves").as_deref() == Some("1")
+                })
+            },
+        );
+        sentinels
+    }
+
+    /// `redis+sentinel://` through the three Sentinels.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|s| format!("127.0.0.1:{}", s.port))
+            .collect();
+        format!("redis+sentinel://{}/{MASTER_NAME}", hosts.join(","))
+    }
+
+    /// The port the Sentinels give for the master now.
+    pub fn master_port(&self) -> Option<u16> {
+        let reply = sentinel_cli(
+            self.sentinels[0].port,
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
+        );
+        reply.lines().nth(1)?.trim().parse().ok()
+    }
+
+    /// kill -9 of the master; waits until the Sentinels promoted the
+    /// replica and it answers as a master.
+    pub fn kill_master(&mut self) {
+        self.master.kill();
+        let replica = self.replica.port;
+        wait_until(60, "the Sentinels to promote the replica", || {
+            self.master_port() == Some(replica)
+                && self
+                    .replica
+                    .try_cli(&["ROLE"])
+                    .is_some_and(|role| role.starts_with("master"))
+        });
+    }
+}
+
+fn sentinel_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Drop for RedisSentinels {
+    fn drop(&mut self) {
+        for sentinel in &mut self.sentinels {
+            let _ = sentinel.child.kill();
+            let _ = sentinel.child.wait();
+            let _ = std::fs::remove_dir_all(&sentinel.dir);
+        }
+    }
+}
