@@ -126,6 +126,16 @@ async fn the_library_works_through_a_node_that_does_not_own_the_stream() {
     assert_eq!(cluster.cli(&["XLEN", STREAM]).trim(), "8");
     cluster.cli(&["XADD", DEAD, "*", "reason", "invalid"]);
     assert_eq!(purge_dead_letters(&mut conn, STREAM, &[]).await.unwrap(), 1);
+
+    // Letters under the key before 0.3, in another slot: moved all the same.
+    let old = format!("{STREAM}:dead");
+    assert_ne!(cluster.slot(&old), cluster.slot(STREAM));
+    cluster.cli(&["XADD", &old, "*", "reason", "invalid", "id", "1-0"]);
+    assert_eq!(legacy_dead_letters(&mut conn, STREAM).await.unwrap(), 1);
+    let moved = migrate_legacy_keys(&mut conn, STREAM).await.unwrap();
+    assert_eq!(moved.dead_letters, 1);
+    assert_eq!(cluster.cli(&["XLEN", DEAD]).trim(), "1");
+    assert_eq!(cluster.cli(&["EXISTS", &old]).trim(), "0");
 }
 
 #[test]
@@ -180,6 +190,7 @@ fn the_program_and_serve_work_on_a_cluster() {
     let stats = program::http(&served.addr, "GET /stats HTTP/1.1");
     assert!(stats.contains("\"dead_letters\":0"), "{stats}");
     assert!(stats.contains("\"length\":4"), "{stats}");
+    program::metrics_when(&served.addr, |m| m.contains("crowd_envelope_redis_up 1"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,277 @@
+//! A master, its replica and three Sentinels (real `redis-server` and
+//! `redis-server --sentinel` processes, `tests/common/redis_cluster.rs`):
+//! `redis+sentinel://` finds the master, `--wait-replicas` waits for the
+//! replica, and a follower and a consumer (the library's and the
+//! program's) move to the promoted replica by themselves after `kill -9` of
+//! the master, delivering every entry.
+
+mod common;
+#[path = "common/envelopes.rs"]
+mod envelopes;
+#[path = "common/program.rs"]
+mod program;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::redis_cluster::{wait_until, RedisSentinels};
+use common::redis_server::RedisServer;
+use crowd_envelope::redis::*;
+use envelopes::{envelope, STREAM};
+use futures_util::StreamExt;
+use program::{command, prediction, run, stderr, stdout, terminate, Url};
+
+/// Lines a child writes to stdout, collected as they come.
+fn collect_lines(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    let out = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn followers_and_consumers_move_to_the_promoted_replica() {
+    let mut redis = RedisSentinels::start();
+    let url = RedisUrl::parse(&redis.url()).unwrap();
+    assert!(url.is_sentinel());
+    let mut conn = url.connect().await.unwrap();
+    let safe = PublishOptions::default().wait_replicas(1, Duration::from_secs(3));
+    let mut published = Vec::new();
+    for n in 0..20 {
+        let id = publish_envelope(&mut conn, STREAM, &envelope(n), safe)
+            .await
+            .unwrap();
+        published.push(id);
+    }
+    assert_eq!(
+        redis.master.cli(&["XLEN", STREAM]).trim(),
+        "20",
+        "on the master"
+    );
+
+    // The library's follower and consumer, and the program's.
+    let followed = Arc::new(Mutex::new(Vec::new()));
+    let follower = {
+        let followed = Arc::clone(&followed);
+        let mut options = FollowOptions::after("0");
+        options.block = Duration::from_millis(200);
+        let stream = follow_envelopes(url.clone(), STREAM, options);
+        tokio::spawn(async move {
+            futures_util::pin_mut!(stream);
+            while let Some(item) = stream.next().await {
+                if let Ok(StreamItem::Envelope(entry)) = item {
+                    followed.lock().unwrap().push(entry.id);
+                }
+            }
+        })
+    };
+    let consumed = Arc::new(Mutex::new(Vec::new()));
+    let consumer = {
+        let consumed = Arc::clone(&consumed);
+        let mut options = GroupOptions::new("bots", "c1");
+        options.start_id = "0".to_owned();
+        options.block = Duration::from_millis(200);
+        let mut consumer = GroupConsumer::new(url.clone(), STREAM, options);
+        tokio::spawn(async move {
+            let handler = move |entry: StreamEnvelope| {
+                consumed.lock().unwrap().push(entry.id);
+                async { Ok::<(), String>(()) }
+            };
+            consumer.run(handler, std::future::pending()).await
+        })
+    };
+    let at = Url(redis.url());
+    let mut tail = command(
+        &at,
+        &[
+            "tail",
+            "--follow",
+            "--from",
+            "0",
+            "--json",
+            "--line-buffered",
+        ],
+    )
+    .args(["--block-ms", "200"])
+    .stdin(Stdio::null())
+    .spawn()
+    .unwrap();
+    let tailed = collect_lines(&mut tail);
+    let mut consume = command(&at, &["consume", "--group", "cli", "--from", "0"])
+        .args(["--block-ms", "200"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cli_consumed = collect_lines(&mut consume);
+    let count = |list: &Arc<Mutex<Vec<String>>>| list.lock().unwrap().len();
+    wait_until(30, "all four to read the first 20", || {
+        [&followed, &consumed, &tailed, &cli_consumed]
+            .iter()
+            .all(|list| count(list) >= 20)
+    });
+
+    redis.kill_master();
+    // The promoted replica has no replica now: published without waiting.
+    let mut conn = url.connect().await.unwrap();
+    for n in 20..40 {
+        let id = publish_envelope(&mut conn, STREAM, &envelope(n), PublishOptions::default())
+            .await
+            .unwrap();
+        published.push(id);
+    }
+    assert_eq!(
+        redis.replica.cli(&["XLEN", STREAM]).trim(),
+        "40",
+        "on the new master"
+    );
+    wait_until(60, "all four to read the 40 after the failover", || {
+        [&followed, &tailed].iter().all(|list| count(list) >= 40)
+            && {
+                let consumed = consumed.lock().unwrap();
+                published.iter().all(|id| consumed.contains(id))
+            }
+            && {
+                let lines = cli_consumed.lock().unwrap();
+                published
+                    .iter()
+                    .all(|id| lines.iter().any(|l| l.contains(id.as_str())))
+            }
+    });
+    assert_eq!(*followed.lock().unwrap(), published, "once each, in order");
+    let tailed_ids: Vec<String> = tailed
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            line["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(tailed_ids, published, "tail --follow: once each, in order");
+    follower.abort();
+    consumer.abort();
+    terminate(&mut tail);
+    terminate(&mut consume);
+    let _ = tail.wait();
+    let _ = consume.wait();
+    for group in ["bots", "cli"] {
+        let pending = redis.replica.cli(&["XPENDING", STREAM, group]);
+        assert_eq!(
+            pending.lines().next().unwrap_or("0").trim(),
+            "0",
+            "{group}: {pending}"
+        );
+    }
+}
+
+#[test]
+fn the_program_publishes_with_wait_replicas_through_the_sentinels() {
+    let redis = RedisSentinels::start();
+    let at = Url(redis.url());
+    let input = format!("{}\n", prediction("safe?"));
+    let out = run(&at, &["publish", "--wait-replicas", "1"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    assert!(redis
+        .replica
+        .cli(&["XRANGE", STREAM, &id, &id])
+        .contains("data"));
+    // Two replicas are asked for and one exists: added, but not safe.
+    let out = run(
+        &at,
+        &[
+            "publish",
+            "--wait-replicas",
+            "2",
+            "--wait-timeout-ms",
+            "200",
+            "--json",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(line["reason"], "not_published");
+    let message = line["message"].as_str().unwrap();
+    assert!(message.contains("1 of the 2 replica(s)"), "{message}");
+    assert_eq!(redis.master.cli(&["XLEN", STREAM]).trim(), "2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_replicas_wait_replicas_says_the_entry_is_not_safe() {
+    let server = RedisServer::start();
+    let url = RedisUrl::parse(&server.url()).unwrap();
+    let mut conn = url.connect().await.unwrap();
+    let options = PublishOptions::default().wait_replicas(1, Duration::from_millis(100));
+    let refused = publish_envelope(&mut conn, STREAM, &envelope(0), options)
+        .await
+        .unwrap_err();
+    let TransportError::NotReplicated {
+        id,
+        replicas,
+        wanted,
+    } = &refused
+    else {
+        panic!("{refused:?}");
+    };
+    assert_eq!((*replicas, *wanted), (0, 1));
+    assert!(
+        server.cli(&["XRANGE", STREAM, id, id]).contains("data"),
+        "it was added"
+    );
+    assert!(!refused.is_retryable());
+    // Each entry of a batch is told so; a batch without waiting is not.
+    let batch: Vec<_> = (1..4).map(envelope).collect();
+    let outcomes = publish_each(&mut conn, STREAM, &batch, options)
+        .await
+        .unwrap();
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Err(TransportError::NotReplicated { .. }))));
+    let outcomes = publish_each(&mut conn, STREAM, &batch, PublishOptions::default())
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+}
+
+#[test]
+fn sentinel_urls_are_parsed_and_redacted() {
+    let url = RedisUrl::parse(
+        "redis+sentinel://:pw@127.0.0.1:1,127.0.0.1:2/main/3?sentinel_password=spw",
+    )
+    .unwrap();
+    assert_eq!(
+        url.redacted(),
+        "redis+sentinel://:***@127.0.0.1:1,127.0.0.1:2/main/3?sentinel_password=***"
+    );
+    for (bad, why) in [
+        ("redis+sentinel://127.0.0.1:1", "MASTER_NAME"),
+        ("redis+sentinel://127.0.0.1:1/main/0/x", "MASTER_NAME"),
+        ("redis+sentinel:///main", "host:port"),
+        ("redis+sentinel://h:1/main?password=x", "sentinel_password"),
+        ("redis+cluster://h:1/2", "database 0"),
+        ("redis+cluster://", "host:port"),
+        ("http://h", "redis+sentinel://"),
+    ] {
+        let refused = RedisUrl::parse(bad)
+            .err()
+            .unwrap_or_else(|| panic!("{bad}"));
+        assert!(refused.to_string().contains(why), "{bad}: {refused}");
+    }
+    // No Sentinel answers: a connect error naming the redacted URL, never
+    // the password.
+    let url =
+        RedisUrl::parse("redis+sentinel://:pw@127.0.0.1:1/main?sentinel_password=spw").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let refused = runtime.block_on(url.connect()).err().unwrap();
+    let text = refused.to_string();
+    assert!(text.contains("no master from the Sentinels"), "{text}");
+    assert!(!text.contains("pw@") && !text.contains("=spw"), "{text}");
+}
