@@ -120,6 +120,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A free loopback port for a cluster node: its bus port, 10000 above it,
+/// must be a port too (and free).
+pub fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port <= 55535 && std::net::TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// The most memory a process has held, from Linux's `/proc`, in KiB.
 pub fn peak_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

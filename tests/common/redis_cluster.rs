@@ -38,7 +38,7 @@ impl RedisCluster {
     pub fn start() -> RedisCluster {
         let nodes: Vec<RedisServer> = (0..6)
             .map(|_| {
-                RedisServer::start_with(&[
+                RedisServer::start_cluster_node(&[
                     "--cluster-enabled",
                     "yes",
                     "--cluster-config-file",

@@ -123,8 +123,20 @@ impl RedisServer {
         std::fs::read(self.dir.join("ca.pem")).expect("ca.pem")
     }
 
+    /// A node of a Redis Cluster (`extra` holds `--cluster-enabled yes`):
+    /// on a port whose bus port, 10000 above, exists.
+    pub fn start_cluster_node(extra: &[&str]) -> RedisServer {
+        let mut server = RedisServer::unstarted_at(super::free_cluster_port());
+        server.extra = extra.iter().map(|a| (*a).to_owned()).collect();
+        server.spawn();
+        server
+    }
+
     fn unstarted() -> RedisServer {
-        let port = super::free_port();
+        RedisServer::unstarted_at(super::free_port())
+    }
+
+    fn unstarted_at(port: u16) -> RedisServer {
         let dir = std::env::temp_dir().join(format!("crowd-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         RedisServer {
