@@ -67,6 +67,8 @@ step "   transport: publish, consume, tail beside naive redis-py (benches/transp
 printf '%s' "$PAYLOAD" >"$OUT/typical.json"
 make --no-print-directory .venv/.python-tools
 .venv/bin/python benches/transport.py "$BIN" "$PORT" "$OUT/typical.json" >"$OUT/transport.json"
+step "   cluster: publish and tail through 3 masters + 3 replicas beside one server (benches/cluster.py)"
+.venv/bin/python benches/cluster.py "$BIN" "$PORT" "$OUT/typical.json" >"$OUT/cluster.json"
 
 step "   dashboard: ${DASHBOARD_SECONDS:-60}s at 500 envelopes/s in Chromium"
 node benches/js/dashboard.mjs "redis://127.0.0.1:$PORT" "$(node scripts/free-port.mjs)" \

@@ -4,6 +4,7 @@ have their own, tests/common/redis_cluster.rs):
 
     python3 tests/topology.py cluster    # 3 masters + 3 replicas
     python3 tests/topology.py sentinel   # a master, a replica, 3 Sentinels
+    python3 tests/topology.py cluster everysec   # fsync once a second (benches)
 
 Starts every process on free loopback ports, waits until the deployment is
 healthy, prints one JSON line saying where each process is, then keeps them
@@ -31,6 +32,9 @@ from typing import Callable
 
 STREAM = "maf:arena:crowd_simulation:output"
 NAME = "main"
+# Every node's appendfsync: always (nothing acknowledged is lost to a kill -9)
+# unless told otherwise.
+FSYNC = sys.argv[2] if len(sys.argv) > 2 else "always"
 children: list[subprocess.Popen[bytes]] = []
 scratch = tempfile.mkdtemp(prefix="crowd-topology-")
 
@@ -77,7 +81,7 @@ def server(*extra: str, port: int = 0) -> dict[str, int]:
     folder = os.path.join(scratch, str(port))
     os.makedirs(folder)
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "",
-            "--appendonly", "yes", "--appendfsync", "always", *extra]
+            "--appendonly", "yes", "--appendfsync", FSYNC, *extra]
     return spawn(args, port)
 
 
@@ -154,7 +158,7 @@ def stop(*_: object) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     kinds = {"cluster": cluster, "sentinel": sentinel}
-    if len(sys.argv) != 2 or sys.argv[1] not in kinds:
+    if len(sys.argv) not in (2, 3) or sys.argv[1] not in kinds or FSYNC not in ("always", "everysec", "no"):
         print(__doc__, file=sys.stderr)
         raise SystemExit(2)
     try:

@@ -87,3 +87,29 @@ ${waiting.entries.toLocaleString("en")} entries, benches/redis.rs): one at a tim
 do at most ${rate(8000 / waiting.handlerMillis)}: the run reached ${((waiting.concurrency8PerSecond * waiting.handlerMillis) / 80).toFixed(0)} % of that.
 `;
 }
+
+/**
+ * Publish and follow through a Redis Cluster beside one server
+ * (benches/cluster.py), or why it is missing.
+ * @param {any} cluster benches/cluster.py's JSON, or null
+ */
+export function clusterSection(cluster) {
+    if (!cluster) return "## Through a Redis Cluster\n\nNot measured in this run (no cluster.json).\n";
+    const m = cluster.median;
+    return `## Through a Redis Cluster
+
+The program's \`publish --lines\` and \`tail -f --json\` through a cluster of
+3 masters and 3 replicas (\`redis+cluster://\`, through a node that does
+not own the stream's slot; append-only file, fsync every second), beside
+one redis-server without persistence: ${cluster.entries.toLocaleString("en")} typical envelopes per run,
+${cluster.rounds} rounds alternating which goes first, medians (benches/cluster.py).
+Every entry of one stream lives on one master, so a cluster adds capacity
+across streams, not to one stream: the ratio is what routing and
+replication cost.
+
+| job | one server | cluster | cluster / one |
+|---|---:|---:|---:|
+| \`publish --lines\` | ${rate(m["publish.single"])} | ${rate(m["publish.cluster"])} | ${cluster.ratios.publish.toFixed(2)}x |
+| \`tail -f --json\` to a pipe | ${rate(m["tail.single"])} | ${rate(m["tail.cluster"])} | ${cluster.ratios.tail.toFixed(2)}x |
+`;
+}

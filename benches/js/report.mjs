@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { transportSection, transportTargets } from "./report-transport.mjs";
+import { clusterSection, transportSection, transportTargets } from "./report-transport.mjs";
 
 const dir = process.argv[2];
 const read = (name) => JSON.parse(readFileSync(join(dir, name), "utf8"));
@@ -15,6 +15,7 @@ const native = read("native.json");
 const python = read("python.json");
 const redis = read("redis.json");
 const transport = read("transport.json");
+const cluster = existsSync(join(dir, "cluster.json")) ? read("cluster.json") : null;
 const sizes = read("sizes.json");
 const memory = read("memory.json");
 const memoryNode = read("memory-node.json");
@@ -429,6 +430,7 @@ crosses the boundary on its own, so it costs what a loop costs.
 | follow latency, XADD to delivery, p50 / p99 / max (${redis.follow.samples} samples) | ${(redis.follow.p50Micros / 1000).toFixed(2)} / ${(redis.follow.p99Micros / 1000).toFixed(2)} / ${(redis.follow.maxMicros / 1000).toFixed(2)} ms |
 
 ${transportSection(transport, redis)}
+${clusterSection(cluster)}
 ## The dashboard under load
 
 ${dashboard ? `${dashboard.published} envelopes at ${dashboard.rate}/s for ${dashboard.seconds} s into \`crowd-envelope serve\`, the page open in headless Chromium, every payload decoded by the page:
