@@ -137,7 +137,10 @@ fn a_url_that_is_not_redis_says_which_schemes_are() {
         assert_eq!(out.status.code(), Some(2));
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(
-            stderr.contains("expected a redis://, rediss:// or redis+unix:// URL"),
+            stderr.contains(
+                "expected a redis://, rediss://, redis+unix://, redis+cluster:// or \
+                 redis+sentinel:// URL"
+            ),
             "{stderr}"
         );
         assert!(stderr.contains(found), "{stderr}");

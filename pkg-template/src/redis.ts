@@ -1,7 +1,9 @@
 // `crowd-envelope/redis`: publish, read and follow for a node-redis (v4 or
 // later) or an ioredis (v5) client, with no dependency on either (the client
 // is passed in). Every command goes through the client's raw-command call,
-// so both give the same replies.
+// so both give the same replies. A Redis Cluster client (node-redis
+// `createCluster`, ioredis `Cluster`) gets each command routed by its first
+// key, the stream; an ioredis client with `sentinels` follows the master.
 
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope, type FieldError, type SkipReason } from "./api.js";
 import { decodeStreamEntry } from "./entry.js";
@@ -27,16 +29,50 @@ export interface IoRedisClientLike {
     connect(): Promise<unknown>;
     /** ioredis's connection state; `"wait"` until a lazy client connects. */
     status: string;
+    /** True for an ioredis `Cluster`. */
+    isCluster?: boolean;
     on(event: "error", listener: (error: unknown) => void): unknown;
     disconnect(): unknown;
 }
 
-/** A node-redis or an ioredis client. */
-export type RedisClientLike = NodeRedisClientLike | IoRedisClientLike;
+/**
+ * The part of a node-redis cluster client (`createCluster`, v4 or later)
+ * these helpers use: its `sendCommand` takes the key that picks the node.
+ */
+export interface NodeRedisClusterLike {
+    sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+    /** The cluster's masters: how a cluster client is told from a client. */
+    readonly masters: readonly unknown[];
+    duplicate(): NodeRedisClusterLike;
+    connect(): Promise<unknown>;
+    on(event: "error", listener: (error: unknown) => void): unknown;
+    destroy?(): unknown;
+    disconnect?(): Promise<unknown>;
+}
+
+/**
+ * A node-redis client or cluster client, or an ioredis client (`new Redis`,
+ * with `sentinels` too) or `Cluster`.
+ */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisClientLike;
+
+/** The key a command's node is picked by: every command here names the stream. */
+function firstKey(args: readonly string[]): string | undefined {
+    const [name] = args;
+    if (name === "EVAL" || name === "EVALSHA") return args[3];
+    if (name === "XREAD" || name === "XREADGROUP") return args[args.indexOf("STREAMS") + 1];
+    return args[1];
+}
 
 /** One way of talking to either client. */
 interface Connection {
     command(args: string[]): Promise<unknown>;
+    /**
+     * `WAIT replicas timeoutMs` on the connection that wrote to `key`;
+     * absent when the client cannot send it there (an ioredis `Cluster`
+     * sends a command without a key to any node).
+     */
+    wait?(replicas: number, timeoutMs: number, key: string): Promise<unknown>;
     duplicate(): Connection;
     connect(): Promise<void>;
     onError(listener: (error: unknown) => void): void;
@@ -50,6 +86,7 @@ function connection(client: RedisClientLike): Connection {
         const io = client as IoRedisClientLike;
         return {
             command: ([name, ...args]) => io.call(name ?? "", ...args),
+            ...(io.isCluster ? {} : { wait: (replicas: number, timeoutMs: number) => io.call("WAIT", String(replicas), String(timeoutMs)) }),
             duplicate: () => connection(io.duplicate()),
             // A duplicate connects by itself unless the client is lazy.
             connect: async () => void (io.status === "wait" ? await io.connect() : undefined),
@@ -57,10 +94,25 @@ function connection(client: RedisClientLike): Connection {
             close: async () => void io.disconnect(),
         };
     }
+    if (client && typeof (client as NodeRedisClusterLike).sendCommand === "function" && Array.isArray((client as NodeRedisClusterLike).masters)) {
+        const cluster = client as NodeRedisClusterLike;
+        return {
+            command: (args) => cluster.sendCommand(firstKey(args), false, args),
+            wait: (replicas, timeoutMs, key) => cluster.sendCommand(key, false, ["WAIT", String(replicas), String(timeoutMs)]),
+            duplicate: () => connection(cluster.duplicate()),
+            connect: async () => void (await cluster.connect()),
+            onError: (listener) => void cluster.on("error", listener),
+            close: async () => {
+                if (typeof cluster.destroy === "function") cluster.destroy();
+                else await cluster.disconnect?.();
+            },
+        };
+    }
     if (client && typeof (client as NodeRedisClientLike).sendCommand === "function") {
         const node = client as NodeRedisClientLike;
         return {
             command: (args) => node.sendCommand(args),
+            wait: (replicas, timeoutMs) => node.sendCommand(["WAIT", String(replicas), String(timeoutMs)]),
             duplicate: () => connection(node.duplicate()),
             connect: async () => void (await node.connect()),
             onError: (listener) => void node.on("error", listener),
@@ -71,7 +123,7 @@ function connection(client: RedisClientLike): Connection {
         };
     }
     throw new TypeError(
-        "crowd-envelope/redis needs a node-redis (v4 or later) or an ioredis (v5) client, " +
+        "crowd-envelope/redis needs a node-redis (v4 or later) client or cluster client, or an ioredis (v5) client or Cluster, " +
             `found ${client === null ? "null" : typeof client === "object" ? "an object without sendCommand or call" : typeof client}`,
     );
 }
@@ -98,6 +150,51 @@ export interface SkippedEntry {
 export interface PublishOptions {
     /** Trim the stream to about this many entries (`MAXLEN ~ n`). */
     maxLen?: number;
+    /**
+     * Resolve only once this many replicas have the entries (`WAIT n` after
+     * the writes, on the connection that wrote them); else reject with a
+     * {@link NotReplicatedError}. Redis replicates asynchronously: without
+     * it, an entry a master acknowledged and then lost in a failover is gone.
+     */
+    waitReplicas?: number;
+    /** How long `waitReplicas` waits, in milliseconds (default 1000). */
+    waitTimeoutMs?: number;
+}
+
+/**
+ * Entries added to the stream that fewer replicas had than `waitReplicas`
+ * asked for, by its timeout: they are there, but a failover now could lose
+ * them. Publishing again would add them twice.
+ */
+export class NotReplicatedError extends Error {
+    override name = "NotReplicatedError";
+    constructor(
+        /** The entries' ids, in order. */
+        readonly ids: string[],
+        /** How many replicas had them. */
+        readonly replicas: number,
+        /** How many were asked for. */
+        readonly wanted: number,
+    ) {
+        super(`${ids.length} entr${ids.length === 1 ? "y" : "ies"} added (${ids.join(", ")}), but ${replicas} of the ${wanted} replica(s) asked for have them: a failover now would lose them`);
+    }
+}
+
+/** Refuses `waitReplicas` before anything is written, when the client cannot send the WAIT. */
+function checkWait(redis: Connection, options: PublishOptions): void {
+    if ((options.waitReplicas ?? 0) > 0 && !redis.wait) {
+        throw new TypeError(
+            "waitReplicas needs the connection that wrote, which an ioredis Cluster does not give: use a node-redis createCluster client, or an ioredis client of the stream's master",
+        );
+    }
+}
+
+/** `WAIT` for `options.waitReplicas` after `ids` were added, if asked. */
+async function waitForReplicas(redis: Connection, stream: string, ids: string[], options: PublishOptions): Promise<void> {
+    const wanted = options.waitReplicas ?? 0;
+    if (wanted <= 0 || ids.length === 0 || !redis.wait) return;
+    const replicas = Number(await redis.wait(wanted, options.waitTimeoutMs ?? 1000, stream));
+    if (replicas < wanted) throw new NotReplicatedError(ids, replicas, wanted);
 }
 
 /** Options of {@link readEnvelopes}. */
@@ -133,9 +230,12 @@ export async function publishEnvelope(
     options: PublishOptions = {},
 ): Promise<string> {
     const redis = connection(client);
+    checkWait(redis, options);
     const data = encodeEnvelope(envelope);
     const trim = options.maxLen === undefined ? [] : ["MAXLEN", "~", String(options.maxLen)];
-    return String(await redis.command(["XADD", stream, ...trim, "*", "data", data]));
+    const id = String(await redis.command(["XADD", stream, ...trim, "*", "data", data]));
+    await waitForReplicas(redis, stream, [id], options);
+    return id;
 }
 
 /** Envelopes {@link publishEnvelopes} sends before it waits for their replies, at most. */
@@ -157,6 +257,7 @@ export async function publishEnvelopes(
     options: PublishOptions = {},
 ): Promise<string[]> {
     const redis = connection(client);
+    checkWait(redis, options);
     const payloads = envelopes.map((envelope) => encodeEnvelope(envelope));
     const trim = options.maxLen === undefined ? [] : ["MAXLEN", "~", String(options.maxLen)];
     const ids: string[] = [];
@@ -169,6 +270,8 @@ export async function publishEnvelopes(
             ids.push(String(reply.value));
         }
     }
+    // One WAIT for all: it counts everything the connection wrote before it.
+    await waitForReplicas(redis, stream, ids, options);
     return ids;
 }
 

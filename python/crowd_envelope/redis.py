@@ -18,12 +18,57 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
 
 from redis import exceptions as redis_errors
+from redis.asyncio.cluster import RedisCluster
 
 from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope, gap_skip
 
 logger = logging.getLogger("crowd_envelope")
 
-__all__ = ["PUBLISH_WINDOW", "SkippedEntry", "follow_envelopes", "publish_envelope", "publish_envelopes", "read_envelopes"]
+__all__ = [
+    "PUBLISH_WINDOW",
+    "NotReplicatedError",
+    "SkippedEntry",
+    "follow_envelopes",
+    "publish_envelope",
+    "publish_envelopes",
+    "read_envelopes",
+]
+
+
+class NotReplicatedError(Exception):
+    """Entries added to the stream that fewer replicas had than
+    `wait_replicas` asked for, by its timeout: they are there, but a failover
+    now could lose them (publishing again would add them twice)."""
+
+    def __init__(self, ids: list[str], replicas: int, wanted: int) -> None:
+        self.ids, self.replicas, self.wanted = ids, replicas, wanted
+        super().__init__(
+            f"{len(ids)} entr{'y' if len(ids) == 1 else 'ies'} added ({', '.join(ids)}), but {replicas} of the "
+            f"{wanted} replica(s) asked for have them: a failover now would lose them"
+        )
+
+
+def _check_wait(redis_client: Any, wait_replicas: int) -> None:
+    # redis-py sends WAIT on a cluster to every master and adds up their
+    # answers, none on the connection that wrote: it would say nothing true.
+    if wait_replicas > 0 and isinstance(redis_client, RedisCluster):
+        raise TypeError(
+            "wait_replicas needs the connection that wrote, which RedisCluster does not give: "
+            "use a client of the stream's master"
+        )
+
+
+async def _written(pipe: Any, wait_replicas: int, wait_timeout_ms: int) -> list[str]:
+    """Runs a pipeline of XADDs, then WAIT on its connection when asked;
+    gives the ids, or raises `NotReplicatedError`."""
+    if wait_replicas <= 0:
+        return [_text(entry_id) for entry_id in await pipe.execute()]
+    pipe.execute_command("WAIT", wait_replicas, wait_timeout_ms)
+    *added, replicas = await pipe.execute()
+    ids = [_text(entry_id) for entry_id in added]
+    if int(replicas) < wait_replicas:
+        raise NotReplicatedError(ids, int(replicas), wait_replicas)
+    return ids
 
 
 @dataclass(frozen=True)
@@ -85,13 +130,25 @@ async def publish_envelope(
     envelope: Union[CrowdPredictionEnvelope, dict[str, Any]],
     *,
     max_len: Optional[int] = None,
+    wait_replicas: int = 0,
+    wait_timeout_ms: int = 1000,
 ) -> str:
     """Publishes the envelope as one `data` field (validated first; raises
     `ValidationError`); gives the entry id. `max_len` trims the stream to
-    about that many entries."""
-    # redis-py's xadd trims only when maxlen is given, approximately by default.
-    entry_id = await redis_client.xadd(stream_name, {"data": encode_envelope(envelope)}, maxlen=max_len)
-    return _text(entry_id)
+    about that many entries. `wait_replicas` returns only once that many
+    replicas have the entry (`WAIT` on the connection that wrote it, up to
+    `wait_timeout_ms`), else raises `NotReplicatedError`: Redis replicates
+    asynchronously, and without it an entry a master acknowledged and then
+    lost in a failover is gone."""
+    _check_wait(redis_client, wait_replicas)
+    data = encode_envelope(envelope)
+    if wait_replicas <= 0:
+        # redis-py's xadd trims only when maxlen is given, approximately by default.
+        return _text(await redis_client.xadd(stream_name, {"data": data}, maxlen=max_len))
+    # A pipeline: the WAIT goes on the connection that wrote.
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.xadd(stream_name, {"data": data}, maxlen=max_len)
+    return (await _written(pipe, wait_replicas, wait_timeout_ms))[0]
 
 
 PUBLISH_WINDOW = 500
@@ -104,19 +161,23 @@ async def publish_envelopes(
     envelopes: Sequence[Union[CrowdPredictionEnvelope, dict[str, Any]]],
     *,
     max_len: Optional[int] = None,
+    wait_replicas: int = 0,
+    wait_timeout_ms: int = 1000,
 ) -> list[str]:
     """Publishes many envelopes, pipelined: all are validated first (raises
     `ValidationError`, and none is sent), then sent `PUBLISH_WINDOW` to a
     pipeline, one round trip each, in order. Gives the ids in order; a
     refusal by Redis raises the first (the others of its pipeline may have
-    been added), as Rust's `publish_envelopes` does."""
+    been added), as Rust's `publish_envelopes` does. `wait_replicas` as
+    `publish_envelope`, for each pipeline (the error holds its ids)."""
+    _check_wait(redis_client, wait_replicas)
     payloads = [encode_envelope(envelope) for envelope in envelopes]
     ids: list[str] = []
     for start in range(0, len(payloads), PUBLISH_WINDOW):
         pipe = redis_client.pipeline(transaction=False)
         for data in payloads[start : start + PUBLISH_WINDOW]:
             pipe.xadd(stream_name, {"data": data}, maxlen=max_len)
-        ids.extend(_text(entry_id) for entry_id in await pipe.execute())
+        ids.extend(await _written(pipe, wait_replicas, wait_timeout_ms))
     return ids
 
 

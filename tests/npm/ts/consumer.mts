@@ -16,13 +16,22 @@ import {
     type Side,
 } from "crowd-envelope";
 import { followEnvelopes, publishEnvelope, readEnvelopes, type SkippedEntry } from "crowd-envelope/redis";
-import { createClient } from "redis";
-import { Redis as IoRedis } from "ioredis";
+import { createClient, createCluster } from "redis";
+import { Cluster, Redis as IoRedis } from "ioredis";
 
 // An ioredis client fits the Redis helpers as it is.
 export async function newestIds(client: IoRedis): Promise<string[]> {
     const latest = await readEnvelopes(client, DEFAULT_STREAM_NAME, 5);
     return latest.map((entry) => entry.id);
+}
+
+// Cluster clients fit too: node-redis's createCluster and ioredis's Cluster.
+export async function clusterIds(): Promise<string[]> {
+    const cluster = createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7000" }] });
+    await cluster.connect();
+    const fromNodeRedis = await readEnvelopes(cluster, DEFAULT_STREAM_NAME, 5);
+    const fromIoRedis = await readEnvelopes(new Cluster([{ host: "127.0.0.1", port: 7000 }]), DEFAULT_STREAM_NAME, 5);
+    return [...fromNodeRedis, ...fromIoRedis].map((entry) => entry.id);
 }
 
 // Numbers may be their decimal strings, as the validator reads them; other
