@@ -18,25 +18,18 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transport import STREAM, say, tail_pipe, timed  # noqa: E402
+from transport import STREAM, arguments, say, tail_pipe, timed  # noqa: E402
 
 TOPOLOGY = Path(__file__).resolve().parent.parent / "tests" / "topology.py"
 
 
 def main():
-    binary, port, payload_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    entries = int(sys.argv[4]) if len(sys.argv) > 4 else 50_000
-    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
-    payload = Path(payload_path).read_text()
-    prediction = json.dumps(json.loads(payload)["prediction"])
-    lines_path = Path(payload_path).with_name("cluster-lines.jsonl")
-    lines_path.write_text((prediction + "\n") * entries)
+    binary, port, _, entries, rounds, _, lines_path = arguments("cluster-lines.jsonl")
     say("starting a cluster of 3 masters and 3 replicas (tests/topology.py)")
     topology = subprocess.Popen([sys.executable, str(TOPOLOGY), "cluster", "everysec"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE)

@@ -153,15 +153,22 @@ def redis_benchmark(port, payload, entries):
     return float(re.findall(r'"([\d.]+)"', out)[-7])
 
 
-def main():
+def arguments(lines_name):
+    """BIN PORT PAYLOAD_JSON [ENTRIES] [ROUNDS], and a file of ENTRIES lines
+    of the payload's prediction beside PAYLOAD_JSON, named `lines_name`:
+    (binary, port, payload, entries, rounds, lines, lines_path)."""
     binary, port, payload_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     entries = int(sys.argv[4]) if len(sys.argv) > 4 else 50_000
     rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
     payload = Path(payload_path).read_text()
-    prediction = json.dumps(json.loads(payload)["prediction"])
-    lines = [prediction] * entries
-    lines_path = Path(payload_path).with_name("transport-lines.jsonl")
+    lines = [json.dumps(json.loads(payload)["prediction"])] * entries
+    lines_path = Path(payload_path).with_name(lines_name)
     lines_path.write_text("\n".join(lines) + "\n")
+    return binary, port, payload, entries, rounds, lines, lines_path
+
+
+def main():
+    binary, port, payload, entries, rounds, lines, lines_path = arguments("transport-lines.jsonl")
     url = f"redis://127.0.0.1:{port}"
     env = {**os.environ, "CROWD_REDIS_URL": url, "CROWD_STREAM": STREAM}
     r = redis.Redis(port=port)

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::redis_cluster::{wait_until, RedisCluster};
 use crowd_envelope::redis::*;
-use envelopes::{envelope, STREAM};
+use envelopes::{envelope, spawn_consumer, spawn_follower, Delivered, STREAM};
 use futures_util::StreamExt;
 use program::{prediction, run, stderr, stdout, Url};
 
@@ -208,37 +208,9 @@ async fn a_follower_and_a_consumer_go_on_when_the_streams_master_dies() {
         );
     }
 
-    let followed = Arc::new(Mutex::new(Vec::new()));
-    let follower = {
-        let followed = Arc::clone(&followed);
-        let mut options = FollowOptions::after("0");
-        options.block = Duration::from_millis(200);
-        let stream = follow_envelopes(url.clone(), STREAM, options);
-        tokio::spawn(async move {
-            futures_util::pin_mut!(stream);
-            while let Some(item) = stream.next().await {
-                if let Ok(StreamItem::Envelope(entry)) = item {
-                    followed.lock().unwrap().push(entry.id);
-                }
-            }
-        })
-    };
-    let consumed = Arc::new(Mutex::new(Vec::new()));
-    let consumer = {
-        let consumed = Arc::clone(&consumed);
-        let mut options = GroupOptions::new("bots", "c1");
-        options.start_id = "0".to_owned();
-        options.block = Duration::from_millis(200);
-        let mut consumer = GroupConsumer::new(url.clone(), STREAM, options);
-        tokio::spawn(async move {
-            let handler = move |entry: StreamEnvelope| {
-                consumed.lock().unwrap().push(entry.id);
-                async { Ok::<(), String>(()) }
-            };
-            consumer.run(handler, std::future::pending()).await
-        })
-    };
-    let caught_up = |list: &Arc<Mutex<Vec<String>>>, n: usize| list.lock().unwrap().len() >= n;
+    let (followed, follower) = spawn_follower(&url, STREAM);
+    let (consumed, consumer) = spawn_consumer(&url, STREAM, "bots");
+    let caught_up = |list: &Delivered, n: usize| list.lock().unwrap().len() >= n;
     wait_until(30, "both to read the first 20", || {
         caught_up(&followed, 20) && caught_up(&consumed, 20)
     });

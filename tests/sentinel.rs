@@ -13,19 +13,18 @@ mod program;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::redis_cluster::{wait_until, RedisSentinels};
 use common::redis_server::RedisServer;
 use crowd_envelope::redis::*;
-use envelopes::{envelope, STREAM};
-use futures_util::StreamExt;
+use envelopes::{envelope, spawn_consumer, spawn_follower, Delivered, STREAM};
 use program::{command, prediction, run, stderr, stdout, terminate, Url};
 
 /// Lines a child writes to stdout, collected as they come.
-fn collect_lines(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
+fn collect_lines(child: &mut std::process::Child) -> Delivered {
+    let lines = Delivered::default();
     let sink = Arc::clone(&lines);
     let out = BufReader::new(child.stdout.take().unwrap());
     std::thread::spawn(move || {
@@ -57,36 +56,8 @@ async fn followers_and_consumers_move_to_the_promoted_replica() {
     );
 
     // The library's follower and consumer, and the program's.
-    let followed = Arc::new(Mutex::new(Vec::new()));
-    let follower = {
-        let followed = Arc::clone(&followed);
-        let mut options = FollowOptions::after("0");
-        options.block = Duration::from_millis(200);
-        let stream = follow_envelopes(url.clone(), STREAM, options);
-        tokio::spawn(async move {
-            futures_util::pin_mut!(stream);
-            while let Some(item) = stream.next().await {
-                if let Ok(StreamItem::Envelope(entry)) = item {
-                    followed.lock().unwrap().push(entry.id);
-                }
-            }
-        })
-    };
-    let consumed = Arc::new(Mutex::new(Vec::new()));
-    let consumer = {
-        let consumed = Arc::clone(&consumed);
-        let mut options = GroupOptions::new("bots", "c1");
-        options.start_id = "0".to_owned();
-        options.block = Duration::from_millis(200);
-        let mut consumer = GroupConsumer::new(url.clone(), STREAM, options);
-        tokio::spawn(async move {
-            let handler = move |entry: StreamEnvelope| {
-                consumed.lock().unwrap().push(entry.id);
-                async { Ok::<(), String>(()) }
-            };
-            consumer.run(handler, std::future::pending()).await
-        })
-    };
+    let (followed, follower) = spawn_follower(&url, STREAM);
+    let (consumed, consumer) = spawn_consumer(&url, STREAM, "bots");
     let at = Url(redis.url());
     let mut tail = command(
         &at,
@@ -110,7 +81,7 @@ async fn followers_and_consumers_move_to_the_promoted_replica() {
         .spawn()
         .unwrap();
     let cli_consumed = collect_lines(&mut consume);
-    let count = |list: &Arc<Mutex<Vec<String>>>| list.lock().unwrap().len();
+    let count = |list: &Delivered| list.lock().unwrap().len();
     wait_until(30, "all four to read the first 20", || {
         [&followed, &consumed, &tailed, &cli_consumed]
             .iter()

@@ -20,7 +20,6 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
-import crowd_envelope as ce
 from crowd_envelope.redis import (
     NotReplicatedError,
     follow_envelopes,
@@ -28,22 +27,9 @@ from crowd_envelope.redis import (
     publish_envelopes,
     read_envelopes,
 )
+from test_redis import STREAM, envelope
 
-STREAM = ce.DEFAULT_STREAM_NAME
 TOPOLOGY = Path(__file__).resolve().parents[2] / "tests" / "topology.py"
-PREDICTION = {
-    "source_type": "fomo2_report",
-    "source_id": "r-1",
-    "question": "Up?",
-    "probability": 0.8,
-    "confidence": 0.9,
-    "crowd": {"agents": 10, "bullish": 8, "bearish": 1, "neutral": 1},
-    "generated_at": "2026-01-01T00:00:00Z",
-}
-
-
-def envelope(n: int) -> ce.CrowdPredictionEnvelope:
-    return ce.build_envelope(PREDICTION, correlation_id=f"c-{n}")
 
 
 def topology(kind: str) -> Iterator[dict[str, Any]]:
@@ -95,6 +81,20 @@ async def until(seconds: float, ready: Any) -> None:
     raise AssertionError("timed out")
 
 
+async def follow_across_a_kill(client: Any, pid: int) -> None:
+    """A follower of the three entries there; `kill -9` of `pid` (the
+    stream's master); three more published: the follower has all six, once
+    each, in order."""
+    seen: list[str] = []
+    follower = asyncio.create_task(follow_into(client, seen, 6))
+    await until(30, lambda: len(seen) >= 3)
+    os.kill(pid, signal.SIGKILL)
+    for n in range(3, 6):
+        await publish_through(client, n)
+    await asyncio.wait_for(follower, 60)
+    assert seen == [f"c-{n}" for n in range(6)], "once each, in order"
+
+
 def test_redis_cluster_through_a_node_that_does_not_own_the_stream(cluster: dict[str, Any]) -> None:
     async def scenario() -> None:
         client = RedisCluster(host="127.0.0.1", port=cluster["other"]["port"])
@@ -105,14 +105,7 @@ def test_redis_cluster_through_a_node_that_does_not_own_the_stream(cluster: dict
             await publish_envelope(client, STREAM, envelope(9), wait_replicas=1)
         newest = await read_envelopes(client, STREAM, 10)
         assert [entry_id for entry_id, _ in newest] == ids[::-1]
-        seen: list[str] = []
-        follower = asyncio.create_task(follow_into(client, seen, 6))
-        await until(30, lambda: len(seen) >= 3)
-        os.kill(cluster["owner"]["pid"], signal.SIGKILL)
-        for n in range(3, 6):
-            await publish_through(client, n)
-        await asyncio.wait_for(follower, 60)
-        assert seen == [f"c-{n}" for n in range(6)], "once each, in order"
+        await follow_across_a_kill(client, cluster["owner"]["pid"])
         await client.aclose()
 
     asyncio.run(scenario())
@@ -135,14 +128,7 @@ def test_a_sentinel_master_for_client_follows_the_promoted_replica(sentinels: di
         assert len(refused.value.ids) == 2
         await client.xdel(STREAM, *refused.value.ids)
         assert [entry_id for entry_id, _ in await read_envelopes(client, STREAM, 10)] == ids[::-1]
-        seen: list[str] = []
-        follower = asyncio.create_task(follow_into(client, seen, 6))
-        await until(30, lambda: len(seen) >= 3)
-        os.kill(sentinels["master"]["pid"], signal.SIGKILL)
-        for n in range(3, 6):
-            await publish_through(client, n)
-        await asyncio.wait_for(follower, 60)
-        assert seen == [f"c-{n}" for n in range(6)]
+        await follow_across_a_kill(client, sentinels["master"]["pid"])
         replica = sentinel.master_for(sentinels["name"])
         assert await replica.xlen(STREAM) == 6
         assert (await sentinel.discover_master(sentinels["name"]))[1] == sentinels["replica"]["port"]

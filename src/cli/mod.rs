@@ -288,7 +288,10 @@ impl EnvelopeOptions {
 /// Which Redis stream, for the subcommands that use one.
 #[derive(Debug, Args)]
 struct StreamTarget {
-    /// Redis URL: redis:// or rediss:// (TLS), with user and password if needed.
+    /// Redis URL: redis:// or rediss:// (TLS), with user and password if
+    /// needed; redis+cluster://HOST:PORT[,HOST:PORT...] for a Redis
+    /// Cluster; redis+sentinel://HOST:PORT[,...]/MASTER[/DB] for the master
+    /// Sentinels watch.
     #[arg(
         long,
         env = "CROWD_REDIS_URL",

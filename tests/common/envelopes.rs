@@ -36,3 +36,52 @@ pub async fn publish_n(url: &RedisUrl, stream: &str, range: std::ops::Range<usiz
     }
     ids
 }
+
+/// Ids a spawned follower or consumer has delivered, in delivery order.
+pub type Delivered = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A follower of `stream` from its start, spawned; its envelopes' ids.
+pub fn spawn_follower(url: &RedisUrl, stream: &str) -> (Delivered, tokio::task::JoinHandle<()>) {
+    use crowd_envelope::redis::{follow_envelopes, FollowOptions, StreamItem};
+    use futures_util::StreamExt;
+    let delivered = Delivered::default();
+    let sink = std::sync::Arc::clone(&delivered);
+    let mut options = FollowOptions::after("0");
+    options.block = std::time::Duration::from_millis(200);
+    let follow = follow_envelopes(url.clone(), stream.to_owned(), options);
+    let task = tokio::spawn(async move {
+        futures_util::pin_mut!(follow);
+        while let Some(item) = follow.next().await {
+            if let Ok(StreamItem::Envelope(entry)) = item {
+                sink.lock().unwrap().push(entry.id);
+            }
+        }
+    });
+    (delivered, task)
+}
+
+/// A consumer in `group` from the stream's start, spawned; the ids it handled.
+pub fn spawn_consumer(
+    url: &RedisUrl,
+    stream: &str,
+    group: &str,
+) -> (
+    Delivered,
+    tokio::task::JoinHandle<Result<(), crowd_envelope::redis::TransportError>>,
+) {
+    use crowd_envelope::redis::{GroupConsumer, GroupOptions, StreamEnvelope};
+    let delivered = Delivered::default();
+    let sink = std::sync::Arc::clone(&delivered);
+    let mut options = GroupOptions::new(group, "c1");
+    options.start_id = "0".to_owned();
+    options.block = std::time::Duration::from_millis(200);
+    let mut consumer = GroupConsumer::new(url.clone(), stream.to_owned(), options);
+    let task = tokio::spawn(async move {
+        let handler = move |entry: StreamEnvelope| {
+            sink.lock().unwrap().push(entry.id);
+            async { Ok::<(), String>(()) }
+        };
+        consumer.run(handler, std::future::pending()).await
+    });
+    (delivered, task)
+}
