@@ -247,4 +247,9 @@ async fn a_follower_and_a_consumer_go_on_when_the_streams_master_dies() {
         "0",
         "{pending}"
     );
+    // The promoted replica had none of the scripts (Redis does not
+    // replicate its script cache): each NOSCRIPT was answered by a load.
+    let promoted = cluster.master_of(STREAM);
+    let stats = cluster.node_cli(promoted, &["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_script|load"), "{stats}");
 }

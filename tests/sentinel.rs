@@ -132,6 +132,10 @@ async fn followers_and_consumers_move_to_the_promoted_replica() {
     terminate(&mut consume);
     let _ = tail.wait();
     let _ = consume.wait();
+    // The promoted replica had none of the scripts: each NOSCRIPT was
+    // answered by a load.
+    let stats = redis.replica.cli(&["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_script|load"), "{stats}");
     for group in ["bots", "cli"] {
         let pending = redis.replica.cli(&["XPENDING", STREAM, group]);
         assert_eq!(

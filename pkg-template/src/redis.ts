@@ -94,6 +94,13 @@ function connection(client: RedisClientLike): Connection {
             close: async () => void io.disconnect(),
         };
     }
+    if (client && typeof (client as { acquire?: unknown }).acquire === "function" && typeof (client as { getMasterNode?: unknown }).getMasterNode === "function") {
+        // Its master pool (node-redis 5) stalled parallel commands with 2
+        // clients, and a follower's lease holds the only one by default.
+        throw new TypeError(
+            "crowd-envelope/redis does not take a node-redis Sentinel client (createSentinel): use ioredis with `sentinels`, or a node-redis client of the master",
+        );
+    }
     if (client && typeof (client as NodeRedisClusterLike).sendCommand === "function" && Array.isArray((client as NodeRedisClusterLike).masters)) {
         const cluster = client as NodeRedisClusterLike;
         return {
@@ -184,7 +191,7 @@ export class NotReplicatedError extends Error {
 function checkWait(redis: Connection, options: PublishOptions): void {
     if ((options.waitReplicas ?? 0) > 0 && !redis.wait) {
         throw new TypeError(
-            "waitReplicas needs the connection that wrote, which an ioredis Cluster does not give: use a node-redis createCluster client, or an ioredis client of the stream's master",
+            "waitReplicas needs the connection that wrote, which an ioredis Cluster does not give: use a node-redis createCluster client, or an ioredis client (with sentinels, or of the stream's master)",
         );
     }
 }

@@ -285,17 +285,43 @@ impl fmt::Display for RedisUrl {
 ///     redact_url("redis+sentinel://:pw@s1:26379,s2:26379/main?sentinel_password=pw2"),
 ///     "redis+sentinel://:***@s1:26379,s2:26379/main?sentinel_password=***"
 /// );
+/// assert_eq!(redact_url("redis://secret@db"), "redis://***@db");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let mut shown = url.to_owned();
-    for secret in passwords_of(url) {
-        shown = shown.replacen(&format!("{secret}@"), "***@", 1);
-        shown = shown.replace(
-            &format!("sentinel_password={secret}"),
-            "sentinel_password=***",
-        );
-    }
-    shown
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, hosts)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{hosts}"),
+            // `redis://secret@host`: redis-rs reads a lone user info as the password.
+            None => format!("***@{hosts}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = query
+                .split_once('#')
+                .map_or((query, None), |(q, f)| (q, Some(f)));
+            let pairs: Vec<&str> = query
+                .split('&')
+                .map(|pair| {
+                    if pair.starts_with("sentinel_password=") {
+                        "sentinel_password=***"
+                    } else {
+                        pair
+                    }
+                })
+                .collect();
+            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+            format!("{path}?{}{fragment}", pairs.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// A redis-rs error as text, with any trace of `url` (and its passwords)
@@ -309,7 +335,8 @@ fn scrub(error: &RedisError, url: &str) -> String {
 }
 
 /// The password of `url`'s user info (a lone user info, which redis-rs
-/// reads as the password, included) and its `sentinel_password`.
+/// reads as the password, included) and its `sentinel_password`, the
+/// longest first, so that none is left half shown inside another.
 fn passwords_of(url: &str) -> Vec<&str> {
     let Some((_, rest)) = url.split_once("://") else {
         return Vec::new();
@@ -322,9 +349,11 @@ fn passwords_of(url: &str) -> Vec<&str> {
     let sentinel = query
         .split(['&', '#'])
         .find_map(|pair| pair.strip_prefix("sentinel_password="));
-    [password, sentinel]
+    let mut passwords: Vec<&str> = [password, sentinel]
         .into_iter()
         .flatten()
         .filter(|p| !p.is_empty())
-        .collect()
+        .collect();
+    passwords.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    passwords
 }

@@ -191,6 +191,11 @@ impl RedisCluster {
         port
     }
 
+    /// `redis-cli` against the node on `port`.
+    pub fn node_cli(&self, port: u16, args: &[&str]) -> String {
+        self.node(port).cli(args)
+    }
+
     /// `redis-cli -c` (following redirects) through the first live node.
     pub fn cli(&self, args: &[&str]) -> String {
         let node = self

@@ -2,7 +2,8 @@
 // starts them): a Redis Cluster of 3 masters and 3 replicas reached
 // through a node that does not own the stream's slot, with node-redis v5
 // `createCluster` and ioredis `Cluster`; and a master with a replica
-// behind 3 Sentinels, with ioredis `sentinels`. A follower goes on across
+// behind 3 Sentinels, with ioredis `sentinels` (node-redis `createSentinel`
+// is refused). A follower goes on across
 // `kill -9` of the stream's master, every entry once and in order, with
 // ioredis: node-redis's cluster client learns a new topology only from a
 // MOVED reply (redis/node-redis#2806), so after its node dies its commands
@@ -126,10 +127,17 @@ for (const [name, { failover }, open] of CLUSTER_CLIENTS) {
     });
 }
 
+test("a node-redis Sentinel client is refused, naming what to use", async () => {
+    const sentinel = redis5.createSentinel({ name: "main", sentinelRootNodes: [{ host: "127.0.0.1", port: 1 }] });
+    await assert.rejects(readEnvelopes(sentinel, STREAM, 1), {
+        name: "TypeError",
+        message: /does not take a node-redis Sentinel client \(createSentinel\): use ioredis with `sentinels`/,
+    });
+});
+
 test("Sentinels with ioredis: a follower moves to the promoted replica", async (t) => {
     const where = await topology(t, "sentinel");
-    const options = { sentinels: where.sentinels.map((port) => ({ host: "127.0.0.1", port })), name: where.name };
-    const client = new IoRedis(options);
+    const client = new IoRedis({ sentinels: where.sentinels.map((port) => ({ host: "127.0.0.1", port })), name: where.name });
     client.on("error", () => {});
     const abort = new AbortController();
     t.after(() => {
@@ -145,7 +153,7 @@ test("Sentinels with ioredis: a follower moves to the promoted replica", async (
     process.kill(where.master.pid, "SIGKILL");
     for (let n = 3; n < 6; n++) await publishThrough(client, n);
     await until(60, "all six after the failover", () => follower.seen.length >= 6);
-    assert.deepEqual(follower.seen, [0, 1, 2, 3, 4, 5].map((n) => `c-${n}`));
+    assert.deepEqual(follower.seen, [0, 1, 2, 3, 4, 5].map((n) => `c-${n}`), "once each, in order");
     // On the promoted replica.
     const direct = new IoRedis(where.replica.port, "127.0.0.1");
     t.after(() => direct.disconnect());
