@@ -37,6 +37,8 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 	$(CARGO) clippy -p crowd-envelope-python --all-targets -- -D warnings
+	@# Every repository path a comment or doc names exists.
+	python3 scripts/check-paths.py
 	@# What crates.io would get: the listed files, and not one warning.
 	@out="$$($(CARGO) package --no-verify --allow-dirty --quiet 2>&1)"; \
 	    if echo "$$out" | grep -q '^warning'; then echo "$$out"; exit 1; fi

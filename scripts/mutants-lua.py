@@ -13,7 +13,8 @@ is caught when a test fails or times out.
     scripts/mutants-lua.py [--list] [--file group/settle.lua] [--timeout 600]
 
 Progress goes to stderr; the summary (caught, missed, timed out, by file, and
-each survivor) to docs/mutants/lua.txt. Survivors are killed by a new test or
+each survivor) under docs/mutants/ (lua.txt, or lua-group_settle.lua.txt for
+`--file group/settle.lua`). Survivors are killed by a new test or
 explained in docs/mutants/EQUIVALENT-lua.md. Exit 0 when every mutant was
 caught, 2 when some were missed.
 """

@@ -1,5 +1,5 @@
 // Turns a mutation-testing-report-schema JSON (StrykerJS's json reporter, and
-// scripts/mutants-python.py's output) into the text kept in docs/mutants/:
+// scripts/mutants-python.sh's output) into the text kept in docs/mutants/:
 // counts per outcome, the score over viable mutants, and every survivor.
 //
 // Usage: node scripts/mutants-summary.mjs TITLE REPORT.json...

@@ -118,8 +118,8 @@ pub struct Served {
     pub child: Child,
     pub addr: String,
     _pkg: PathBuf,
-    /// What serve wrote to standard error after its first line (drained as
-    /// it comes, so serve never blocks on a full pipe).
+    /// What serve wrote to standard error besides its address line (drained
+    /// as it comes, so serve never blocks on a full pipe).
     pub log: Arc<Mutex<String>>,
 }
 
@@ -147,14 +147,26 @@ pub fn serve_with(server: &impl RedisAt, extra: &[&str]) -> Served {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    let log = Arc::new(Mutex::new(String::new()));
+    // The address line; a line its Redis check logs may come before it.
+    let mut early = String::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("serve ended before its address: {early}"))
+            .unwrap();
+        match line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+        {
+            Some(addr) => break addr.to_owned(),
+            None => {
+                early.push_str(&line);
+                early.push('\n');
+            }
+        }
+    };
+    let log = Arc::new(Mutex::new(early));
     let sink = Arc::clone(&log);
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
