@@ -44,7 +44,7 @@ lint:
 	    if echo "$$out" | grep -q '^warning'; then echo "$$out"; exit 1; fi
 
 ## Rust unit, integration (a real redis-server) and doc tests; pkg/ first,
-## as the program builds it in (tests/cli_stream.rs serves it).
+## as the program builds it in (tests/cli_serve.rs serves it).
 test-rust: pkg
 	@scripts/ensure.sh native-deps redis
 	$(CARGO) test --all-features

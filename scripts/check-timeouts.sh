@@ -4,7 +4,7 @@
 # real tests do, then never ends: the run must fail within its short
 # timeout, say why, and leave that redis-server dead. (Rust's wait loops
 # each carry a deadline; `wait_for_gives_up_at_its_deadline` in
-# tests/cli_stream.rs is their check.) PYTEST is the command the Makefile runs
+# tests/cli_publish.rs is their check.) PYTEST is the command the Makefile runs
 # pytest with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
