@@ -264,3 +264,33 @@ fn sentinel_urls_are_parsed_and_redacted() {
     assert!(text.contains("no master from the Sentinels"), "{text}");
     assert!(!text.contains("pw@") && !text.contains("=spw"), "{text}");
 }
+
+#[test]
+fn sentinels_with_passwords_of_their_own_are_reached_and_no_password_is_shown() {
+    // The master requires "master-pw"; the Sentinels require "sentinel-pw"
+    // and reach the master with `sentinel auth-pass`.
+    let redis = RedisSentinels::start_with_passwords(Some(("master-pw", "sentinel-pw")));
+    let hosts = redis.url();
+    let hosts = hosts.trim_start_matches("redis+sentinel://");
+    let url = format!("redis+sentinel://:master-pw@{hosts}?sentinel_password=sentinel-pw");
+    let at = Url(url.clone());
+    let input = format!("{}\n", prediction("guarded?"));
+    let out = run(&at, &["publish", "--wait-replicas", "1"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(redis.master.cli(&["XLEN", STREAM]).trim(), "1");
+    let out = run(&at, &["tail", "-n", "1", "--json"], b"");
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stderr(&out));
+    // A wrong password for either: an error naming the URL, no password.
+    for wrong in [
+        format!("redis+sentinel://:master-pw@{hosts}?sentinel_password=nope-pw"),
+        format!("redis+sentinel://:nope-pw@{hosts}?sentinel_password=sentinel-pw"),
+    ] {
+        let out = run(&Url(wrong), &["tail", "-n", "1"], b"");
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let said = stderr(&out);
+        assert!(said.contains("redis+sentinel://:***@"), "{said}");
+        for password in ["master-pw", "sentinel-pw", "nope-pw"] {
+            assert!(!said.contains(password), "{password} in {said}");
+        }
+    }
+}

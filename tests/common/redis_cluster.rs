@@ -218,6 +218,8 @@ pub struct RedisSentinels {
     pub master: RedisServer,
     pub replica: RedisServer,
     sentinels: Vec<Sentinel>,
+    /// The Sentinels' own password (`requirepass` in their config), if any.
+    sentinel_password: Option<String>,
 }
 
 struct Sentinel {
@@ -230,9 +232,31 @@ pub const MASTER_NAME: &str = "main";
 
 impl RedisSentinels {
     pub fn start() -> RedisSentinels {
-        let master = RedisServer::start();
+        RedisSentinels::start_with_passwords(None)
+    }
+
+    /// With `(master, sentinels)` passwords: the master and replica require
+    /// the first (and the replica and the Sentinels authenticate with it:
+    /// `masterauth`, `sentinel auth-pass`), the Sentinels the second.
+    pub fn start_with_passwords(passwords: Option<(&str, &str)>) -> RedisSentinels {
+        let auth: Vec<&str> = passwords.map_or(Vec::new(), |(master, _)| {
+            vec!["--requirepass", master, "--masterauth", master]
+        });
+        let mut master = RedisServer::start_with(&auth);
         let master_port = master.port.to_string();
-        let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &master_port]);
+        let mut replica_args = vec!["--replicaof", "127.0.0.1", &master_port];
+        replica_args.extend(&auth);
+        let mut replica = RedisServer::start_with(&replica_args);
+        if let Some((password, _)) = passwords {
+            master.set_auth(password);
+            replica.set_auth(password);
+        }
+        let sentinel_conf = passwords.map_or(String::new(), |(master, sentinel)| {
+            format!(
+                "sentinel auth-pass {MASTER_NAME} {master}\nrequirepass {sentinel}\n\
+                 sentinel sentinel-pass {sentinel}\n"
+            )
+        });
         wait_until(30, "the replica to sync", || {
             master
                 .try_cli(&["INFO", "replication"])
@@ -252,7 +276,7 @@ impl RedisSentinels {
                          sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
                          sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                          sentinel failover-timeout {MASTER_NAME} 5000\n\
-                         sentinel parallel-syncs {MASTER_NAME} 1\n",
+                         sentinel parallel-syncs {MASTER_NAME} 1\n{sentinel_conf}",
                         dir.display()
                     ),
                 )
@@ -275,13 +299,14 @@ impl RedisSentinels {
             master,
             replica,
             sentinels,
+            sentinel_password: passwords.map(|(_, sentinel)| sentinel.to_owned()),
         };
         wait_until(
             30,
             "the Sentinels to know each other and the replica",
             || {
                 sentinels.sentinels.iter().all(|s| {
-                    let info = sentinel_cli(s.port, &["SENTINEL", "MASTER", MASTER_NAME]);
+                    let info = sentinels.sentinel_cli(s.port, &["SENTINEL", "MASTER", MASTER_NAME]);
                     let value = |name: &str| {
                         let lines: Vec<&str> = info.lines().collect();
                         lines
@@ -309,7 +334,7 @@ impl RedisSentinels {
 
     /// The port the Sentinels give for the master now.
     pub fn master_port(&self) -> Option<u16> {
-        let reply = sentinel_cli(
+        let reply = self.sentinel_cli(
             self.sentinels[0].port,
             &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
         );
@@ -331,13 +356,16 @@ impl RedisSentinels {
     }
 }
 
-fn sentinel_cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+impl RedisSentinels {
+    fn sentinel_cli(&self, port: u16, args: &[&str]) -> String {
+        let mut cli = Command::new("redis-cli");
+        cli.args(["-p", &port.to_string()]);
+        if let Some(password) = &self.sentinel_password {
+            cli.args(["--no-auth-warning", "-a", password]);
+        }
+        let out = cli.args(args).output().expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }
 
 impl Drop for RedisSentinels {

@@ -15,6 +15,9 @@ pub struct RedisServer {
     tls_password: Option<String>,
     /// More arguments for `redis-server` (`--maxclients 300`, say).
     extra: Vec<String>,
+    /// The password `redis-cli` gives (a server started with
+    /// `--requirepass`), if any.
+    auth: Option<String>,
 }
 
 impl RedisServer {
@@ -145,6 +148,7 @@ impl RedisServer {
             child: None,
             tls_password: None,
             extra: Vec::new(),
+            auth: None,
         }
     }
 
@@ -207,6 +211,24 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// `redis-cli` gives `password` from now on (the server's `--requirepass`).
+    pub fn set_auth(&mut self, password: &str) {
+        self.auth = Some(password.to_owned());
+    }
+
+    /// `-p PORT`, and `-a PASSWORD` when set.
+    fn cli_args(&self) -> Vec<String> {
+        let mut args = vec!["-p".to_owned(), self.port.to_string()];
+        if let Some(password) = &self.auth {
+            args.extend([
+                "--no-auth-warning".to_owned(),
+                "-a".to_owned(),
+                password.clone(),
+            ]);
+        }
+        args
+    }
+
     /// Whether it runs (not killed).
     pub fn is_running(&self) -> bool {
         self.child.is_some()
@@ -216,7 +238,7 @@ impl RedisServer {
     /// is down).
     pub fn try_cli(&self, args: &[&str]) -> Option<String> {
         let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
+            .args(self.cli_args())
             .args(args)
             .output()
             .ok()?;
@@ -227,7 +249,7 @@ impl RedisServer {
     /// `redis-cli` against this server (a client that is not this crate).
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
+            .args(self.cli_args())
             .args(args)
             .output()
             .expect("redis-cli runs");
