@@ -3,7 +3,8 @@
 // is passed in). Every command goes through the client's raw-command call,
 // so both give the same replies. A Redis Cluster client (node-redis
 // `createCluster`, ioredis `Cluster`) gets each command routed by its first
-// key, the stream; an ioredis client with `sentinels` follows the master.
+// key, the stream; a node-redis `createSentinel` client and an ioredis
+// client with `sentinels` follow the master.
 
 import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope, type FieldError, type SkipReason } from "./api.js";
 import { decodeStreamEntry } from "./entry.js";
@@ -51,10 +52,59 @@ export interface NodeRedisClusterLike {
 }
 
 /**
- * A node-redis client or cluster client, or an ioredis client (`new Redis`,
- * with `sentinels` too) or `Cluster`.
+ * The part of a node-redis Sentinel client (`createSentinel`, v5) these
+ * helpers use: each command runs on a master client leased for it, and a
+ * follower holds a lease of its own for its blocking reads, so make the
+ * client with `masterPoolSize` 2 or more when you follow.
  */
-export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisClientLike;
+export interface NodeRedisSentinelLike {
+    acquire(): Promise<NodeRedisSentinelLeaseLike>;
+    getMasterNode(): unknown;
+    on(event: "error", listener: (error: unknown) => void): unknown;
+}
+
+/** A master client leased from a node-redis Sentinel client. */
+export interface NodeRedisSentinelLeaseLike {
+    sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+    release(): unknown;
+}
+
+/**
+ * A node-redis client, cluster client or Sentinel client, or an ioredis
+ * client (`new Redis`, with `sentinels` too) or `Cluster`.
+ */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | NodeRedisSentinelLike | IoRedisClientLike;
+
+/**
+ * A connection over one master client leased from a node-redis Sentinel
+ * client, for a follower's reads; after a failed command the lease is given
+ * back and the next command leases anew, from the master the Sentinels
+ * name then.
+ */
+function leased(sentinel: NodeRedisSentinelLike): Connection {
+    let lease: NodeRedisSentinelLeaseLike | undefined;
+    const giveBack = () => {
+        const held = lease;
+        lease = undefined;
+        if (held) void Promise.resolve(held.release()).catch(() => {});
+    };
+    // One follower's, one command at a time: no two leases race here.
+    return {
+        command: async (args) => {
+            lease ??= await sentinel.acquire();
+            try {
+                return await lease.sendCommand(false, args);
+            } catch (error) {
+                giveBack();
+                throw error;
+            }
+        },
+        duplicate: () => leased(sentinel),
+        connect: async () => void (lease ??= await sentinel.acquire()),
+        onError: (listener) => void sentinel.on("error", listener),
+        close: async () => giveBack(),
+    };
+}
 
 /** The key a command's node is picked by: every command here names the stream. */
 function firstKey(args: readonly string[]): string | undefined {
@@ -94,12 +144,27 @@ function connection(client: RedisClientLike): Connection {
             close: async () => void io.disconnect(),
         };
     }
-    if (client && typeof (client as { acquire?: unknown }).acquire === "function" && typeof (client as { getMasterNode?: unknown }).getMasterNode === "function") {
-        // Its master pool (node-redis 5) stalled parallel commands with 2
-        // clients, and a follower's lease holds the only one by default.
-        throw new TypeError(
-            "crowd-envelope/redis does not take a node-redis Sentinel client (createSentinel): use ioredis with `sentinels`, or a node-redis client of the master",
-        );
+    if (client && typeof (client as NodeRedisSentinelLike).acquire === "function" && typeof (client as NodeRedisSentinelLike).getMasterNode === "function") {
+        const sentinel = client as NodeRedisSentinelLike;
+        return {
+            // Each command on a master client leased for it, not through
+            // the Sentinel client's shared lease, which a burst of
+            // concurrent commands leaks (node-redis 5: its `??= await` is
+            // not atomic) until the pool is exhausted and every command
+            // waits. No WAIT: the next command's lease may be another client.
+            command: async (args) => {
+                const lease = await sentinel.acquire();
+                try {
+                    return await lease.sendCommand(false, args);
+                } finally {
+                    void Promise.resolve(lease.release()).catch(() => {});
+                }
+            },
+            duplicate: () => leased(sentinel),
+            connect: async () => {},
+            onError: (listener) => void sentinel.on("error", listener),
+            close: async () => {},
+        };
     }
     if (client && typeof (client as NodeRedisClusterLike).sendCommand === "function" && Array.isArray((client as NodeRedisClusterLike).masters)) {
         const cluster = client as NodeRedisClusterLike;
@@ -130,7 +195,7 @@ function connection(client: RedisClientLike): Connection {
         };
     }
     throw new TypeError(
-        "crowd-envelope/redis needs a node-redis (v4 or later) client or cluster client, or an ioredis (v5) client or Cluster, " +
+        "crowd-envelope/redis needs a node-redis (v4 or later) client, cluster client or Sentinel client, or an ioredis (v5) client or Cluster, " +
             `found ${client === null ? "null" : typeof client === "object" ? "an object without sendCommand or call" : typeof client}`,
     );
 }
@@ -191,7 +256,7 @@ export class NotReplicatedError extends Error {
 function checkWait(redis: Connection, options: PublishOptions): void {
     if ((options.waitReplicas ?? 0) > 0 && !redis.wait) {
         throw new TypeError(
-            "waitReplicas needs the connection that wrote, which an ioredis Cluster does not give: use a node-redis createCluster client, or an ioredis client (with sentinels, or of the stream's master)",
+            "waitReplicas needs the connection that wrote, which an ioredis Cluster or a node-redis Sentinel client does not give: use a node-redis createCluster client, or an ioredis client (with sentinels, or of the stream's master)",
         );
     }
 }

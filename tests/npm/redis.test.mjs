@@ -45,7 +45,7 @@ const CLIENTS = [
 test("a client that is neither node-redis nor ioredis is named in the error", async () => {
     await assert.rejects(readEnvelopes({ xRevRange() {} }, STREAM, 1), {
         name: "TypeError",
-        message: /needs a node-redis \(v4 or later\) client or cluster client, or an ioredis \(v5\) client or Cluster, found an object without sendCommand or call/,
+        message: /needs a node-redis \(v4 or later\) client, cluster client or Sentinel client, or an ioredis \(v5\) client or Cluster, found an object without sendCommand or call/,
     });
 });
 
