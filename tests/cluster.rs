@@ -253,3 +253,53 @@ async fn a_follower_and_a_consumer_go_on_when_the_streams_master_dies() {
     let stats = cluster.node_cli(promoted, &["INFO", "commandstats"]);
     assert!(stats.contains("cmdstat_script|load"), "{stats}");
 }
+
+/// `rediss+cluster://` with a password, to nodes that speak only TLS
+/// (between themselves too) and trust one CA of the test's own.
+#[cfg(feature = "redis-rustls")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_cluster_with_a_password_works_through_rediss_cluster() {
+    let (cluster, ca) = RedisCluster::start_tls("cluster-pw");
+    let through = cluster.url_avoiding(STREAM);
+    let url = through.replace("redis+cluster://", "rediss+cluster://:cluster-pw@");
+    let url = RedisUrl::parse(&url).unwrap();
+    assert!(
+        url.redacted().starts_with("rediss+cluster://:***@"),
+        "{url}"
+    );
+    let url = url.with_root_certificate(ca.clone()).unwrap();
+    let mut conn = url.connect().await.unwrap();
+    let envelopes: Vec<_> = (0..3).map(envelope).collect();
+    let ids = publish_envelopes(&mut conn, STREAM, &envelopes, PublishOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_envelopes(&mut conn, STREAM, 10).await.unwrap().len(),
+        3
+    );
+    let mut options = GroupOptions::new("bots", "c1");
+    options.start_id = "0".to_owned();
+    options.block = Duration::from_millis(200);
+    let mut consumer = GroupConsumer::new(url.clone(), STREAM, options);
+    let mut ok = |_: StreamEnvelope| async { Ok::<(), String>(()) };
+    while consumer.stats().handled < 3 {
+        consumer.poll(&mut ok).await.unwrap();
+    }
+    let stats = stream_stats(&mut conn, STREAM).await.unwrap().unwrap();
+    assert_eq!((stats.length, stats.groups[0].pending), (3, 0));
+    assert_eq!(stats.last_id.as_deref(), ids.last().map(String::as_str));
+    // The wrong password: refused, and not shown.
+    let wrong = through.replace("redis+cluster://", "rediss+cluster://:nope-pw@");
+    let wrong = RedisUrl::parse(&wrong)
+        .unwrap()
+        .with_root_certificate(ca)
+        .unwrap();
+    let refused = wrong
+        .connect()
+        .await
+        .err()
+        .expect("a wrong password is refused");
+    let refused = refused.to_string();
+    assert!(refused.contains("rediss+cluster://:***@"), "{refused}");
+    assert!(!refused.contains("nope-pw"), "{refused}");
+}

@@ -32,30 +32,69 @@ pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
 }
 
+/// What every node of a test cluster is started with.
+const NODE_ARGS: [&str; 8] = [
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "1000",
+    // A replica takes over however long it was cut off.
+    "--cluster-replica-validity-factor",
+    "0",
+];
+
 impl RedisCluster {
+    /// Six nodes that speak only TLS, with one CA of the test's own
+    /// (`ca_pem`), requiring `password` (which replicas give their master).
+    pub fn start_tls(password: &str) -> (RedisCluster, Vec<u8>) {
+        let certificates = std::env::temp_dir().join(format!(
+            "crowd-cluster-ca-{}-{}",
+            std::process::id(),
+            super::free_port()
+        ));
+        std::fs::create_dir_all(&certificates).unwrap();
+        super::redis_server::make_certificates(&certificates);
+        let mut args = NODE_ARGS.to_vec();
+        args.extend([
+            "--tls-cluster",
+            "yes",
+            "--tls-replication",
+            "yes",
+            "--masterauth",
+            password,
+        ]);
+        let nodes = (0..6)
+            .map(|_| RedisServer::start_tls_cluster_node(password, &certificates, &args))
+            .collect();
+        let ca = std::fs::read(certificates.join("ca.pem")).unwrap();
+        let _ = std::fs::remove_dir_all(&certificates);
+        (RedisCluster::create(nodes), ca)
+    }
+
     /// Six nodes, three of them masters, `cluster_state:ok` on each, every
     /// replica in sync.
     pub fn start() -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..6)
-            .map(|_| {
-                RedisServer::start_cluster_node(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "1000",
-                    // A replica takes over however long it was cut off.
-                    "--cluster-replica-validity-factor",
-                    "0",
-                ])
-            })
-            .collect();
+        RedisCluster::create(
+            (0..6)
+                .map(|_| RedisServer::start_cluster_node(&NODE_ARGS))
+                .collect(),
+        )
+    }
+
+    /// `redis-cli --cluster create` of `nodes`, then until it is healthy.
+    fn create(nodes: Vec<RedisServer>) -> RedisCluster {
         let addresses: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        let out = Command::new("redis-cli")
+        // The first node's TLS and password flags (all nodes share them).
+        let flags: Vec<String> = nodes[0].cli_args().into_iter().skip(2).collect();
+        // `timeout`: redis-cli waits for the nodes to join without end.
+        let out = Command::new("timeout")
+            .args(["60", "redis-cli"])
+            .args(&flags)
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", "1", "--cluster-yes"])
@@ -204,7 +243,8 @@ impl RedisCluster {
             .find(|n| n.try_cli(&["PING"]).is_some())
             .expect("a live node");
         let out = Command::new("redis-cli")
-            .args(["-c", "-p", &node.port.to_string()])
+            .arg("-c")
+            .args(node.cli_args())
             .args(args)
             .output()
             .expect("redis-cli runs");

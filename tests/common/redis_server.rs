@@ -3,7 +3,7 @@
 //! nothing acknowledged), killed when dropped.
 
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,77 +46,27 @@ impl RedisServer {
     /// (`ca.pem`, see [`Self::ca_pem`]), both made with `openssl`.
     pub fn start_tls(password: &str) -> RedisServer {
         let mut server = RedisServer::unstarted();
-        std::fs::write(
-            server.dir.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-        )
-        .expect("extensions written");
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        let steps: [&[&str]; 3] = [
-            &[
-                &["req", "-x509"],
-                &ec[..],
-                &[
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=crowd test CA",
-                    "-keyout",
-                    "ca.key",
-                    "-out",
-                    "ca.pem",
-                ],
-            ]
-            .concat(),
-            &[
-                &["req"],
-                &ec[..],
-                &[
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-keyout",
-                    "key.pem",
-                    "-out",
-                    "server.csr",
-                ],
-            ]
-            .concat(),
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "1",
-                "-extfile",
-                "server.ext",
-                "-out",
-                "cert.pem",
-            ],
-        ];
-        for step in steps {
-            let made = Command::new("openssl")
-                .args(step)
-                .current_dir(&server.dir)
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("openssl runs");
-            assert!(made.success(), "openssl {step:?}");
+        make_certificates(&server.dir);
+        server.tls_password = Some(password.to_owned());
+        server.spawn();
+        server
+    }
+
+    /// A TLS node of a Redis Cluster, requiring `password`, with the CA,
+    /// certificate and key in `certificates` (made by
+    /// [`make_certificates`]): one CA for all nodes, which verify each other.
+    pub fn start_tls_cluster_node(
+        password: &str,
+        certificates: &Path,
+        extra: &[&str],
+    ) -> RedisServer {
+        let mut server = RedisServer::unstarted_at(super::free_cluster_port());
+        for file in ["ca.pem", "cert.pem", "key.pem"] {
+            std::fs::copy(certificates.join(file), server.dir.join(file))
+                .expect("certificates copied");
         }
         server.tls_password = Some(password.to_owned());
+        server.extra = extra.iter().map(|a| (*a).to_owned()).collect();
         server.spawn();
         server
     }
@@ -216,10 +166,15 @@ impl RedisServer {
         self.auth = Some(password.to_owned());
     }
 
-    /// `-p PORT`, and `-a PASSWORD` when set.
-    fn cli_args(&self) -> Vec<String> {
+    /// `redis-cli`'s arguments for this server: `-p PORT`, `--tls --cacert`
+    /// for a TLS server, `-a PASSWORD` when it requires one.
+    pub fn cli_args(&self) -> Vec<String> {
         let mut args = vec!["-p".to_owned(), self.port.to_string()];
-        if let Some(password) = &self.auth {
+        if self.tls_password.is_some() {
+            let ca = self.dir.join("ca.pem").display().to_string();
+            args.extend(["--tls".to_owned(), "--cacert".to_owned(), ca]);
+        }
+        if let Some(password) = self.auth.as_ref().or(self.tls_password.as_ref()) {
             args.extend([
                 "--no-auth-warning".to_owned(),
                 "-a".to_owned(),
@@ -275,6 +230,82 @@ impl RedisServer {
             cli.wait().expect("redis-cli ends").success(),
             "EVAL {script}"
         );
+    }
+}
+
+/// A CA of the test's own (`ca.pem`), and a certificate for 127.0.0.1 it
+/// signed (`cert.pem`, `key.pem`), in `dir`, made with `openssl`; good for
+/// a client too, as cluster nodes are to each other.
+pub fn make_certificates(dir: &Path) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .expect("extensions written");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [&[&str]; 3] = [
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &[
+                "-days",
+                "1",
+                "-subj",
+                "/CN=crowd test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+        &[
+            &["req"],
+            &ec[..],
+            &[
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+            ],
+        ]
+        .concat(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "cert.pem",
+        ],
+    ];
+    for step in steps {
+        let made = Command::new("openssl")
+            .args(step)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(made.success(), "openssl {step:?}");
     }
 }
 
