@@ -294,11 +294,9 @@ async fn a_tls_cluster_with_a_password_works_through_rediss_cluster() {
         .unwrap()
         .with_root_certificate(ca)
         .unwrap();
-    let refused = wrong
-        .connect()
-        .await
-        .err()
-        .expect("a wrong password is refused");
+    let Err(refused) = wrong.connect().await else {
+        panic!("a wrong password is refused");
+    };
     let refused = refused.to_string();
     assert!(refused.contains("rediss+cluster://:***@"), "{refused}");
     assert!(!refused.contains("nope-pw"), "{refused}");
