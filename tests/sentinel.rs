@@ -294,3 +294,35 @@ fn sentinels_with_passwords_of_their_own_are_reached_and_no_password_is_shown() 
         }
     }
 }
+
+/// `rediss+sentinel://` to Sentinels and a master that speak only TLS
+/// (replication too), behind one CA of the test's own.
+#[cfg(feature = "redis-rustls")]
+#[tokio::test(flavor = "multi_thread")]
+async fn sentinels_and_a_master_speaking_only_tls_through_rediss_sentinel() {
+    let (redis, ca) = RedisSentinels::start_tls("master-pw", "sentinel-pw");
+    let hosts = redis.url();
+    let hosts = hosts.trim_start_matches("redis+sentinel://");
+    let url = format!("rediss+sentinel://:master-pw@{hosts}?sentinel_password=sentinel-pw");
+    let url = RedisUrl::parse(&url)
+        .unwrap()
+        .with_root_certificate(ca.clone())
+        .unwrap();
+    let mut conn = url.connect().await.unwrap();
+    let safe = PublishOptions::default().wait_replicas(1, Duration::from_secs(3));
+    let id = publish_envelope(&mut conn, STREAM, &envelope(0), safe)
+        .await
+        .unwrap();
+    let newest = read_envelopes(&mut conn, STREAM, 5).await.unwrap();
+    assert_eq!(newest.first().map(StreamItem::id), Some(id.as_str()));
+    // Without the CA: the certificate is not trusted, and that is the error.
+    let untrusted = format!("rediss+sentinel://:master-pw@{hosts}?sentinel_password=sentinel-pw");
+    let Err(refused) = RedisUrl::parse(&untrusted).unwrap().connect().await else {
+        panic!("a certificate of an unknown CA is trusted");
+    };
+    let refused = refused.to_string();
+    assert!(
+        !refused.contains("master-pw") && !refused.contains("sentinel-pw"),
+        "{refused}"
+    );
+}

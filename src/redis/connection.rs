@@ -94,7 +94,7 @@ impl RedisUrl {
                 .await
                 .map(Connection::Single)
                 .map_err(|e| failed(self.scrub(&e))),
-            Target::Sentinel(sentinel) => {
+            Target::Sentinel(sentinel, _) => {
                 let client = sentinel
                     .lock()
                     .await
@@ -121,19 +121,20 @@ impl RedisUrl {
                 // Few retries, short waits: a failed command comes back
                 // to the caller's own reconnect loop (with its backoff and
                 // its log line) instead of waiting inside redis-rs.
-                let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                let builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
                     .connection_timeout(CONNECT_TIMEOUT)
                     .response_timeout(timeout)
                     .retries(3)
                     .min_retry_wait(50)
                     .max_retry_wait(500);
                 #[cfg(feature = "redis-rustls")]
-                if let Some(pem) = root_certificate {
-                    builder = builder.certs(redis_rs::TlsCertificates {
+                let builder = match root_certificate {
+                    Some(pem) => builder.certs(redis_rs::TlsCertificates {
                         client_tls: None,
                         root_cert: Some(pem.clone()),
-                    });
-                }
+                    }),
+                    None => builder,
+                };
                 #[cfg(not(feature = "redis-rustls"))]
                 let _ = root_certificate;
                 let client = builder.build().map_err(|e| failed(self.scrub(&e)))?;

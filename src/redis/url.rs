@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use redis_rs::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-use redis_rs::{Client, IntoConnectionInfo, RedisError, TlsMode};
+use redis_rs::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis_rs::{Client, ConnectionAddr, IntoConnectionInfo, RedisError, TlsMode};
 
 use super::TransportError;
 
@@ -37,8 +37,16 @@ pub(super) enum Target {
         nodes: Vec<String>,
         root_certificate: Option<Vec<u8>>,
     },
-    /// Asked for the master by every connect (`&mut` in redis-rs).
-    Sentinel(Arc<tokio::sync::Mutex<SentinelClient>>),
+    /// Asked for the master by every connect (`&mut` in redis-rs), and the
+    /// URL it was made from (built again with a private CA).
+    Sentinel(
+        Arc<tokio::sync::Mutex<SentinelClient>>,
+        #[cfg_attr(
+            not(any(feature = "redis-tls", feature = "redis-rustls")),
+            allow(dead_code)
+        )]
+        Arc<str>,
+    ),
 }
 
 impl RedisUrl {
@@ -59,41 +67,40 @@ impl RedisUrl {
             message,
         };
         let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-        let target =
-            match scheme {
-                "redis" | "rediss" | "redis+unix" | "unix" => {
-                    Target::Single(Client::open(url).map_err(|e| invalid(scrub(&e, url)))?)
+        let target = match scheme {
+            "redis" | "rediss" | "redis+unix" | "unix" => {
+                Target::Single(Client::open(url).map_err(|e| invalid(scrub(&e, url)))?)
+            }
+            "redis+cluster" | "rediss+cluster" => {
+                let tls = scheme.starts_with("rediss");
+                let nodes = node_urls(tls, rest).map_err(|m| invalid(m.to_owned()))?;
+                for node in &nodes {
+                    node.as_str()
+                        .into_connection_info()
+                        .map_err(|e| invalid(scrub(&e, node)))?;
                 }
-                "redis+cluster" | "rediss+cluster" => {
-                    let tls = scheme.starts_with("rediss");
-                    let nodes = node_urls(tls, rest).map_err(|m| invalid(m.to_owned()))?;
-                    for node in &nodes {
-                        node.as_str()
-                            .into_connection_info()
-                            .map_err(|e| invalid(scrub(&e, node)))?;
-                    }
-                    Target::Cluster {
-                        nodes,
-                        root_certificate: None,
-                    }
+                Target::Cluster {
+                    nodes,
+                    root_certificate: None,
                 }
-                "redis+sentinel" | "rediss+sentinel" => Target::Sentinel(Arc::new(
-                    tokio::sync::Mutex::new(sentinel_client(scheme, rest).map_err(|e| {
-                        invalid(e.map_or_else(|m| m.to_owned(), |e| scrub(&e, url)))
-                    })?),
-                )),
-                _ => {
-                    return Err(invalid(format!(
-                        "expected a redis://, rediss://, redis+unix://, redis+cluster:// or \
+            }
+            "redis+sentinel" | "rediss+sentinel" => {
+                let client = sentinel_client(scheme, rest, None)
+                    .map_err(|e| invalid(e.map_or_else(|m| m.to_owned(), |e| scrub(&e, url))))?;
+                Target::Sentinel(Arc::new(tokio::sync::Mutex::new(client)), url.into())
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "expected a redis://, rediss://, redis+unix://, redis+cluster:// or \
                      redis+sentinel:// URL, found {}",
-                        if scheme.is_empty() {
-                            "no scheme".to_owned()
-                        } else {
-                            format!("{scheme}://")
-                        }
-                    )))
-                }
-            };
+                    if scheme.is_empty() {
+                        "no scheme".to_owned()
+                    } else {
+                        format!("{scheme}://")
+                    }
+                )))
+            }
+        };
         let secrets = passwords_of(url).into_iter().map(str::to_owned).collect();
         Ok(RedisUrl {
             target,
@@ -104,8 +111,9 @@ impl RedisUrl {
 
     /// Trusts the certificate authority in `pem` (PEM text) for this
     /// `rediss://` URL, instead of the system's roots: a Redis behind a
-    /// private CA. A cluster URL takes one with feature `redis-rustls`
-    /// only, a Sentinel URL not at all: redis-rs has no way to give it.
+    /// private CA. A cluster or Sentinel URL (for the Sentinels and the
+    /// master both) takes one with feature `redis-rustls` only: redis-rs
+    /// has no other way to give it.
     #[cfg(any(feature = "redis-tls", feature = "redis-rustls"))]
     #[cfg_attr(docsrs, doc(cfg(any(feature = "redis-tls", feature = "redis-rustls"))))]
     pub fn with_root_certificate(self, pem: Vec<u8>) -> Result<RedisUrl, TransportError> {
@@ -128,10 +136,16 @@ impl RedisUrl {
                 nodes: nodes.clone(),
                 root_certificate: Some(pem),
             },
+            Target::Sentinel(_, url) if cfg!(feature = "redis-rustls") => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+                let client = sentinel_client(scheme, rest, Some(&pem))
+                    .map_err(|e| invalid(e.map_or_else(|m| m.to_owned(), |e| self.scrub(&e))))?;
+                Target::Sentinel(Arc::new(tokio::sync::Mutex::new(client)), url.clone())
+            }
             _ => {
                 return Err(invalid(
-                    "a private CA is for redis://, rediss:// and (with feature redis-rustls) \
-                     rediss+cluster:// URLs"
+                    "a private CA for a cluster or Sentinel URL needs feature redis-rustls \
+                     (redis-rs takes one there with rustls alone)"
                         .to_owned(),
                 ))
             }
@@ -164,7 +178,7 @@ impl RedisUrl {
 
     /// Whether this is a `redis+sentinel://` URL.
     pub fn is_sentinel(&self) -> bool {
-        matches!(self.target, Target::Sentinel(_))
+        matches!(self.target, Target::Sentinel(..))
     }
 }
 
@@ -203,6 +217,7 @@ fn node_urls(tls: bool, rest: &str) -> Result<Vec<String>, &'static str> {
 fn sentinel_client(
     scheme: &str,
     rest: &str,
+    root_certificate: Option<&[u8]>,
 ) -> Result<SentinelClient, Result<RedisError, &'static str>> {
     let tls = scheme.starts_with("rediss");
     let (masters, tail) = hosts(tls, rest).map_err(Err)?;
@@ -232,33 +247,61 @@ fn sentinel_client(
             }
         }
     }
-    let sentinel_auth = match (sentinel_user, sentinel_password) {
-        (None, None) => String::new(),
-        (user, password) => format!("{}:{}@", user.unwrap_or(""), password.unwrap_or("")),
-    };
-    let sentinels: Vec<String> = masters
+    let addresses = masters
         .iter()
         .map(|url| {
-            let (scheme, host) = url.split_once("://").unwrap_or(("redis", url));
+            let host = url.split_once("://").map_or(url.as_str(), |(_, host)| host);
             let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
-            format!("{scheme}://{sentinel_auth}{host}")
+            let (name, port) = host.rsplit_once(':').unwrap_or((host, "26379"));
+            let port = port
+                .parse()
+                .map_err(|_| Err("expected host:port for each Sentinel"))?;
+            Ok(if tls {
+                ConnectionAddr::TcpTls {
+                    host: name.to_owned(),
+                    port,
+                    insecure: false,
+                    tls_params: None,
+                }
+            } else {
+                ConnectionAddr::Tcp(name.to_owned(), port)
+            })
         })
-        .collect();
-    let mut node = SentinelNodeConnectionInfo::default()
-        .set_redis_connection_info(master_info.redis_settings().clone());
-    if tls {
-        node = node.set_tls_mode(TlsMode::Secure);
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = master_info.redis_settings();
+    let mut builder = SentinelClientBuilder::new(addresses, master, SentinelServerType::Master)
+        .map_err(Ok)?
+        .set_client_to_redis_db(settings.db());
+    if let Some(user) = settings.username() {
+        builder = builder.set_client_to_redis_username(user);
     }
-    // redis-rs takes a String here, or with its rustls feature (which
-    // feature redis-rustls, or another crate, may turn on) any &str.
-    #[allow(clippy::unnecessary_to_owned)]
-    let client = SentinelClient::build(
-        sentinels,
-        master.to_owned(),
-        Some(node),
-        SentinelServerType::Master,
-    );
-    client.map_err(Ok)
+    if let Some(password) = settings.password() {
+        builder = builder.set_client_to_redis_password(password);
+    }
+    if let Some(user) = sentinel_user {
+        builder = builder.set_client_to_sentinel_username(user);
+    }
+    if let Some(password) = sentinel_password {
+        builder = builder.set_client_to_sentinel_password(password);
+    }
+    if tls {
+        builder = builder
+            .set_client_to_redis_tls_mode(TlsMode::Secure)
+            .set_client_to_sentinel_tls_mode(TlsMode::Secure);
+    }
+    #[cfg(feature = "redis-rustls")]
+    if let Some(pem) = root_certificate {
+        let trusted = || redis_rs::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.to_vec()),
+        };
+        builder = builder
+            .set_client_to_redis_certificates(trusted())
+            .set_client_to_sentinel_certificates(trusted());
+    }
+    #[cfg(not(feature = "redis-rustls"))]
+    let _ = root_certificate;
+    builder.build().map_err(Ok)
 }
 
 impl fmt::Debug for RedisUrl {

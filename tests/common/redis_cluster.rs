@@ -66,7 +66,7 @@ impl RedisCluster {
             password,
         ]);
         let nodes = (0..6)
-            .map(|_| RedisServer::start_tls_cluster_node(password, &certificates, &args))
+            .map(|_| RedisServer::start_tls_sharing(password, &certificates, &args))
             .collect();
         let ca = std::fs::read(certificates.join("ca.pem")).unwrap();
         let _ = std::fs::remove_dir_all(&certificates);
@@ -260,6 +260,8 @@ pub struct RedisSentinels {
     sentinels: Vec<Sentinel>,
     /// The Sentinels' own password (`requirepass` in their config), if any.
     sentinel_password: Option<String>,
+    /// The CA of Sentinels that speak TLS.
+    tls_ca: Option<PathBuf>,
 }
 
 struct Sentinel {
@@ -279,18 +281,66 @@ impl RedisSentinels {
     /// the first (and the replica and the Sentinels authenticate with it:
     /// `masterauth`, `sentinel auth-pass`), the Sentinels the second.
     pub fn start_with_passwords(passwords: Option<(&str, &str)>) -> RedisSentinels {
+        RedisSentinels::start_configured(passwords, None)
+    }
+
+    /// Every process speaking only TLS (replication and the Sentinels too),
+    /// with one CA of the test's own (given back), and the passwords of
+    /// [`Self::start_with_passwords`].
+    pub fn start_tls(master_password: &str, sentinel_password: &str) -> (RedisSentinels, Vec<u8>) {
+        let certificates = std::env::temp_dir().join(format!(
+            "crowd-sentinel-ca-{}-{}",
+            std::process::id(),
+            super::free_port()
+        ));
+        std::fs::create_dir_all(&certificates).unwrap();
+        super::redis_server::make_certificates(&certificates);
+        let ca = std::fs::read(certificates.join("ca.pem")).unwrap();
+        let sentinels = RedisSentinels::start_configured(
+            Some((master_password, sentinel_password)),
+            Some(&certificates),
+        );
+        (sentinels, ca)
+    }
+
+    fn start_configured(
+        passwords: Option<(&str, &str)>,
+        tls: Option<&std::path::Path>,
+    ) -> RedisSentinels {
         let auth: Vec<&str> = passwords.map_or(Vec::new(), |(master, _)| {
             vec!["--requirepass", master, "--masterauth", master]
         });
-        let mut master = RedisServer::start_with(&auth);
+        let (mut master, mut replica) = match (tls, passwords) {
+            (Some(certificates), Some((password, _))) => {
+                let args = ["--tls-replication", "yes", "--masterauth", password];
+                let master = RedisServer::start_tls_sharing(password, certificates, &args);
+                let port = master.port.to_string();
+                let mut replica_args = vec!["--replicaof", "127.0.0.1", &port];
+                replica_args.extend(args);
+                let replica = RedisServer::start_tls_sharing(password, certificates, &replica_args);
+                (master, replica)
+            }
+            _ => {
+                let master = RedisServer::start_with(&auth);
+                let port = master.port.to_string();
+                let mut replica_args = vec!["--replicaof", "127.0.0.1", &port];
+                replica_args.extend(&auth);
+                (master, RedisServer::start_with(&replica_args))
+            }
+        };
         let master_port = master.port.to_string();
-        let mut replica_args = vec!["--replicaof", "127.0.0.1", &master_port];
-        replica_args.extend(&auth);
-        let mut replica = RedisServer::start_with(&replica_args);
-        if let Some((password, _)) = passwords {
+        if let (Some((password, _)), None) = (passwords, tls) {
             master.set_auth(password);
             replica.set_auth(password);
         }
+        let listen = |port: u16| match tls {
+            None => format!("port {port}\n"),
+            Some(c) => format!(
+                "port 0\ntls-port {port}\ntls-cert-file {0}/cert.pem\ntls-key-file {0}/key.pem\n\
+                 tls-ca-cert-file {0}/ca.pem\ntls-replication yes\ntls-auth-clients no\n",
+                c.display()
+            ),
+        };
         let sentinel_conf = passwords.map_or(String::new(), |(master, sentinel)| {
             format!(
                 "sentinel auth-pass {MASTER_NAME} {master}\nrequirepass {sentinel}\n\
@@ -312,11 +362,12 @@ impl RedisSentinels {
                 std::fs::write(
                     &conf,
                     format!(
-                        "port {port}\nbind 127.0.0.1\ndir {}\n\
+                        "{}bind 127.0.0.1\ndir {}\n\
                          sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
                          sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                          sentinel failover-timeout {MASTER_NAME} 5000\n\
                          sentinel parallel-syncs {MASTER_NAME} 1\n{sentinel_conf}",
+                        listen(port),
                         dir.display()
                     ),
                 )
@@ -340,6 +391,7 @@ impl RedisSentinels {
             replica,
             sentinels,
             sentinel_password: passwords.map(|(_, sentinel)| sentinel.to_owned()),
+            tls_ca: tls.map(|c| c.join("ca.pem")),
         };
         wait_until(
             30,
@@ -400,6 +452,9 @@ impl RedisSentinels {
     fn sentinel_cli(&self, port: u16, args: &[&str]) -> String {
         let mut cli = Command::new("redis-cli");
         cli.args(["-p", &port.to_string()]);
+        if let Some(ca) = &self.tls_ca {
+            cli.arg("--tls").arg("--cacert").arg(ca);
+        }
         if let Some(password) = &self.sentinel_password {
             cli.args(["--no-auth-warning", "-a", password]);
         }

@@ -52,14 +52,12 @@ impl RedisServer {
         server
     }
 
-    /// A TLS node of a Redis Cluster, requiring `password`, with the CA,
+    /// A server that speaks only TLS and requires `password`, with the CA,
     /// certificate and key in `certificates` (made by
-    /// [`make_certificates`]): one CA for all nodes, which verify each other.
-    pub fn start_tls_cluster_node(
-        password: &str,
-        certificates: &Path,
-        extra: &[&str],
-    ) -> RedisServer {
+    /// [`make_certificates`]): one CA for several servers that verify each
+    /// other (cluster nodes, a replica and its master), on a port a cluster
+    /// node can have.
+    pub fn start_tls_sharing(password: &str, certificates: &Path, extra: &[&str]) -> RedisServer {
         let mut server = RedisServer::unstarted_at(super::free_cluster_port());
         for file in ["ca.pem", "cert.pem", "key.pem"] {
             std::fs::copy(certificates.join(file), server.dir.join(file))
