@@ -105,15 +105,9 @@ pub async fn stream_stats(
         return Ok(None);
     }
     let info = fields(info).ok_or_else(|| reply_error("XINFO STREAM"))?;
-    let groups: Vec<Value> = redis_rs::cmd("XINFO")
-        .arg("GROUPS")
-        .arg(stream)
-        .query_async(conn)
-        .await
-        .map_err(command_error("XINFO GROUPS"))?;
+    let groups = group_fields(conn, stream).await?;
     let mut states = Vec::with_capacity(groups.len());
     for group in groups {
-        let group = fields(group).ok_or_else(|| reply_error("XINFO GROUPS"))?;
         let name = text(&group, "name").unwrap_or_default();
         let consumers: Vec<Value> = redis_rs::cmd("XINFO")
             .arg("CONSUMERS")
@@ -148,10 +142,7 @@ pub async fn stream_stats(
         });
     }
     let dead_letters = xlen(conn, &dead_letter_key(stream)?).await?;
-    let legacy_dead_letters = match legacy_dead_letter_key(stream) {
-        Some(old) => xlen(conn, &old).await?,
-        None => 0,
-    };
+    let legacy_dead_letters = legacy_dead_letters(conn, stream).await?;
     Ok(Some(StreamStats {
         stream: stream.to_owned(),
         length: number(&info, "length").unwrap_or(0),
@@ -164,8 +155,58 @@ pub async fn stream_stats(
     }))
 }
 
+/// `XINFO GROUPS` of an existing stream: each group's fields by name.
+async fn group_fields(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+) -> Result<Vec<HashMap<String, Value>>, TransportError> {
+    let groups: Vec<Value> = redis_rs::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(stream)
+        .query_async(conn)
+        .await
+        .map_err(command_error("XINFO GROUPS"))?;
+    groups
+        .into_iter()
+        .map(|group| fields(group).ok_or_else(|| reply_error("XINFO GROUPS")))
+        .collect()
+}
+
+/// The names of `stream`'s groups; none when there is no stream.
+pub(super) async fn group_names(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+) -> Result<Vec<String>, TransportError> {
+    let exists: bool = redis_rs::cmd("EXISTS")
+        .arg(stream)
+        .query_async(conn)
+        .await
+        .map_err(command_error("EXISTS"))?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let groups = group_fields(conn, stream).await?;
+    Ok(groups
+        .iter()
+        .map(|group| text(group, "name").unwrap_or_default())
+        .collect())
+}
+
+/// How many dead letters are left under the key before 0.3 (0 for a name
+/// whose key did not change): [`stream_stats`], `dead` and a group
+/// consumer's start warn of them, [`super::migrate_legacy_keys`] moves them.
+pub async fn legacy_dead_letters(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+) -> Result<u64, TransportError> {
+    match legacy_dead_letter_key(stream) {
+        Some(old) => xlen(conn, &old).await,
+        None => Ok(0),
+    }
+}
+
 /// `XLEN`: 0 for no key.
-pub(super) async fn xlen(conn: &mut impl ConnectionLike, key: &str) -> Result<u64, TransportError> {
+async fn xlen(conn: &mut impl ConnectionLike, key: &str) -> Result<u64, TransportError> {
     redis_rs::cmd("XLEN")
         .arg(key)
         .query_async(conn)

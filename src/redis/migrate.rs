@@ -1,15 +1,16 @@
 //! Moving dead letters and attempt counts from the keys versions before 0.3
 //! used (`<stream>:dead`, `<stream>:attempts:<group>`) to today's, which
 //! share the stream's cluster slot (`keys.rs`). Until moved they are not
-//! lost: [`super::stream_stats`] counts them
-//! ([`super::StreamStats::legacy_dead_letters`]) and `stats`, `dead list`
-//! and every group consumer's start warn of them.
+//! lost: [`super::legacy_dead_letters`] counts them, and `stats`, `dead
+//! list` and every group consumer's start warn of them.
 //!
 //! The old and new keys hash to different slots, so no one script can see
 //! both on a cluster: the move goes through this process, a few letters at
-//! a time (each `XADD`ed to the new stream, then `XDEL`ed from the old). A
-//! crash between the two leaves a letter in both, never in neither; run it
-//! again and it finishes, though such a letter is then there twice.
+//! a time (`XADD`ed to the new stream in one pipeline, then `XDEL`ed from
+//! the old once Redis has them all). A crash between the two leaves a
+//! letter in both, never in neither; run it again and it finishes, though
+//! such a letter is then there twice. Attempt counts move the same way
+//! (`HINCRBY`s, then one `HDEL`).
 
 use redis_rs::aio::ConnectionLike;
 use serde::Serialize;
@@ -57,22 +58,19 @@ pub async fn migrate_legacy_keys(
             if letters.is_empty() {
                 break;
             }
-            for (id, fields) in &letters {
-                let _: String = redis_rs::cmd("XADD")
-                    .arg(&new)
-                    .arg("*")
-                    .arg(fields)
-                    .query_async(conn)
-                    .await
-                    .map_err(command_error("XADD"))?;
-                let _: u64 = redis_rs::cmd("XDEL")
-                    .arg(&old)
-                    .arg(id)
-                    .query_async(conn)
-                    .await
-                    .map_err(command_error("XDEL"))?;
-                migrated.dead_letters += 1;
+            let mut adds = redis_rs::pipe();
+            for (_, fields) in &letters {
+                adds.cmd("XADD").arg(&new).arg("*").arg(fields).ignore();
             }
+            let ids: Vec<&String> = letters.iter().map(|(id, _)| id).collect();
+            moved_then_deleted(
+                conn,
+                adds,
+                redis_rs::cmd("XDEL").arg(&old).arg(&ids),
+                ("XADD", "XDEL"),
+            )
+            .await?;
+            migrated.dead_letters += letters.len() as u64;
         }
         // XDEL leaves an empty stream behind: gone, it is not counted again.
         let _: u64 = redis_rs::cmd("DEL")
@@ -81,10 +79,7 @@ pub async fn migrate_legacy_keys(
             .await
             .map_err(command_error("DEL"))?;
     }
-    let groups = super::stream_stats(conn, stream)
-        .await?
-        .map(|stats| stats.groups);
-    for group in groups.unwrap_or_default().into_iter().map(|g| g.name) {
+    for group in super::admin::group_names(conn, stream).await? {
         let Some(old) = legacy_attempts_key(stream, &group) else {
             continue;
         };
@@ -94,35 +89,41 @@ pub async fn migrate_legacy_keys(
             .query_async(conn)
             .await
             .map_err(command_error("HGETALL"))?;
-        for (id, count) in &counts {
-            let _: i64 = redis_rs::cmd("HINCRBY")
-                .arg(&new)
-                .arg(id)
-                .arg(count)
-                .query_async(conn)
-                .await
-                .map_err(command_error("HINCRBY"))?;
-            let _: u64 = redis_rs::cmd("HDEL")
-                .arg(&old)
-                .arg(id)
-                .query_async(conn)
-                .await
-                .map_err(command_error("HDEL"))?;
-            migrated.attempt_counts += 1;
+        if counts.is_empty() {
+            continue;
         }
+        let mut adds = redis_rs::pipe();
+        for (id, count) in &counts {
+            adds.cmd("HINCRBY").arg(&new).arg(id).arg(count).ignore();
+        }
+        let ids: Vec<&String> = counts.iter().map(|(id, _)| id).collect();
+        moved_then_deleted(
+            conn,
+            adds,
+            redis_rs::cmd("HDEL").arg(&old).arg(&ids),
+            ("HINCRBY", "HDEL"),
+        )
+        .await?;
+        migrated.attempt_counts += counts.len() as u64;
     }
     Ok(migrated)
 }
 
-/// How many dead letters are left under the key before 0.3 (0 for a name
-/// whose key did not change): a group consumer's start, `stats` and `dead`
-/// warn of them.
-pub async fn legacy_dead_letters(
+/// Sends `adds` (one pipeline), then, once Redis has answered them all,
+/// `delete`: so what is deleted from the old key is already in the new.
+async fn moved_then_deleted(
     conn: &mut impl ConnectionLike,
-    stream: &str,
-) -> Result<u64, TransportError> {
-    match legacy_dead_letter_key(stream) {
-        Some(old) => super::admin::xlen(conn, &old).await,
-        None => Ok(0),
-    }
+    adds: redis_rs::Pipeline,
+    delete: &mut redis_rs::Cmd,
+    (add_name, delete_name): (&'static str, &'static str),
+) -> Result<(), TransportError> {
+    let () = adds
+        .query_async(conn)
+        .await
+        .map_err(command_error(add_name))?;
+    let _: u64 = delete
+        .query_async(conn)
+        .await
+        .map_err(command_error(delete_name))?;
+    Ok(())
 }

@@ -41,14 +41,14 @@ use std::time::Duration;
 use redis_rs::{RedisError, RetryMethod, Value};
 
 pub use admin::{
-    dead_letters, purge_dead_letters, replay_dead_letter, stream_stats, ConsumerState, DeadLetter,
-    GroupState, Replayed, StreamStats,
+    dead_letters, legacy_dead_letters, purge_dead_letters, replay_dead_letter, stream_stats,
+    ConsumerState, DeadLetter, GroupState, Replayed, StreamStats,
 };
 pub use connection::Connection;
 pub use follow::{follow_entries, follow_envelopes, FollowOptions, Followed};
 pub use group::{GroupConsumer, GroupOptions, GroupStats};
 pub use keys::{attempts_key, dead_letter_key};
-pub use migrate::{legacy_dead_letters, migrate_legacy_keys, Migrated};
+pub use migrate::{migrate_legacy_keys, Migrated};
 pub use publish::{
     publish_each, publish_envelope, publish_envelopes, read_entries, read_entries_before,
     read_envelopes, PublishOptions,

@@ -21,12 +21,8 @@ use crate::redis::{
 impl GroupConsumer {
     pub(super) async fn connect(&mut self) -> Result<&mut Connection, TransportError> {
         if self.conn.is_none() {
-            if let Some(message) = &self.invalid_stream {
-                return Err(TransportError::InvalidStream {
-                    stream: self.stream.clone(),
-                    message: message.clone(),
-                });
-            }
+            // A name no key can share a slot with (its keys left empty).
+            crate::redis::dead_letter_key(&self.stream)?;
             if !is_stream_id(&self.options.start_id) {
                 return Err(TransportError::InvalidId(self.options.start_id.clone()));
             }
@@ -35,8 +31,7 @@ impl GroupConsumer {
                 .connect_with_timeout(self.options.block + COMMAND_TIMEOUT)
                 .await?;
             create_group(&mut conn, &self.stream, &self.options).await?;
-            let legacy =
-                crate::redis::migrate::legacy_dead_letters(&mut conn, &self.stream).await?;
+            let legacy = crate::redis::legacy_dead_letters(&mut conn, &self.stream).await?;
             if legacy > 0 {
                 tracing::warn!(
                     stream = %self.stream,

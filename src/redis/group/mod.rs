@@ -135,8 +135,6 @@ pub struct GroupConsumer {
     stream: String,
     dead_letter: String,
     attempts: String,
-    /// Why the stream's name cannot be served ([`super::dead_letter_key`]).
-    invalid_stream: Option<String>,
     options: GroupOptions,
     decoder: Decoder,
     conn: Option<Connection>,
@@ -159,21 +157,12 @@ impl GroupConsumer {
     /// A consumer of `stream`; nothing connects until the first poll.
     pub fn new(url: RedisUrl, stream: impl Into<String>, options: GroupOptions) -> GroupConsumer {
         let stream = stream.into();
-        // A name no key can share a slot with is refused by the first poll.
-        let keys = super::dead_letter_key(&stream)
-            .and_then(|dead| Ok((dead, super::attempts_key(&stream, &options.group)?)));
-        let (dead_letter, attempts, invalid_stream) = match keys {
-            Ok((dead, attempts)) => (dead, attempts, None),
-            Err(TransportError::InvalidStream { message, .. }) => {
-                (String::new(), String::new(), Some(message))
-            }
-            Err(other) => (String::new(), String::new(), Some(other.to_string())),
-        };
+        // A name no key can share a slot with is refused by the first poll
+        // (`connect`); its keys stay empty until then.
         GroupConsumer {
             url,
-            dead_letter,
-            attempts,
-            invalid_stream,
+            dead_letter: super::dead_letter_key(&stream).unwrap_or_default(),
+            attempts: super::attempts_key(&stream, &options.group).unwrap_or_default(),
             stream,
             decoder: Decoder::new().max_payload_bytes(options.max_payload_bytes),
             options,
