@@ -76,7 +76,7 @@ test-npm: build pkg $(PARITY)
 ## $(VENV), against the corpus and native's encodings.
 test-python: python-package $(PARITY)
 	@scripts/ensure.sh node-modules redis
-	cd python/tests && $(PYTEST) test_package.py test_reference_parity.py test_redis.py test_topologies.py typed_consumer.py
+	cd python/tests && $(PYTEST) test_package.py test_reference_parity.py test_redis.py test_group.py test_topologies.py typed_consumer.py
 	cd python && $(CURDIR)/$(VENV)/bin/mypy --strict --no-incremental crowd_envelope tests/typed_consumer.py
 	cd python && $(CURDIR)/node_modules/.bin/pyright
 

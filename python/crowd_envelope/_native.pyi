@@ -86,6 +86,11 @@ def build_envelope(
 
 FOLLOW_SCRIPT: str
 RANGE_SCRIPT: str
+GROUP_CREATE_SCRIPT: str
+GROUP_READ_SCRIPT: str
+GROUP_TAKE_SCRIPT: str
+GROUP_CLAIM_SCRIPT: str
+GROUP_SETTLE_SCRIPT: str
 
 def decode_entry(
     fields: list[str],

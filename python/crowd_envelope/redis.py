@@ -13,16 +13,14 @@ payload over the size limit in Redis.
 from __future__ import annotations
 
 import asyncio
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
 
-from redis import exceptions as redis_errors
 from redis.asyncio.cluster import RedisCluster
 
-from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope, gap_skip
+from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope
+from ._stream import LOST, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
 
-logger = logging.getLogger("crowd_envelope")
 
 __all__ = [
     "PUBLISH_WINDOW",
@@ -62,50 +60,13 @@ async def _written(pipe: Any, wait_replicas: int, wait_timeout_ms: int) -> list[
     """Runs a pipeline of XADDs, then WAIT on its connection when asked;
     gives the ids, or raises `NotReplicatedError`."""
     if wait_replicas <= 0:
-        return [_text(entry_id) for entry_id in await pipe.execute()]
+        return [text(entry_id) for entry_id in await pipe.execute()]
     pipe.execute_command("WAIT", wait_replicas, wait_timeout_ms)
     *added, replicas = await pipe.execute()
-    ids = [_text(entry_id) for entry_id in added]
+    ids = [text(entry_id) for entry_id in added]
     if int(replicas) < wait_replicas:
         raise NotReplicatedError(ids, int(replicas), wait_replicas)
     return ids
-
-
-@dataclass(frozen=True)
-class SkippedEntry:
-    """An entry that was not delivered, and why. For `trimmed` and
-    `stream_reset` the id is the range `after..before`, and `missed` how
-    many entries were lost (None when Redis cannot tell)."""
-
-    id: str
-    reason: str
-    errors: list[dict[str, str]] = field(default_factory=lambda: list[dict[str, str]]())
-    missed: Optional[int] = None
-
-
-OnSkip = Callable[[SkippedEntry], None]
-
-# What a lost or restarting server raises; retried from the cursor.
-_LOST = (
-    redis_errors.ConnectionError,
-    redis_errors.TimeoutError,
-    redis_errors.BusyLoadingError,
-    ConnectionError,
-    OSError,
-    asyncio.TimeoutError,
-)
-
-
-def _text(value: Union[str, bytes]) -> str:
-    # A field name that is not UTF-8 is named with U+FFFD in the skip, as the
-    # Rust reader names it (a lone surrogate could not be handed to the codec).
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def _report(skipped: SkippedEntry, on_skip: Optional[OnSkip]) -> None:
-    logger.warning("skipping stream entry %s (%s): %s", skipped.id, skipped.reason, skipped.errors)
-    if on_skip is not None:
-        on_skip(skipped)
 
 
 def _decode(
@@ -115,12 +76,12 @@ def _decode(
     max_payload_bytes: Optional[int],
     on_skip: Optional[OnSkip],
 ) -> Optional[CrowdPredictionEnvelope]:
-    names = [_text(name) for name in fields]
-    data = next((value for name, value in fields.items() if _text(name) == "data"), None)
+    names = [text(name) for name in fields]
+    data = next((value for name, value in fields.items() if text(name) == "data"), None)
     try:
         return decode_entry(names, data, oversized, max_payload_bytes)
     except DecodeError as error:
-        _report(SkippedEntry(entry_id, error.reason, error.errors), on_skip)
+        report(SkippedEntry(entry_id, error.reason, error.errors), on_skip)
         return None
 
 
@@ -144,7 +105,7 @@ async def publish_envelope(
     data = encode_envelope(envelope)
     if wait_replicas <= 0:
         # redis-py's xadd trims only when maxlen is given, approximately by default.
-        return _text(await redis_client.xadd(stream_name, {"data": data}, maxlen=max_len))
+        return text(await redis_client.xadd(stream_name, {"data": data}, maxlen=max_len))
     # A pipeline: the WAIT goes on the connection that wrote.
     pipe = redis_client.pipeline(transaction=False)
     pipe.xadd(stream_name, {"data": data}, maxlen=max_len)
@@ -195,19 +156,10 @@ async def read_envelopes(
     limit = max_payload_bytes if max_payload_bytes is not None else 1 << 20
     reply = await redis_client.eval(RANGE_SCRIPT, 1, stream_name, "XREVRANGE", "+", "-", str(count), str(limit))
     out: list[tuple[str, CrowdPredictionEnvelope]] = []
-    for entry_id, fields, size in _entries(reply):
+    for entry_id, fields, size in script_entries(reply):
         envelope = _decode(entry_id, fields, size, max_payload_bytes, on_skip)
         if envelope is not None:
             out.append((entry_id, envelope))
-    return out
-
-
-def _entries(reply: Any) -> list[tuple[str, dict[str, Any], Optional[int]]]:
-    """A script's `{id, fields, size}` entries (src/redis/bounded.lua)."""
-    out: list[tuple[str, dict[str, Any], Optional[int]]] = []
-    for entry_id, flat, size in reply:
-        fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
-        out.append((_text(entry_id), fields, int(size) if int(size) > 0 else None))
     return out
 
 
@@ -240,9 +192,9 @@ async def follow_envelopes(
         try:
             entries = await _read(redis_client, stream_name, cursor, count, limit, on_skip)
             if not entries:
-                await redis_client.xread({stream_name: cursor.last_id}, count=1, block=block_ms)
+                await redis_client.xread({stream_name: cursor.last_id}, count=1, block=wait_ms(block_ms))
             failures = 0
-        except _LOST as error:
+        except LOST as error:
             await _failed(error, on_error, failures)
             failures += 1
             continue
@@ -281,24 +233,18 @@ async def _read(
     )
     status, resolved, index, missed, next_id, entries, more = reply
     # The script gives the cursor back, `$` resolved: where a gap starts.
-    status, after, next_id = _text(status), _text(resolved), _text(next_id)
+    status, after, next_id = text(status), text(resolved), text(next_id)
     cursor.last_id = after
     cursor.more = int(more) == 1
     if status == "reset":
-        _report(_gap("stream_reset", after, next_id, None), on_skip)
+        report(gap("stream_reset", after, next_id, None), on_skip)
         cursor.last_id, cursor.index, cursor.more = "0-0", "", False
         return []
     cursor.index = str(index) if int(index) >= 0 else ""
-    out = _entries(entries)
+    out = script_entries(entries)
     if status == "ok" and int(missed) != -1:
         # next_id is the oldest entry left, which is after the cursor.
-        _report(_gap("trimmed", after, next_id, int(missed) if int(missed) >= 0 else None), on_skip)
+        report(gap("trimmed", after, next_id, int(missed) if int(missed) >= 0 else None), on_skip)
     if out:
         cursor.last_id = out[-1][0]
     return out
-
-
-def _gap(reason: str, after: str, before: str, missed: Optional[int]) -> SkippedEntry:
-    """A gap as a skip, worded by the Rust core as every follower words it."""
-    entry_id, reason, errors = gap_skip(reason, after, before, missed)
-    return SkippedEntry(entry_id, reason, errors, missed)

@@ -10,6 +10,8 @@
 
 #![forbid(unsafe_code)]
 
+mod scripts;
+
 use crowd_envelope::entry::{decode_entry, EntryData, Gap, GapReason};
 use crowd_envelope::{
     self as codec, BuildOptions, CrowdPrediction, CrowdPredictionEnvelope, Decision, Decoder,
@@ -600,21 +602,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_envelope, m)?)?;
     m.add_function(wrap_pyfunction!(decode_entry_value, m)?)?;
     m.add_function(wrap_pyfunction!(gap_skip, m)?)?;
-    // The followers' read and the bounded range read, one Lua script each
-    // for Rust, npm and Python, put together as src/redis/scripts.rs does.
-    m.add(
-        "FOLLOW_SCRIPT",
-        concat!(
-            include_str!("../../src/redis/bounded.lua"),
-            include_str!("../../src/redis/follow.lua")
-        ),
-    )?;
-    m.add(
-        "RANGE_SCRIPT",
-        concat!(
-            include_str!("../../src/redis/bounded.lua"),
-            include_str!("../../src/redis/range.lua")
-        ),
-    )?;
+    scripts::add(m)?;
     Ok(())
 }

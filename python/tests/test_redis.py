@@ -387,3 +387,28 @@ def test_reconnecting_backs_off_from_100_ms_doubling_to_5_s_and_starts_over(serv
         await follower.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_wait_longer_than_redis_pys_socket_timeout_is_no_error(server: Server) -> None:
+    """redis-py 8 times out a read after 5 s by default: a follower waiting
+    longer for its next entry (block_ms 0: until one arrives) is not a lost
+    connection."""
+
+    async def scenario() -> None:
+        client = aioredis.from_url(server.url)
+        errors: list[BaseException] = []
+        seen: list[str] = []
+
+        async def follow() -> None:
+            async for _, decoded in follow_envelopes(client, STREAM, on_error=errors.append):
+                seen.append(decoded.correlation_id)
+                return
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(6)
+        await publish_envelope(client, STREAM, envelope(0))
+        await asyncio.wait_for(task, 10)
+        assert (seen, errors) == (["c-0"], [])
+        await client.aclose()
+
+    asyncio.run(scenario())

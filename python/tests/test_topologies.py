@@ -1,6 +1,6 @@
 """crowd_envelope.redis on more than one redis-server (tests/topology.py
 starts them): redis-py's `RedisCluster` through a node that does not own the
-stream's slot, and a client from `Sentinel(...).master_for(...)`; a follower
+stream's slot (publish, read, follow, consume_group), and a client from `Sentinel(...).master_for(...)`; a follower
 goes on across `kill -9` of the stream's master, every entry once and in
 order."""
 
@@ -20,6 +20,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
+from crowd_envelope.group import consume_group, dead_letter_key
 from crowd_envelope.redis import (
     NotReplicatedError,
     follow_envelopes,
@@ -105,6 +106,26 @@ def test_redis_cluster_through_a_node_that_does_not_own_the_stream(cluster: dict
             await publish_envelope(client, STREAM, envelope(9), wait_replicas=1)
         newest = await read_envelopes(client, STREAM, 10)
         assert [entry_id for entry_id, _ in newest] == ids[::-1]
+        # A group consumer: its scripts touch the stream, its dead letters
+        # and attempt counts together, which share the stream's slot.
+        bad = await client.xadd(STREAM, {"data": "{bad"})
+        handled: list[str] = []
+        failures = 0
+
+        def handle(_: str, decoded: Any) -> None:
+            nonlocal failures
+            if decoded.correlation_id == "c-0" and failures == 0:
+                failures += 1
+                raise RuntimeError("once")
+            handled.append(decoded.correlation_id)
+
+        stats = await consume_group(client, STREAM, handle, group="bots", consumer="c", start_id="0", limit=4,
+                                    retry_delay_ms=10, block_ms=100)
+        assert handled == ["c-1", "c-2", "c-0"], "the failed one retried after the rest of its batch"
+        assert (stats.handled, stats.failed, stats.dead_lettered) == (3, 1, {"invalid_json": 1})
+        assert await client.xlen(dead_letter_key(STREAM)) == 1
+        assert await client.xpending_range(STREAM, "bots", "-", "+", 10) == []
+        await client.xdel(STREAM, bad)
         await follow_across_a_kill(client, cluster["owner"]["pid"])
         await client.aclose()
 

@@ -1,7 +1,7 @@
 // crowd-envelope/redis on more than one redis-server (tests/topology.py
 // starts them): a Redis Cluster of 3 masters and 3 replicas reached
 // through a node that does not own the stream's slot, with node-redis v5
-// `createCluster` and ioredis `Cluster`; and a master with a replica
+// `createCluster` and ioredis `Cluster` (follow, publish, consumeGroup); and a master with a replica
 // behind 3 Sentinels, with ioredis `sentinels` and node-redis
 // `createSentinel`. A follower goes on across `kill -9` of the stream's
 // master, every entry once and in order; on a cluster with ioredis only:
@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { buildEnvelope } from "crowd-envelope";
-import { NotReplicatedError, followEnvelopes, publishEnvelope, publishEnvelopes, readEnvelopes } from "crowd-envelope/redis";
+import { NotReplicatedError, consumeGroup, deadLetterKey, followEnvelopes, publishEnvelope, publishEnvelopes, readEnvelopes } from "crowd-envelope/redis";
 import * as redis5 from "redis";
 import { Cluster, Redis as IoRedis } from "ioredis";
 import { PREDICTIONS } from "./helpers.mjs";
@@ -129,6 +129,25 @@ for (const [name, { failover }, open] of CLUSTER_CLIENTS) {
         await until(30, "the first three", () => follower.seen.length >= 3);
         await publishEnvelopes(client, STREAM, [3].map(envelope));
         await until(30, "one more, waited for", () => follower.seen.length >= 4);
+        // A group consumer: its scripts touch the stream, its dead letters
+        // and attempt counts together, which share the stream's slot.
+        const raw = (args) => (failover ? client.call(...args) : client.sendCommand(args[1], false, args));
+        await raw(["XADD", STREAM, "*", "data", "{bad"]);
+        const handled = [];
+        let failures = 0;
+        const stats = await consumeGroup(
+            client,
+            STREAM,
+            (entry) => {
+                if (entry.envelope.correlation_id === "c-0" && failures++ === 0) throw new Error("once");
+                handled.push(entry.envelope.correlation_id);
+            },
+            { group: "bots", consumer: "c", startId: "0", limit: 5, retryDelayMs: 10, blockMs: 100 },
+        );
+        assert.deepEqual(handled, ["c-1", "c-2", "c-3", "c-0"], "the failed one retried after the rest of its batch");
+        assert.deepEqual([stats.handled, stats.failed, stats.deadLettered], [4, 1, { invalid_json: 1 }]);
+        assert.equal(await raw(["XLEN", deadLetterKey(STREAM)]), 1);
+        assert.deepEqual(await raw(["XPENDING", STREAM, "bots", "-", "+", "10"]), []);
         if (failover) {
             process.kill(where.owner.pid, "SIGKILL");
             for (let n = 4; n < 6; n++) await publishThrough(client, n);
