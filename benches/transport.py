@@ -22,7 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+import asyncio
+
 import redis
+import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "reference"))
 import crowd_reference as ref  # noqa: E402
@@ -75,6 +78,71 @@ def naive_follow(r, entries):
             ref.Envelope.model_validate_json(fields[b"data"])
             last = entry_id
             seen += 1
+
+
+SHARES = {}
+"""Of each package's publish, the share of its time spent building the envelopes, per run."""
+
+
+def npm(*args):
+    """benches/js/group-bench.mjs: the npm package, timed inside Node."""
+    script = Path(__file__).resolve().parent / "js" / "group-bench.mjs"
+    out = json.loads(subprocess.run(["node", str(script), *map(str, args)], capture_output=True, text=True,
+                                    check=True).stdout)
+    if args[0] == "publish":
+        SHARES.setdefault("npmPublish", []).append(out["buildSeconds"] / out["seconds"])
+    return out["seconds"]
+
+
+def python_consume(url, group, entries):
+    """The Python package's consume_group, a no-op handler, 500 per read."""
+    from crowd_envelope.group import consume_group
+
+    async def work():
+        client = aioredis.from_url(url)
+        stats = await consume_group(client, STREAM, lambda _, __: None, group=group, consumer="py",
+                                    start_id="0", limit=entries, count=BATCH)
+        assert stats.handled == entries, stats
+        await client.aclose()
+
+    return timed(lambda: asyncio.run(work()))
+
+
+def python_publish(url, lines):
+    """The Python package builds each envelope; publish_envelopes pipelines them."""
+    import crowd_envelope as ce
+    from crowd_envelope.redis import publish_envelopes
+
+    async def work():
+        client = aioredis.from_url(url)
+        start = time.perf_counter()
+        envelopes = [ce.build_envelope(json.loads(line)) for line in lines]
+        built = time.perf_counter() - start
+        await publish_envelopes(client, STREAM, envelopes)
+        SHARES.setdefault("pyPublish", []).append(built / (time.perf_counter() - start))
+        await client.aclose()
+
+    return timed(lambda: asyncio.run(work()))
+
+
+def lua_cost(r, entries):
+    """What a script that reads entries costs Redis, per entry (the group
+    scripts read every batch in Lua, to leave a payload over the size limit
+    in Redis): 500 entries by XRANGE, by EVAL returning them, and by EVAL
+    returning only their number, in microseconds of Redis's own time."""
+    plain = "return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 500)"
+    count = "return #redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 500)"
+    cost = {}
+    for name, job in [("xrange", lambda: r.execute_command("XRANGE", STREAM, "-", "+", "COUNT", 500)),
+                      ("evalReturning", lambda: r.eval(plain, 1, STREAM)),
+                      ("evalCounting", lambda: r.eval(count, 1, STREAM))]:
+        r.config_resetstat()
+        for _ in range(20):
+            job()
+        stats = r.info("commandstats")
+        command = "cmdstat_xrange" if name == "xrange" else "cmdstat_eval"
+        cost[name] = stats[command]["usec_per_call"] / min(500, entries)
+    return cost
 
 
 def timed(work):
@@ -174,7 +242,8 @@ def main():
     r = redis.Redis(port=port)
     cost = Cost(r)
     rates = {name: [] for name in (
-        "xaddCeiling", "publish", "naivePublish", "consume", "naiveConsume", "tail", "naiveFollow")}
+        "xaddCeiling", "publish", "naivePublish", "npmPublish", "pyPublish",
+        "consume", "naiveConsume", "npmConsume", "pyConsume", "tail", "naiveFollow")}
 
     def ours_publish():
         r.delete(STREAM)
@@ -191,10 +260,19 @@ def main():
         say(f"round {round_ + 1}/{rounds}: {entries} entries each")
         rates["xaddCeiling"].append(redis_benchmark(port, payload, entries))
         # Alternating which goes first, so neither always meets a warm server.
-        pair = [("publish", ours_publish), ("naivePublish", theirs_publish)]
+        def fresh(job):
+            r.delete(STREAM)
+            return job()
+
+        pair = [
+            ("publish", ours_publish),
+            ("naivePublish", theirs_publish),
+            ("npmPublish", lambda: fresh(lambda: npm("publish", url, STREAM, lines_path))),
+            ("pyPublish", lambda: fresh(lambda: python_publish(url, lines))),
+        ]
         for name, job in pair if round_ % 2 == 0 else reversed(pair):
             rates[name].append(entries / job())
-        assert r.xlen(STREAM) == entries
+            assert r.xlen(STREAM) == entries, name
         group = f"g{round_}"
         consume = [
             ("consume", lambda: cost.measure("consume", entries, lambda: timed(
@@ -204,12 +282,16 @@ def main():
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                     check=True)))),
             ("naiveConsume", lambda: timed(lambda: naive_consume(r, group + "-naive", entries))),
+            ("npmConsume", lambda: npm("consume", url, STREAM, group + "-npm", entries)),
+            ("pyConsume", lambda: python_consume(url, group + "-py", entries)),
             ("tail", lambda: cost.measure(
                 "tail", entries, lambda: tail_pipe(binary, url, entries))),
             ("naiveFollow", lambda: timed(lambda: naive_follow(r, entries))),
         ]
         for name, job in consume if round_ % 2 == 0 else reversed(consume):
             rates[name].append(entries / job())
+    say("Redis: reading entries in Lua")
+    lua = lua_cost(r, entries)
     say("consume --exec true: a process per entry")
     exec_entries = min(entries, 3000)
     exec_rates = []
@@ -227,6 +309,8 @@ def main():
         "perSecond": rates,
         "median": median,
         "exec": {"entries": exec_entries, "perSecond": statistics.median(exec_rates)},
+        "luaMicrosPerEntry": lua,
+        "buildShare": {name: statistics.median(values) for name, values in SHARES.items()},
         "cost": {
             name: {
                 "programMicros": statistics.median(run["programMicros"] for run in runs),
@@ -240,6 +324,10 @@ def main():
             "publishOverCeiling": median["publish"] / median["xaddCeiling"],
             "publishOverNaive": median["publish"] / median["naivePublish"],
             "consumeOverNaive": median["consume"] / median["naiveConsume"],
+            "npmConsumeOverNaive": median["npmConsume"] / median["naiveConsume"],
+            "pyConsumeOverNaive": median["pyConsume"] / median["naiveConsume"],
+            "npmPublishOverNaive": median["npmPublish"] / median["naivePublish"],
+            "pyPublishOverNaive": median["pyPublish"] / median["naivePublish"],
             "tailOverNaive": median["tail"] / median["naiveFollow"],
         },
     }, indent=2))

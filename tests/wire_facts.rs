@@ -93,7 +93,7 @@ fn the_npm_follower_words_gaps_as_the_core_does() {
             .message
             .clone()
     };
-    let redis_ts = file("pkg-template/src/redis.ts");
+    let redis_ts = file("pkg-template/src/transport.ts");
     let as_template = |message: String| {
         message
             .replace("AFTER", "${after}")
@@ -103,4 +103,21 @@ fn the_npm_follower_words_gaps_as_the_core_does() {
     assert!(redis_ts.contains(&reset), "{reset}");
     let trimmed = as_template(gap(crowd_envelope::entry::GapReason::Trimmed, None));
     assert!(redis_ts.contains(&trimmed), "{trimmed}");
+}
+
+#[test]
+fn the_npm_and_python_group_consumers_write_the_dead_letters_rust_writes() {
+    // The words of the two dead letters they write themselves (the others'
+    // come from the decoder, and tests/npm/group.test.mjs and
+    // python/tests/test_group.py compare them with the CLI's, field for field).
+    let rust = file("src/redis/group/commands.rs") + &file("src/redis/group/handle.rs");
+    let npm = file("pkg-template/src/group.ts");
+    let python = file("python/crowd_envelope/group.py");
+    let deleted = "the entry was deleted from the stream before it was handled";
+    for (name, text) in [("Rust", &rust), ("npm", &npm), ("Python", &python)] {
+        assert!(text.contains(deleted), "{name}: {deleted}");
+    }
+    assert!(rust.contains(r#""handler failed {attempts} times, last: {error}""#));
+    assert!(npm.contains("`handler failed ${attempts} times, last: ${"));
+    assert!(python.contains(r#"f"handler failed {attempts} times, last: {error}""#));
 }

@@ -52,8 +52,20 @@ test("a trap in a function that throws is a ValidationError; later calls work", 
     assert.equal(ce.verifyDecision(envelope), true);
     const schema = ce.envelopeSchema["~standard"];
     trapNext("wireEncode");
-    assert.match(schema.validate(envelope).issues[0].message, /restarted/);
+    // A copy: the envelope buildEnvelope made encodes from its canonical
+    // text, without a call into wasm (pkg-template/src/api.ts, canonicalOf).
+    assert.match(schema.validate(structuredClone(envelope)).issues[0].message, /restarted/);
     assert.deepEqual(schema.validate(envelope).value, envelope);
+});
+
+test("an envelope buildEnvelope made, then changed, is encoded as it is now and checked again", () => {
+    const built = ce.buildEnvelope(PREDICTIONS.fomo2_report);
+    const before = ce.encodeEnvelope(built);
+    assert.equal(ce.tryDecodeEnvelope(before).ok, true);
+    built.prediction.question = "Changed?";
+    assert.equal(JSON.parse(ce.encodeEnvelope(built)).prediction.question, "Changed?");
+    built.prediction.probability = 2;
+    assert.throws(() => ce.encodeEnvelope(built), (error) => error instanceof ce.ValidationError && error.errors[0].path === "prediction.probability");
 });
 
 test("JS values have a size limit, checked before anything is copied into wasm", () => {
