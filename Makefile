@@ -32,13 +32,15 @@ test-timeouts: python-package
 	@scripts/ensure.sh node-modules redis
 	PYTEST="$(PYTEST)" scripts/check-timeouts.sh
 
-lint:
-	@scripts/ensure.sh native-deps
+lint: pkg
+	@scripts/ensure.sh native-deps node-modules
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 	$(CARGO) clippy -p crowd-envelope-python --all-targets -- -D warnings
 	@# Every repository path a comment or doc names exists.
 	python3 scripts/check-paths.py
+	@# The dashboard's ES modules (// @ts-check), against the package's types.
+	node_modules/.bin/tsc -p www
 	@# What crates.io would get: the listed files, and not one warning.
 	@out="$$($(CARGO) package --no-verify --allow-dirty --quiet 2>&1)"; \
 	    if echo "$$out" | grep -q '^warning'; then echo "$$out"; exit 1; fi

@@ -15,8 +15,8 @@ case "$area" in
     # files that exercise them
     npm) p=pkg-template/src
          groups=("$p/api.ts,$p/tape.ts,$p/binding.ts,$p/standard-schema.ts,$p/index.ts|package native limits parity require"
-                 "$p/redis.ts,$p/entry.ts|redis package") ;;
-    dashboard) groups=("www/app.js|dashboard dashboard-a11y") ;;
+                 "$p/redis.ts,$p/entry.ts,$p/transport.ts,$p/group.ts|redis group package") ;;
+    dashboard) groups=("$(printf "%s," www/app.js www/js/*.js | sed "s/,$//")|dashboard dashboard-a11y") ;;
     *) echo "mutants: no area $area (npm, dashboard)" >&2; exit 2 ;;
 esac
 make --no-print-directory build pkg target/parity/accepted.jsonl >&2
@@ -29,7 +29,7 @@ for i in "${!groups[@]}"; do
     sources="${groups[$i]%%|*}"
     # MUTANTS_JS_MUTATE narrows a run to line ranges of one source file
     # (Stryker's `file:start-end`, comma-separated), e.g.
-    # www/app.js:952-989,www/app.js:1049-1054; only its group runs.
+    # www/js/groups.js:10-40,www/js/export.js:30-36; only its group runs.
     if [ -n "${MUTANTS_JS_MUTATE:-}" ]; then
         case ",$sources," in
             *",${MUTANTS_JS_MUTATE%%:*},"*) sources="$MUTANTS_JS_MUTATE" ;;

@@ -403,7 +403,8 @@ fn the_program_copied_to_an_empty_directory_serves_the_dashboard_and_the_wasm() 
         .to_owned();
     for (path, content_type, holds) in [
         ("/", "text/html", "<title>"),
-        ("/app.js", "text/javascript", "decodeStreamEntry"),
+        ("/app.js", "text/javascript", "./js/feed.js"),
+        ("/js/state.js", "text/javascript", "decodeStreamEntry"),
         (
             "/pkg/browser.js",
             "text/javascript",

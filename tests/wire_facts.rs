@@ -121,3 +121,12 @@ fn the_npm_and_python_group_consumers_write_the_dead_letters_rust_writes() {
     assert!(npm.contains("`handler failed ${attempts} times, last: ${"));
     assert!(python.contains(r#"f"handler failed {attempts} times, last: {error}""#));
 }
+
+#[test]
+fn the_npm_and_python_backoffs_are_rusts() {
+    assert!(file("src/redis/mod.rs").contains(
+        "const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));"
+    ));
+    assert!(file("pkg-template/src/transport.ts").contains("BACKOFF_MS = [100, 5000]"));
+    assert!(file("python/crowd_envelope/_stream.py").contains("BACKOFF_SECONDS = (0.1, 5.0)"));
+}

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, type FieldError, type SkipReason } from "./a
 import { decodeStreamEntry } from "./entry.js";
 import { GROUP_CLAIM_SCRIPT, GROUP_CREATE_SCRIPT, GROUP_READ_SCRIPT, GROUP_SETTLE_SCRIPT, GROUP_TAKE_SCRIPT } from "./scripts.js";
 import {
+    backoffMs,
     closeQuietly,
     connection,
     reportGap,
@@ -168,7 +169,7 @@ class Consumer {
                     if (!retryable(error)) throw error;
                     this.options.onError?.(error);
                     await this.dropConnection();
-                    await sleep(Math.min(100 * 2 ** failures, 5000), signal); // as Rust's Backoff
+                    await sleep(backoffMs(failures), signal);
                     failures += 1;
                 }
             }

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, encodeEnvelope, type CrowdPredictionEnvelope
 import { decodeStreamEntry } from "./entry.js";
 import { FOLLOW_SCRIPT, RANGE_SCRIPT } from "./scripts.js";
 import {
+    backoffMs,
     closeQuietly,
     connection,
     reportGap,
@@ -218,7 +219,7 @@ export async function* followEnvelopes(
             } catch (error) {
                 if (signal?.aborted) return;
                 options.onError?.(error);
-                await sleep(Math.min(100 * 2 ** failures, 5000), signal); // as the Rust follower
+                await sleep(backoffMs(failures), signal);
                 failures += 1;
             }
         }

@@ -257,6 +257,14 @@ export async function closeQuietly(reader: Connection): Promise<void> {
     }
 }
 
+/** Rust's reconnect backoff (`BACKOFF` in src/redis/mod.rs): 100 ms, doubling, at most 5 s. */
+export const BACKOFF_MS = [100, 5000] as const;
+
+/** The wait before a retry after `failures` failed attempts in a row. */
+export function backoffMs(failures: number): number {
+    return Math.min(BACKOFF_MS[0] * 2 ** failures, BACKOFF_MS[1]);
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
         const timer = setTimeout(done, ms);

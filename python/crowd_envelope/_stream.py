@@ -52,6 +52,16 @@ def wait_ms(block_ms: int) -> int:
     return WAIT_CAP_MS if block_ms <= 0 else min(block_ms, WAIT_CAP_MS)
 
 
+BACKOFF_SECONDS = (0.1, 5.0)
+"""Rust's reconnect backoff (`BACKOFF` in src/redis/mod.rs): 100 ms, doubling, at most 5 s."""
+
+
+def backoff_seconds(failures: int) -> float:
+    """The wait before a retry after `failures` failed attempts in a row."""
+    delay: float = BACKOFF_SECONDS[0] * 2**failures
+    return min(delay, BACKOFF_SECONDS[1])
+
+
 def text(value: Union[str, bytes]) -> str:
     # A field name that is not UTF-8 is named with U+FFFD in the skip, as the
     # Rust reader names it (a lone surrogate could not be handed to the codec).

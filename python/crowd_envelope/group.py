@@ -35,7 +35,7 @@ from ._native import (
     DecodeError,
     decode_entry,
 )
-from ._stream import LOST, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
+from ._stream import LOST, backoff_seconds, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
 
 __all__ = ["GroupStats", "attempts_key", "consume_group", "dead_letter_key"]
 
@@ -199,7 +199,7 @@ class _Consumer:
                     self.on_error(error)
                 # What it fetched and did not finish is pending with it: handled first.
                 self.connected, self.own_pending, self.next_retry, self.read_ahead = False, True, None, []
-                await self._sleep(min(0.1 * 2**failures, 5.0))  # as Rust's Backoff
+                await self._sleep(backoff_seconds(failures))
                 failures += 1
         # Stopped mid-batch: what was handled is acknowledged before it goes.
         if self.unsettled:

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
 from redis.asyncio.cluster import RedisCluster
 
 from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope
-from ._stream import LOST, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
+from ._stream import LOST, backoff_seconds, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
 
 
 __all__ = [
@@ -208,8 +208,7 @@ async def _failed(error: BaseException, on_error: Optional[Callable[[BaseExcepti
     logger.warning("follow: %s; reconnecting", error)
     if on_error is not None:
         on_error(error)
-    # As the Rust and npm followers: 100 ms doubling to 5 s.
-    await asyncio.sleep(min(0.1 * 2**failures, 5.0))
+    await asyncio.sleep(backoff_seconds(failures))
 
 
 async def _read(

@@ -36,12 +36,12 @@ mod tape;
 mod values;
 
 use decision::DecisionFields;
-use object::{all, bits, next_member, object_with, open};
+use object::{all, bits, next_member, object_with, open, string};
 #[cfg(feature = "wasm")]
 pub(crate) use tape::GENERATED;
 pub(crate) use tape::{slot, Tape};
 use tape::{NULL_NUMBER, NULL_STRING};
-use values::{choice, count, meta, nullable, number, owned, string, timestamp};
+use values::{choice, count, meta, nullable, number, owned, timestamp};
 
 /// What the decoder made of a payload.
 // The valid envelope is the common case: boxing it would cost an allocation

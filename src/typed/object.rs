@@ -4,8 +4,15 @@
 
 use std::borrow::Cow;
 
-use super::values::string;
 use crate::json::{FieldTable, Keep, Reader};
+
+/// A string.
+pub(super) fn string<'a>(r: &mut Reader<'a>) -> Option<Cow<'a, str>> {
+    if r.peek() != Some(b'"') {
+        return None;
+    }
+    r.string().ok()
+}
 
 /// A bit for each of `fields`, by their index in a [`FieldTable`].
 pub(super) const fn bits(mut fields: &[usize]) -> u64 {

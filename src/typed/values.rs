@@ -7,19 +7,12 @@
 
 use std::borrow::Cow;
 
+use super::object::string;
 use super::tape::Tape;
 use crate::datetime::{self, Timestamp};
 use crate::envelope::Meta;
 use crate::json::{Json, Keep, Reader};
 use crate::lax;
-
-/// A string.
-pub(super) fn string<'a>(r: &mut Reader<'a>) -> Option<Cow<'a, str>> {
-    if r.peek() != Some(b'"') {
-        return None;
-    }
-    r.string().ok()
-}
 
 /// A string, its place noted at `at` on the tape.
 pub(super) fn spanned<'a>(r: &mut Reader<'a>, tape: &mut Tape, at: usize) -> Option<Cow<'a, str>> {

@@ -8,42 +8,14 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
 import { attemptsKey, consumeGroup, deadLetterKey, publishEnvelopes } from "crowd-envelope/redis";
-import * as redis5 from "redis";
-import { Redis as IoRedis } from "ioredis";
+import { IOREDIS, NODE_REDIS_5 } from "./clients.mjs";
 import { PREDICTIONS } from "./helpers.mjs";
 import { RedisServer } from "./redis-server.mjs";
 
 const envelope = (n) => buildEnvelope(PREDICTIONS.fomo2_report, { correlationId: `c-${n}` });
 const BIN = process.env.CROWD_ENVELOPE_BIN;
 
-const CLIENTS = [
-    [
-        "node-redis v5",
-        {
-            open: async (url) => {
-                const client = redis5.createClient({ url });
-                client.on("error", () => {});
-                await client.connect();
-                return client;
-            },
-            raw: (client, args) => client.sendCommand(args),
-            close: (client) => client.disconnect().catch(() => {}),
-        },
-    ],
-    [
-        "ioredis v5",
-        {
-            open: async (url) => {
-                const client = new IoRedis(url, { lazyConnect: true });
-                client.on("error", () => {});
-                await client.connect();
-                return client;
-            },
-            raw: (client, [name, ...args]) => client.call(name, ...args),
-            close: async (client) => client.disconnect(),
-        },
-    ],
-];
+const CLIENTS = [NODE_REDIS_5, IOREDIS];
 
 /** A promise and its resolver, for a handler the test holds. */
 function gate() {

@@ -71,7 +71,7 @@ export async function launch() {
         args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"],
     });
-    // Under StrykerJS (make mutants-dashboard) the instrumented www/app.js
+    // Under StrykerJS (make mutants-dashboard) the instrumented page (www/app.js, www/js/)
     // reads the mutant to run from globalThis.__stryker__, which a page
     // cannot get from the test's environment: every new page is handed it.
     const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;

@@ -4,43 +4,14 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { buildEnvelope, encodeEnvelope } from "crowd-envelope";
 import { PUBLISH_WINDOW, followEnvelopes, publishEnvelope, publishEnvelopes, readEnvelopes } from "crowd-envelope/redis";
-import * as redis5 from "redis";
-import * as redis4 from "redis4";
-import { Redis as IoRedis } from "ioredis";
+import { IOREDIS, NODE_REDIS_4, NODE_REDIS_5 } from "./clients.mjs";
 import { PREDICTIONS } from "./helpers.mjs";
 import { RedisServer } from "./redis-server.mjs";
 
 const STREAM = "maf:arena:crowd_simulation:output";
 const envelope = (n) => buildEnvelope(PREDICTIONS.fomo2_report, { correlationId: `c-${n}` });
 
-/** Each client: how to open one, send it a raw command, and close it. */
-const nodeRedis = (createClient) => ({
-    open: async (url) => {
-        const client = createClient({ url });
-        client.on("error", () => {}); // reconnects by itself; the restart test provokes errors
-        await client.connect();
-        return client;
-    },
-    raw: (client, args) => client.sendCommand(args),
-    close: (client) => client.disconnect().catch(() => {}),
-});
-const CLIENTS = [
-    ["node-redis v5", nodeRedis(redis5.createClient)],
-    ["node-redis v4", nodeRedis(redis4.createClient)],
-    [
-        "ioredis v5",
-        {
-            open: async (url) => {
-                const client = new IoRedis(url, { lazyConnect: true });
-                client.on("error", () => {});
-                await client.connect();
-                return client;
-            },
-            raw: (client, [name, ...args]) => client.call(name, ...args),
-            close: async (client) => client.disconnect(),
-        },
-    ],
-];
+const CLIENTS = [NODE_REDIS_5, NODE_REDIS_4, IOREDIS];
 
 test("a client that is neither node-redis nor ioredis is named in the error", async () => {
     await assert.rejects(readEnvelopes({ xRevRange() {} }, STREAM, 1), {

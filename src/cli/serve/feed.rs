@@ -16,12 +16,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
+use super::bodies::gap_body;
 use super::hub::{relayed, Health, Relayed, Shared, BATCH_ENTRIES};
 use super::Site;
 use crate::cli::http::Closer;
@@ -68,6 +68,7 @@ pub(super) async fn feed(
         told: Health::Unknown,
         ready: VecDeque::new(),
         last: None,
+        told_reset: None,
         _seat: seat,
         site,
     };
@@ -129,6 +130,10 @@ struct Client {
     /// The newest entry this client has, or was told it will not get:
     /// the hub's entries up to it are not sent again.
     last: Option<(u64, u64)>,
+    /// The old stream's id after which this client was told of a reset at
+    /// its catch-up: the hub's own notice of that reset, when it comes
+    /// later, is not told again (nor are the new stream's entries it has).
+    told_reset: Option<String>,
     _seat: Seat,
 }
 
@@ -209,7 +214,10 @@ impl Client {
         match shared {
             Shared::Entries(entries) => self.queue_entries(entries),
             Shared::Gap { body, reset } => {
-                if *reset {
+                if reset.is_some() && *reset == self.told_reset {
+                    return;
+                }
+                if reset.is_some() {
                     // The new stream's ids start low again.
                     self.last = None;
                 }
@@ -267,6 +275,7 @@ impl Client {
                     before: top.id.clone(),
                     missed: None,
                 };
+                self.told_reset = Some(gap.after.clone());
                 self.ready
                     .push_back(Event::default().event("gap").data(gap_body(&gap)));
                 self.last = None;
@@ -322,48 +331,4 @@ fn entries_event(bodies: &[&str], last_id: &str) -> Event {
         .event("entries")
         .id(last_id)
         .data(format!("[{}]", bodies.join(",")))
-}
-
-/// One entry of an `entries` event: `{"id", "fields", "data"}`, all the
-/// field names and the payload as a JSON string, so no byte of it is lost
-/// to SSE's line handling; `data_b64` when the bytes are not UTF-8,
-/// `too_large` (its size) and `limit` instead when it is over the limit.
-/// The page applies the entry rule and decodes.
-pub(super) fn entry_body(entry: &RawEntry, max_payload_bytes: usize) -> serde_json::Value {
-    let mut body = serde_json::Map::new();
-    body.insert("id".into(), json!(entry.id));
-    let size = entry
-        .oversized
-        .or_else(|| entry.data.as_ref().map(Vec::len))
-        .filter(|&size| size > max_payload_bytes);
-    if let Some(size) = size {
-        // The page rejects it as too_large; the bytes are not relayed.
-        body.insert("too_large".into(), json!(size));
-        body.insert("limit".into(), json!(max_payload_bytes));
-    } else if let Some(bytes) = &entry.data {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => body.insert("data".into(), json!(text)),
-            Err(_) => body.insert(
-                "data_b64".into(),
-                json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
-            ),
-        };
-    }
-    body.insert("fields".into(), json!(entry.fields));
-    serde_json::Value::Object(body)
-}
-
-/// `{"reason": "trimmed"|"stream_reset", "after", "before", "missed":
-/// n|null, "message"}`: entries the page will never see.
-pub(super) fn gap_body(gap: &Gap) -> String {
-    let skipped = gap.to_skipped();
-    let message = skipped.errors.first().map(|e| e.message.clone());
-    json!({
-        "reason": skipped.reason.as_str(),
-        "after": gap.after,
-        "before": gap.before,
-        "missed": gap.missed,
-        "message": message,
-    })
-    .to_string()
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::{FutureExt as _, Stream, StreamExt};
 use tokio::sync::{broadcast, watch, Mutex};
 
-use super::feed::{entry_body, gap_body};
+use super::bodies::{entry_body, gap_body};
 use super::Site;
 use crowd_envelope::redis::Connection;
 use crowd_envelope::redis::{
@@ -42,8 +42,9 @@ pub(super) struct Relayed {
 pub(super) enum Shared {
     /// Entries, oldest first.
     Entries(Vec<Relayed>),
-    /// Entries the stream lost; `reset` when it was made anew.
-    Gap { body: String, reset: bool },
+    /// Entries the stream lost; `reset` when it was made anew: the id of
+    /// the old stream after which it was.
+    Gap { body: String, reset: Option<String> },
 }
 
 /// Whether Redis answers, as the terminal, `/metrics` and every page hear it.
@@ -150,7 +151,7 @@ pub(super) async fn follow_for_all(site: Arc<Site>) {
         match rest {
             Some(Some(Ok(Followed::Gap(gap)))) => {
                 site.counters.missed(gap.missed.unwrap_or(0));
-                let reset = gap.reason == GapReason::Reset;
+                let reset = (gap.reason == GapReason::Reset).then(|| gap.after.clone());
                 let _ = site.hub.updates.send(Arc::new(Shared::Gap {
                     body: gap_body(&gap),
                     reset,

@@ -8,6 +8,7 @@
 //! client holds only what its socket holds (`feed.rs`), and a connection
 //! that takes nothing for `--drop-stalled-ms` is closed (`../http.rs`).
 
+mod bodies;
 mod feed;
 mod files;
 mod host;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::feed::entry_body;
+use super::bodies::entry_body;
 use super::Site;
 use crowd_envelope::redis::{dead_letters, read_entries_before, stream_stats, TransportError};
 
