@@ -14,7 +14,7 @@ PARITY := target/parity/accepted.jsonl
 # A recipe that fails leaves no half-made target behind (pkg/package.json).
 .DELETE_ON_ERROR:
 
-.PHONY: test test-timeouts demo bench fuzz soak mutants mutants-core mutants-cli mutants-lua mutants-npm mutants-dashboard mutants-python build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
+.PHONY: test test-package test-timeouts demo bench fuzz soak mutants mutants-core mutants-cli mutants-lua mutants-npm mutants-dashboard mutants-python build lint test-rust test-reference test-wasm test-npm test-python python-package pkg vectors parity clean
 
 ## Build the CLI (debug), with the dashboard and pkg/ built into it.
 build: pkg
@@ -24,7 +24,7 @@ build: pkg
 ## Everything CI runs: formatting, lints, Rust tests and doctests, the core's
 ## tests as wasm, the referee, the npm package as a consumer gets it, and
 ## the Python package.
-test: lint test-timeouts test-rust test-wasm test-reference test-npm test-python
+test: lint test-timeouts test-rust test-wasm test-reference test-npm test-python test-package
 
 ## Each test runner's timeout, tried on a deliberately slow test in a
 ## scratch run: it fails in time and leaves no redis-server behind.
@@ -39,8 +39,10 @@ lint: pkg
 	$(CARGO) clippy -p crowd-envelope-python --all-targets -- -D warnings
 	@# Every repository path a comment or doc names exists.
 	python3 scripts/check-paths.py
+	@# The packaged crate carries the page and the package's browser build.
+	scripts/check-package.sh
 	@# The dashboard's ES modules (// @ts-check), against the package's types.
-	node_modules/.bin/tsc -p www
+	node_modules/.bin/tsc -p tsconfig.www.json
 	@# What crates.io would get: the listed files, and not one warning.
 	@out="$$($(CARGO) package --no-verify --allow-dirty --quiet 2>&1)"; \
 	    if echo "$$out" | grep -q '^warning'; then echo "$$out"; exit 1; fi
@@ -73,6 +75,11 @@ test-wasm:
 ## dashboard against redis-server and `crowd-envelope serve`.
 test-npm: build pkg $(PARITY)
 	tests/npm/run.sh
+
+## The program as `cargo install` gets it from the packaged crate: serves
+## its page from an empty directory (tests/package-install.sh).
+test-package: pkg
+	tests/package-install.sh
 
 ## The Python package (python/): the wheel maturin builds, installed into
 ## $(VENV), against the corpus and native's encodings.
