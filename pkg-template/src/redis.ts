@@ -13,6 +13,7 @@ import {
     backoffMs,
     closeQuietly,
     connection,
+    cursorAt,
     reportGap,
     sleep,
     toMessage,
@@ -93,6 +94,13 @@ export interface FollowOptions extends ReadOptions {
     blockMs?: number;
     /** Start after this id; default `$`, only entries added after the call. */
     lastId?: string;
+    /**
+     * Instead of `lastId`: start with the entries added at or after this
+     * time (a `Date`, or milliseconds since the epoch); a time before the
+     * stream's first entry starts at it, one in the future is refused with
+     * a `RangeError`.
+     */
+    since?: Date | number;
     /** Ends the iteration cleanly, even while a read is blocked. */
     signal?: AbortSignal;
     /** Told of each failed read before it is retried (the connection is lost, say). */
@@ -195,6 +203,7 @@ export async function* followEnvelopes(
     const { signal, blockMs = 5000, count = 100 } = options;
     const redis = connection(client);
     if (signal?.aborted) return;
+    if (options.since !== undefined && options.lastId !== undefined) throw new TypeError("followEnvelopes: give lastId or since, not both");
     // A blocking read holds its connection: never block the caller's client.
     const reader = redis.duplicate();
     reader.onError((error) => options.onError?.(error));
@@ -203,6 +212,7 @@ export async function* followEnvelopes(
     const state: FollowState = { cursor: options.lastId ?? "$", index: "", more: false };
     try {
         await reader.connect();
+        if (options.since !== undefined) state.cursor = await cursorAt(reader, stream, options.since);
         let failures = 0;
         while (!signal?.aborted) {
             try {

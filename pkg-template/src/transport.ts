@@ -257,6 +257,25 @@ export async function closeQuietly(reader: Connection): Promise<void> {
     }
 }
 
+/**
+ * The id to follow after for every entry of `stream` added at or after
+ * `since` (Rust's `cursor_at`): just before its millisecond, or `0-0` when
+ * the stream's first entry is not older (so a time before the stream starts
+ * at its first entry, with no gap told). A time in the future is refused
+ * with a `RangeError`: no entry was added then yet.
+ */
+export async function cursorAt(redis: Connection, stream: string, since: Date | number): Promise<string> {
+    const ms = since instanceof Date ? since.getTime() : since;
+    if (typeof ms !== "number" || !Number.isFinite(ms)) {
+        throw new TypeError(`since: expected a Date or milliseconds since the epoch, found ${String(since)}`);
+    }
+    if (ms > Date.now()) throw new RangeError(`since: ${new Date(ms).toISOString()} is in the future: no entry was added then yet`);
+    const reply = await redis.command(["XRANGE", stream, "-", "+", "COUNT", "1"]);
+    const first = Array.isArray(reply) && Array.isArray(reply[0]) ? Number(String(reply[0][0]).split("-")[0]) : undefined;
+    const whole = Math.max(0, Math.floor(ms));
+    return first !== undefined && first < whole ? `${whole - 1}-18446744073709551615` : "0-0";
+}
+
 /** Rust's reconnect backoff (`BACKOFF` in src/redis/mod.rs): 100 ms, doubling, at most 5 s. */
 export const BACKOFF_MS = [100, 5000] as const;
 

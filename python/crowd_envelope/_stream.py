@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Union
 
 from redis import exceptions as redis_errors
@@ -60,6 +61,21 @@ def backoff_seconds(failures: int) -> float:
     """The wait before a retry after `failures` failed attempts in a row."""
     delay: float = BACKOFF_SECONDS[0] * 2**failures
     return min(delay, BACKOFF_SECONDS[1])
+
+
+async def cursor_at(redis_client: Any, stream_name: str, since: datetime) -> str:
+    """The id to follow after for every entry added at or after `since`
+    (Rust's `cursor_at`; a naive datetime is UTC): just before its
+    millisecond, or `0-0` when the stream's first entry is not older (a time
+    before the stream starts at its first entry, with no gap told). A time
+    in the future raises `ValueError`: no entry was added then yet."""
+    at = since if since.tzinfo is not None else since.replace(tzinfo=timezone.utc)
+    if at > datetime.now(timezone.utc):
+        raise ValueError(f"since: {at.isoformat()} is in the future: no entry was added then yet")
+    ms = max(0, int(at.timestamp() * 1000 // 1))
+    first = await redis_client.xrange(stream_name, count=1)
+    first_ms = int(text(first[0][0]).split("-")[0]) if first else None
+    return f"{ms - 1}-18446744073709551615" if first_ms is not None and first_ms < ms else "0-0"
 
 
 def text(value: Union[str, bytes]) -> str:

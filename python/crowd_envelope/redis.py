@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
 
 from redis.asyncio.cluster import RedisCluster
 
 from ._native import FOLLOW_SCRIPT, RANGE_SCRIPT, CrowdPredictionEnvelope, DecodeError, decode_entry, encode_envelope
-from ._stream import LOST, backoff_seconds, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
+from ._stream import LOST, backoff_seconds, cursor_at, OnSkip, SkippedEntry, gap, logger, report, script_entries, text, wait_ms
 
 
 __all__ = [
@@ -180,12 +181,18 @@ async def follow_envelopes(
     on_skip: Optional[OnSkip] = None,
     on_error: Optional[Callable[[BaseException], None]] = None,
     max_payload_bytes: Optional[int] = None,
+    since: Optional[datetime] = None,
 ) -> AsyncIterator[tuple[str, CrowdPredictionEnvelope]]:
     """Every envelope added after `last_id` (`$`: after the call), as
     `(id, envelope)`, for as long as it is iterated. `block_ms` is how long
     one wait for new entries blocks (0: until one arrives). A lost
-    connection goes to `on_error` and is retried with backoff."""
-    cursor = _Cursor(last_id)
+    connection goes to `on_error` and is retried with backoff. `since`,
+    instead of `last_id`: the entries added at or after that time (naive:
+    UTC); before the stream's first entry, from it; in the future, a
+    `ValueError`."""
+    if since is not None and last_id != "$":
+        raise TypeError("follow_envelopes: give last_id or since, not both")
+    cursor = _Cursor(last_id if since is None else await cursor_at(redis_client, stream_name, since))
     limit = max_payload_bytes if max_payload_bytes is not None else 1 << 20
     failures = 0
     while True:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
@@ -409,6 +410,40 @@ def test_a_wait_longer_than_redis_pys_socket_timeout_is_no_error(server: Server)
         await publish_envelope(client, STREAM, envelope(0))
         await asyncio.wait_for(task, 10)
         assert (seen, errors) == (["c-0"], [])
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_follow_from_a_time_gives_the_entries_added_since(server: Server) -> None:
+    """`since`: the entries added at or after it; a time before the first
+    entry gives all, with no gap; a time in the future is refused."""
+
+    async def scenario() -> None:
+        client = aioredis.from_url(server.url)
+        now_ms = int(time.time() * 1000)
+        for question, ago in [("3h", 3 * 3_600_000), ("90m", 90 * 60_000), ("10m", 10 * 60_000)]:
+            built = ce.build_envelope({**PREDICTION, "question": question})
+            await client.xadd("since", {"data": ce.encode_envelope(built)}, id=f"{now_ms - ago}-0")
+
+        async def read(since: datetime) -> tuple[list[str], list[Any]]:
+            seen: list[str] = []
+            skipped: list[Any] = []
+            async for _, decoded in follow_envelopes(client, "since", since=since, block_ms=100, on_skip=skipped.append):
+                seen.append(decoded.prediction.question)
+                if decoded.prediction.question == "10m":
+                    break
+            return seen, skipped
+
+        now = datetime.now(timezone.utc)
+        assert (await read(now - timedelta(hours=2)))[0] == ["90m", "10m"]
+        # A naive time is UTC.
+        assert (await read((now - timedelta(minutes=100)).replace(tzinfo=None)))[0] == ["90m", "10m"]
+        assert await read(now - timedelta(days=1)) == (["3h", "90m", "10m"], [])
+        with pytest.raises(ValueError, match="is in the future"):
+            await read(now + timedelta(hours=1))
+        with pytest.raises(TypeError, match="not both"):
+            await follow_envelopes(client, "since", since=now, last_id="0").__anext__()
         await client.aclose()
 
     asyncio.run(scenario())

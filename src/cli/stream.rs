@@ -15,10 +15,10 @@ use super::metrics::{GroupScrape, StreamCounters};
 use super::runtime::interrupted;
 use super::{write_line, StreamTarget};
 use crowd_envelope::redis::{
-    follow_envelopes, read_entries, FollowOptions, GroupConsumer, GroupOptions, GroupStats,
-    RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
+    cursor_at, follow_envelopes, read_entries, FollowOptions, GroupConsumer, GroupOptions,
+    GroupStats, RedisUrl, Skipped, StreamEnvelope, StreamItem, TransportError,
 };
-use crowd_envelope::{Decision, Decoder, Fomo2Action, Side};
+use crowd_envelope::{Decision, Decoder, Fomo2Action, Side, Timestamp};
 
 #[derive(Debug, Args)]
 pub(super) struct TailArgs {
@@ -34,6 +34,13 @@ pub(super) struct TailArgs {
     /// start, $ for now) instead of now.
     #[arg(long, value_name = "ID", requires = "follow", value_parser = stream_id)]
     from: Option<String>,
+    /// With --follow: start with the entries added since WHEN, a time ago
+    /// (30s, 15m, 2h, 1d) or a date-time (2026-12-08T10:00:00Z); a time
+    /// before the stream's first entry starts at it, one in the future is
+    /// refused.
+    #[arg(long, value_name = "WHEN", requires = "follow", conflicts_with_all = ["from", "count"],
+          value_parser = crowd_envelope::redis::parse_since)]
+    since: Option<Timestamp>,
     /// One {"id": ..., "envelope": ...} line per envelope instead of a table.
     #[arg(long)]
     json: bool,
@@ -97,6 +104,11 @@ pub(super) struct ConsumeArgs {
     /// an entry id (MS or MS-SEQ).
     #[arg(long, default_value = "$", value_name = "ID", value_parser = stream_id)]
     from: String,
+    /// Where a new group starts, as a time: the entries added since WHEN,
+    /// a time ago (30s, 15m, 2h, 1d) or a date-time (2026-12-08T10:00:00Z);
+    /// one in the future is refused.
+    #[arg(long, value_name = "WHEN", conflicts_with = "from", value_parser = crowd_envelope::redis::parse_since)]
+    from_time: Option<Timestamp>,
     /// Dead-letter an entry after its handler failed this many times.
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_deliveries: u64,
@@ -179,7 +191,12 @@ pub(super) async fn tail(args: TailArgs) -> io::Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut last_id = args.from.clone().unwrap_or_else(|| "$".to_owned());
+    let mut last_id = match args.since {
+        Some(at) => cursor_at(&mut conn, &args.target.stream, at)
+            .await
+            .map_err(transport)?,
+        None => args.from.clone().unwrap_or_else(|| "$".to_owned()),
+    };
     if let Some(count) = args.count.filter(|_| args.from.is_none()) {
         // `tail -n N -f`: the last N first, oldest first, then what follows.
         let items = newest(&mut conn, count).await?;
@@ -369,6 +386,13 @@ pub(super) async fn consume(args: ConsumeArgs) -> io::Result<ExitCode> {
     let consumer = args.consumer.clone().unwrap_or_else(default_consumer_name);
     let mut options = GroupOptions::new(&args.group, &consumer);
     options.start_id.clone_from(&args.from);
+    if let Some(at) = args.from_time {
+        // The time as an id of this stream: Redis must answer now.
+        let mut conn = url.connect().await.map_err(transport)?;
+        options.start_id = cursor_at(&mut conn, &args.target.stream, at)
+            .await
+            .map_err(transport)?;
+    }
     options.max_deliveries = args.max_deliveries;
     options.claim_idle = Duration::from_millis(args.claim_idle_ms);
     options.retry_delay = Duration::from_millis(args.retry_delay_ms);

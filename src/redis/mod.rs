@@ -34,6 +34,7 @@ mod keys;
 mod migrate;
 mod publish;
 mod scripts;
+mod since;
 mod url;
 
 use std::time::Duration;
@@ -54,6 +55,7 @@ pub use publish::{
     read_envelopes, PublishOptions,
 };
 pub use scripts::{FOLLOW_SCRIPT, RANGE_SCRIPT};
+pub use since::{cursor_at, parse_since};
 pub use url::{redact_url, RedisUrl};
 
 use crate::entry::{decode_entry, EntryData};
@@ -136,6 +138,9 @@ pub enum TransportError {
     /// A start id that Redis would not read (see [`is_stream_id`]).
     #[error("invalid stream id {0:?}: expected $, MS or MS-SEQ (64-bit numbers)")]
     InvalidId(String),
+    /// A time to read from that is in the future (see [`cursor_at`]).
+    #[error("{0} is in the future: no entry was added then yet")]
+    InvalidTime(String),
 }
 
 impl TransportError {
@@ -153,7 +158,8 @@ impl TransportError {
             | TransportError::Invalid(_)
             | TransportError::InvalidStream { .. }
             | TransportError::NotReplicated { .. }
-            | TransportError::InvalidId(_) => false,
+            | TransportError::InvalidId(_)
+            | TransportError::InvalidTime(_) => false,
         }
     }
 }

@@ -45,6 +45,30 @@ for (const [name, kind] of CLIENTS) {
             assert.deepEqual(latest.map((e) => e.envelope.correlation_id), ["c-4", "c-3", "c-2"]);
         });
 
+        await t.test("follow from a time: the entries added since; before the first entry, all; the future refused", async () => {
+            const now = Date.now();
+            for (const [question, ago] of [["3h", 3 * 3_600_000], ["90m", 90 * 60_000], ["10m", 10 * 60_000]]) {
+                const built = buildEnvelope({ ...PREDICTIONS.fomo2_report, question });
+                await raw("XADD", "since", `${now - ago}-0`, "data", encodeEnvelope(built));
+            }
+            const read = async (since) => {
+                const controller = new AbortController();
+                const seen = [];
+                const skipped = [];
+                for await (const entry of followEnvelopes(client, "since", { since, blockMs: 100, signal: controller.signal, onSkip: (s) => skipped.push(s) })) {
+                    seen.push(entry.envelope.prediction.question);
+                    if (entry.envelope.prediction.question === "10m") controller.abort();
+                }
+                return { seen, skipped };
+            };
+            assert.deepEqual((await read(new Date(now - 2 * 3_600_000))).seen, ["90m", "10m"]);
+            assert.deepEqual((await read(now - 100 * 60_000)).seen, ["90m", "10m"]);
+            assert.deepEqual(await read(now - 86_400_000), { seen: ["3h", "90m", "10m"], skipped: [] }, "from the first entry, no gap");
+            await assert.rejects(read(new Date(now + 3_600_000)), { name: "RangeError", message: /is in the future/ });
+            await assert.rejects(read(new Date(Number.NaN)), { name: "TypeError" });
+            await assert.rejects(followEnvelopes(client, "since", { since: now, lastId: "0" }).next(), { name: "TypeError", message: /not both/ });
+        });
+
         await t.test("publish validates first and trims with maxLen", async () => {
             await assert.rejects(publishEnvelope(client, STREAM, { ...envelope(0), decision_kind: "polymarket_side" }), { name: "ValidationError" });
             for (let n = 0; n < 300; n++) await publishEnvelope(client, "trimmed", envelope(n), { maxLen: 10 });
