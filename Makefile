@@ -59,7 +59,7 @@ test-rust: pkg
 ## The npm package, built from scratch into pkg/ (see scripts/build-pkg.sh)
 ## when its sources changed since the last build.
 PKG_SOURCES := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock package-lock.json \
-	scripts/build-pkg.sh scripts/pkg-sources.mjs scripts/package-json.mjs
+	scripts/build-pkg.sh scripts/pkg-sources.mjs scripts/package-json.mjs tests/golden/asyncapi.json
 pkg: pkg/package.json
 pkg/package.json: $(PKG_SOURCES)
 	scripts/build-pkg.sh

@@ -37,5 +37,8 @@ echo '{"type": "commonjs"}' >pkg/dist/cjs/package.json
 step "merge pkg-template/"
 cp pkg-template/node.cjs pkg-template/node.mjs pkg-template/browser.js \
     pkg-template/redis.cjs pkg-template/redis.mjs pkg-template/README.md pkg/
+# The stream's AsyncAPI document, as the crate generates it (tests/asyncapi.rs
+# holds the golden file to `asyncapi_document()`).
+cp tests/golden/asyncapi.json pkg/
 node scripts/package-json.mjs pkg-template/package.json Cargo.toml >pkg/package.json
 step "done: $(du -sh pkg | cut -f1) in pkg/"

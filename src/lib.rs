@@ -55,6 +55,8 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "schema")]
+mod asyncapi;
 mod datetime;
 mod de;
 mod decision;
@@ -79,6 +81,9 @@ mod validate;
 #[cfg(feature = "wasm")]
 mod wasm;
 
+#[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+pub use asyncapi::asyncapi_document;
 pub use datetime::{DateTimeError, Timestamp};
 pub use decision::{
     crowd_to_fomo2_signal, crowd_to_oddsoddy_multiplier, crowd_to_polymarket_side, decide,

@@ -382,6 +382,23 @@ fn schema_is_json_schema_of_the_envelope() {
 }
 
 #[test]
+fn schema_asyncapi_is_the_golden_document() {
+    let out = run(&["schema", "--asyncapi"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let golden = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/asyncapi.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(golden).unwrap()
+    );
+    let both = run(&["schema", "--asyncapi", "--result"], b"");
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
 fn schema_prediction_and_result_and_version() {
     let out = run(&["schema", "--prediction"], b"");
     assert_eq!(out.status.code(), Some(0));

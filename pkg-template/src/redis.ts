@@ -1,6 +1,7 @@
 // `crowd-envelope/redis`: publish, read and follow (and, from group.ts,
 // consume in a group) for a node-redis (v4 or later) or an ioredis (v5)
-// client, with no dependency on either (the client is passed in; transport.ts). Every command goes through the client's raw-command call,
+// client, with no dependency on either (the client is passed in,
+// transport.ts). Every command goes through the client's raw-command call,
 // so both give the same replies. A Redis Cluster client (node-redis
 // `createCluster`, ioredis `Cluster`) gets each command routed by its first
 // key, the stream; a node-redis `createSentinel` client and an ioredis

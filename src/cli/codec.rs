@@ -103,10 +103,17 @@ pub(super) struct SchemaArgs {
     /// The schema of a prediction on its own instead (the input of `build`).
     #[arg(long)]
     prediction: bool,
+    /// The AsyncAPI 3.0 document of the stream instead: the Redis server,
+    /// the prediction and dead-letter streams, the envelope message (this
+    /// schema, with an example of each decision kind), send and receive.
+    #[arg(long, conflicts_with_all = ["result", "prediction"])]
+    asyncapi: bool,
 }
 
 pub(super) fn schema(args: SchemaArgs) -> io::Result<ExitCode> {
-    let schema = if args.result {
+    let schema = if args.asyncapi {
+        crowd_envelope::asyncapi_document()
+    } else if args.result {
         crowd_envelope::decode_result_json_schema()
     } else if args.prediction {
         crowd_envelope::prediction_json_schema()
