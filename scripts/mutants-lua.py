@@ -35,7 +35,7 @@ WORK = REPO / "target" / "mutants-lua"
 TREE = WORK / "tree"
 
 # The tests that run each script, by how the script is used.
-GROUP_TESTS = ["redis", "group_races", "group_gaps", "group_batches", "settle_script", "create_script", "oversized"]
+GROUP_TESTS = ["redis", "group_races", "group_gaps", "group_batches", "settle_script", "create_script", "claim_script", "oversized"]
 READ_TESTS = ["redis", "oversized", "under_attack"]
 
 
