@@ -135,3 +135,36 @@ async fn idle_entries_are_claimed_and_a_deleted_one_is_dead_lettered_once() {
         .unwrap();
     assert_eq!(pending.len(), 29);
 }
+
+#[tokio::test]
+async fn deleted_entries_in_a_page_do_not_make_it_claim_more_than_asked() {
+    let server = RedisServer::start();
+    let client = redis_rs::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let id: String = conn
+            .xadd(STREAM, "*", &[("data", i.to_string())])
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let _: () = conn.xgroup_create(STREAM, "g", "0").await.unwrap();
+    let _: Value = redis_rs::cmd("XREADGROUP")
+        .arg(&[
+            "GROUP", "g", "dead-one", "COUNT", "20", "STREAMS", STREAM, ">",
+        ])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // The first page's first three are gone: it claims two, the next page
+    // the other three asked for, and no more.
+    let _: i64 = conn.xdel(STREAM, &ids[..3]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (claimed, deleted) = claim(&mut conn, 10, 5, 100).await;
+    assert_eq!(deleted, ids[..3].to_vec());
+    assert_eq!(
+        claimed.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        ids[3..8].to_vec()
+    );
+}
