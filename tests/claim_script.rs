@@ -53,8 +53,7 @@ async fn claim(
 #[tokio::test]
 async fn idle_entries_are_claimed_and_a_deleted_one_is_dead_lettered_once() {
     let server = RedisServer::start();
-    let client = redis_rs::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = server.connection().await;
     let mut ids = Vec::new();
     for i in 0..30 {
         let data = if i == 1 {
@@ -139,8 +138,7 @@ async fn idle_entries_are_claimed_and_a_deleted_one_is_dead_lettered_once() {
 #[tokio::test]
 async fn deleted_entries_in_a_page_do_not_make_it_claim_more_than_asked() {
     let server = RedisServer::start();
-    let client = redis_rs::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = server.connection().await;
     let mut ids = Vec::new();
     for i in 0..20 {
         let id: String = conn

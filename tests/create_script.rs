@@ -60,8 +60,7 @@ async fn counts(
 #[tokio::test]
 async fn a_group_made_at_the_start_counts_what_was_trimmed_before_it_as_read() {
     let server = RedisServer::start();
-    let client = redis_rs::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = server.connection().await;
     let mut ids = Vec::new();
     for i in 0..10 {
         let id: String = conn
@@ -105,8 +104,7 @@ async fn a_group_made_at_the_start_counts_what_was_trimmed_before_it_as_read() {
 #[tokio::test]
 async fn a_group_made_on_a_missing_stream_makes_it_and_counts_nothing_read() {
     let server = RedisServer::start();
-    let client = redis_rs::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = server.connection().await;
     assert_eq!(create(&mut conn, "g", "$").await.unwrap(), 1);
     let exists: bool = conn.exists(STREAM).await.unwrap();
     assert!(exists);

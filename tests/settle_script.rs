@@ -28,8 +28,7 @@ struct Stream {
 /// consumer `me` of group `g`.
 async fn stream(n: usize) -> Stream {
     let server = RedisServer::start();
-    let client = redis_rs::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = server.connection().await;
     let mut ids = Vec::new();
     for i in 0..n {
         let id: String = conn

@@ -104,6 +104,17 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// A redis-rs connection of the test's own, for the tests that call a
+    /// script or a command directly.
+    #[cfg(feature = "redis")]
+    pub async fn connection(&self) -> redis_rs::aio::MultiplexedConnection {
+        redis_rs::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
     fn spawn(&mut self) {
         let port = self.port.to_string();
         let mut command = Command::new("redis-server");
