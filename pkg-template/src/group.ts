@@ -13,8 +13,8 @@ import {
     closeQuietly,
     connection,
     reportGap,
+    scriptEntries,
     sleep,
-    toMessage,
     type Connection,
     type EnvelopeEntry,
     type ReadOptions,
@@ -259,7 +259,7 @@ class Consumer {
     private async read(count: number): Promise<{ entries: StreamMessage[]; after: string }> {
         const reply = await this.script(GROUP_READ_SCRIPT, [this.stream], [this.options.group, this.options.consumer, String(count), this.limit]);
         const [raw, missed, after, before] = reply as [unknown, number, string, string];
-        const entries = messages(raw);
+        const entries = scriptEntries(raw);
         if (Number(missed) > 0) {
             this.stats.trimmed += Number(missed);
             reportGap(this.options, "trimmed", String(after), entries[0]?.id ?? String(before), Number(missed));
@@ -307,7 +307,7 @@ class Consumer {
 
     /** `take.lua` "data": its own entries `ids`, fetched for a retry; those claimed by another meanwhile are left out. */
     private async take(ids: string[]): Promise<StreamMessage[]> {
-        return messages(await this.runTake("data", ids));
+        return scriptEntries(await this.runTake("data", ids));
     }
 
     /** `take.lua` "lease": renews its own entries `ids`; gives those still its own. */
@@ -329,7 +329,7 @@ class Consumer {
         const args = [this.options.group, this.options.consumer, String(this.claimIdle), String(Math.max(1, this.remaining())), this.limit, DELETED_ERRORS];
         const [claimed, deleted] = (await this.script(GROUP_CLAIM_SCRIPT, [this.stream, this.dead, this.attempts], args)) as [unknown, unknown[]];
         this.countDeleted(deleted);
-        return messages(claimed);
+        return scriptEntries(claimed);
     }
 
     private countDeleted(deleted: unknown): void {
@@ -481,10 +481,6 @@ class Consumer {
 
 /** The `errors` of a dead letter for an entry deleted while pending (Rust's `deleted_errors`). */
 const DELETED_ERRORS = JSON.stringify([{ path: "", code: "missing", message: "the entry was deleted from the stream before it was handled" }]);
-
-function messages(raw: unknown): StreamMessage[] {
-    return (Array.isArray(raw) ? raw : []).map(([id, fields, size]: unknown[]) => toMessage(String(id), fields, Number(size)));
-}
 
 /** What retrying cannot fix: a key that is not a stream, a script Redis refuses. */
 function retryable(error: unknown): boolean {

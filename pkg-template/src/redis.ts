@@ -16,8 +16,8 @@ import {
     connection,
     cursorAt,
     reportGap,
+    scriptEntries,
     sleep,
-    toMessage,
     type Connection,
     type EnvelopeEntry,
     type ReadOptions,
@@ -180,7 +180,7 @@ export async function readEnvelopes(
     const limit = String(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     const args = ["XREVRANGE", "+", "-", String(count), limit];
     const reply = await connection(client).command(["EVAL", RANGE_SCRIPT, "1", stream, ...args]);
-    const messages = Array.isArray(reply) ? reply.map(([id, fields, size]) => toMessage(String(id), fields, Number(size))) : [];
+    const messages = scriptEntries(reply);
     return messages.flatMap((message) => {
         const entry = decodeEntry(message, options);
         return entry ? [entry] : [];
@@ -271,7 +271,7 @@ async function followRead(
         return [];
     }
     state.index = Number(index) >= 0 ? String(index) : "";
-    const messages = (entries ?? []).map(([id, fields, size]) => toMessage(String(id), fields, Number(size)));
+    const messages = scriptEntries(entries);
     if (status === "ok" && Number(missed) !== -1) {
         const before = messages[0]?.id ?? String(next);
         reportGap(options, "trimmed", after, before, Number(missed) >= 0 ? Number(missed) : undefined);

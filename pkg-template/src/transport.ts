@@ -234,6 +234,11 @@ export function reportGap(options: ReadOptions, reason: "trimmed" | "stream_rese
     });
 }
 
+/** A script's `{id, fields, size}` entries (src/redis/bounded.lua), as messages. */
+export function scriptEntries(raw: unknown): StreamMessage[] {
+    return (Array.isArray(raw) ? raw : []).map(([id, fields, size]: unknown[]) => toMessage(String(id), fields, Number(size)));
+}
+
 /** An entry of a raw reply: a payload left in Redis comes as its size. */
 export function toMessage(id: string, fields: unknown, size: number): StreamMessage {
     const message: Record<string, unknown> = {};
