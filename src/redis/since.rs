@@ -2,8 +2,6 @@
 //! that it gets every entry added at or after an instant (Redis ids begin
 //! with the milliseconds of the instant they were added).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use redis_rs::Value;
 
 use super::{command_error, stream_id_parts, Connection, TransportError};
@@ -27,10 +25,7 @@ pub async fn cursor_at(
     stream: &str,
     at: Timestamp,
 ) -> Result<String, TransportError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-    if at.unix_micros() > now {
+    if at.unix_micros() > crate::platform::unix_micros_now() {
         return Err(TransportError::InvalidTime(at.to_string()));
     }
     let ms = u64::try_from(at.unix_micros().div_euclid(1000)).unwrap_or(0);
@@ -86,10 +81,7 @@ pub fn parse_since(text: &str) -> Result<Timestamp, String> {
         i64::from(n).checked_mul(unit)?.checked_mul(1_000_000)
     });
     if let Some(ago) = ago {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-        return now
+        return crate::platform::unix_micros_now()
             .checked_sub(ago)
             .and_then(Timestamp::from_unix_micros)
             .ok_or_else(|| format!("{text:?} is before the year 1"));
@@ -126,10 +118,7 @@ mod tests {
 
     #[test]
     fn since_reads_durations_ago_and_date_times() {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let now = crate::platform::unix_micros_now();
         let two_hours = parse_since("2h").unwrap().unix_micros();
         assert!((now - two_hours - 7_200_000_000).abs() < 5_000_000);
         let thirty = parse_since("30m").unwrap().unix_micros();
